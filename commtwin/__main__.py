@@ -1,0 +1,3 @@
+from commtwin.cli import main
+
+raise SystemExit(main())

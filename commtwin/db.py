@@ -1,0 +1,188 @@
+"""`commtwin db ...`: apply migrations, report the storage mode, maintain.
+
+The storage mode is chosen once, on the first upgrade: TimescaleDB when the
+server offers the ``timescaledb`` extension, plain PostgreSQL otherwise. It is
+recorded in ``storage_config`` and every later upgrade follows it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import psycopg
+
+from schemas.migrations import Migration, StorageMode, latest_version, shipped, split_statements
+
+log = logging.getLogger(__name__)
+
+BOOKKEEPING = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    integer PRIMARY KEY,
+    name       text NOT NULL,
+    mode       text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)"""
+# Two upgraders started together (two ingest replicas) must not interleave.
+UPGRADE_LOCK = 0x636F6D6D  # "comm"
+
+
+class DatabaseError(Exception):
+    """A database problem worth one line to the operator."""
+
+
+class SchemaTooNewError(DatabaseError):
+    """The database was migrated by a newer commtwin than this one."""
+
+
+@dataclass(frozen=True, slots=True)
+class UpgradeReport:
+    mode: StorageMode
+    applied: list[Migration]
+    maintenance: list[str]
+
+
+def connect(url: str, *, autocommit: bool = True) -> psycopg.Connection[tuple[object, ...]]:
+    try:
+        return psycopg.connect(url, autocommit=autocommit, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseError(f"cannot connect to the database: {first}") from None
+
+
+def timescale_available(conn: psycopg.Connection[tuple[object, ...]]) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
+    ).fetchone()
+    return row is not None
+
+
+def current_mode(conn: psycopg.Connection[tuple[object, ...]]) -> StorageMode | None:
+    if conn.execute("SELECT to_regclass('storage_config')").fetchone() == (None,):
+        return None
+    row = conn.execute("SELECT value FROM storage_config WHERE key = 'mode'").fetchone()
+    if row is None:
+        return None
+    return "timescale" if row[0] == "timescale" else "plain"
+
+
+def applied_versions(conn: psycopg.Connection[tuple[object, ...]]) -> set[int]:
+    if conn.execute("SELECT to_regclass('schema_migrations')").fetchone() == (None,):
+        return set()
+    return {int(str(r[0])) for r in conn.execute("SELECT version FROM schema_migrations")}
+
+
+def upgrade(
+    url: str, *, retention_days: int = 400, prefer: StorageMode | None = None
+) -> UpgradeReport:
+    """Apply every pending migration; a second call is a no-op.
+
+    ``prefer="plain"`` forces plain PostgreSQL even where TimescaleDB exists
+    (used by tests to exercise both paths on one server).
+    """
+    with connect(url) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (UPGRADE_LOCK,))
+        try:
+            conn.execute(BOOKKEEPING)
+            done = applied_versions(conn)
+            known = latest_version()
+            if done and max(done) > known:
+                raise SchemaTooNewError(
+                    f"the database is at schema version {max(done)} but this commtwin knows "
+                    f"only up to {known}; upgrade commtwin"
+                )
+            mode = current_mode(conn)
+            if mode is None:
+                mode = prefer or ("timescale" if timescale_available(conn) else "plain")
+            applied = []
+            for migration in shipped(mode):
+                if migration.version in done:
+                    continue
+                _apply(conn, migration, mode)
+                applied.append(migration)
+                log.info("applied migration %04d_%s (%s)", migration.version, migration.name, mode)
+            conn.execute("SELECT commtwin_set_retention(%s)", (retention_days,))
+            maintenance = [str(r[0]) for r in conn.execute("SELECT * FROM commtwin_maintain()")]
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (UPGRADE_LOCK,))
+    return UpgradeReport(mode, applied, maintenance)
+
+
+def _apply(
+    conn: psycopg.Connection[tuple[object, ...]], migration: Migration, mode: StorageMode
+) -> None:
+    record = "INSERT INTO schema_migrations (version, name, mode) VALUES (%s, %s, %s)"
+    try:
+        if migration.transactional:
+            with conn.transaction():
+                conn.execute(migration.sql.encode())
+                conn.execute(record, (migration.version, migration.name, mode))
+        else:
+            for statement in split_statements(migration.sql):
+                conn.execute(statement.encode())
+            conn.execute(record, (migration.version, migration.name, mode))
+    except psycopg.Error as exc:
+        raise DatabaseError(
+            f"migration {migration.version:04d}_{migration.name} failed: {exc}".splitlines()[0]
+        ) from None
+
+
+def maintain(url: str) -> list[str]:
+    with connect(url) as conn:
+        return [str(r[0]) for r in conn.execute("SELECT * FROM commtwin_maintain()")]
+
+
+@dataclass(frozen=True, slots=True)
+class Info:
+    mode: StorageMode | None
+    version: int | None
+    known_version: int
+    timescale_available: bool
+    retention_days: int | None
+    partitions: dict[str, int]
+    hypertables: list[str]
+    continuous_aggregates: list[str]
+
+
+def info(url: str) -> Info:
+    with connect(url) as conn:
+        done = applied_versions(conn)
+        mode = current_mode(conn)
+        retention = None
+        if mode is not None:
+            row = conn.execute(
+                "SELECT value FROM storage_config WHERE key = 'retention_days'"
+            ).fetchone()
+            retention = int(str(row[0])) if row else None
+        partitions: dict[str, int] = {}
+        for parent in ("readings", "device_status", "positions"):
+            row = conn.execute(
+                "SELECT count(*) FROM pg_inherits WHERE inhparent = to_regclass(%s)", (parent,)
+            ).fetchone()
+            if row and int(str(row[0])):
+                partitions[parent] = int(str(row[0]))
+        hypertables: list[str] = []
+        caggs: list[str] = []
+        if mode == "timescale":
+            hypertables = [
+                str(r[0])
+                for r in conn.execute(
+                    "SELECT hypertable_name FROM timescaledb_information.hypertables ORDER BY 1"
+                )
+            ]
+            caggs = [
+                str(r[0])
+                for r in conn.execute(
+                    "SELECT view_name FROM timescaledb_information.continuous_aggregates ORDER BY 1"
+                )
+            ]
+        return Info(
+            mode=mode,
+            version=max(done) if done else None,
+            known_version=latest_version(),
+            timescale_available=timescale_available(conn),
+            retention_days=retention,
+            partitions=partitions,
+            hypertables=hypertables,
+            continuous_aggregates=caggs,
+        )

@@ -1,0 +1,167 @@
+"""Migrations against a real PostgreSQL: empty database, re-run, guard, partitions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from commtwin import db
+from schemas.migrations import latest_version
+
+
+def tables(conn: psycopg.Connection[tuple[object, ...]]) -> set[str]:
+    rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def test_upgrade_creates_every_table_and_records_versions(empty_database_url: str) -> None:
+    report = db.upgrade(empty_database_url)
+    assert report.mode == "plain"  # no TimescaleDB on these machines
+    assert [m.version for m in report.applied] == list(range(1, latest_version() + 1))
+    with psycopg.connect(empty_database_url) as conn:
+        names = tables(conn)
+        for expected in (
+            "communities",
+            "buildings",
+            "storeys",
+            "units",
+            "grids",
+            "devices",
+            "metrics",
+            "readings",
+            "device_status",
+            "positions",
+            "alarms",
+            "incidents",
+            "incident_events",
+            "dead_letters",
+            "change_log",
+            "api_keys",
+            "readings_1m",
+            "readings_1h",
+            "schema_migrations",
+        ):
+            assert expected in names, expected
+        versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY 1")]
+        assert versions == list(range(1, latest_version() + 1))
+
+
+def test_second_upgrade_is_a_no_op(empty_database_url: str) -> None:
+    db.upgrade(empty_database_url)
+    with psycopg.connect(empty_database_url) as conn:
+        before = conn.execute("SELECT count(*) FROM schema_migrations").fetchone()
+    again = db.upgrade(empty_database_url)
+    assert again.applied == []
+    with psycopg.connect(empty_database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == before
+
+
+def test_refuses_a_database_at_a_newer_version(empty_database_url: str) -> None:
+    db.upgrade(empty_database_url)
+    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO schema_migrations (version, name, mode) VALUES (%s, 'future', 'plain')",
+            (latest_version() + 1,),
+        )
+    with pytest.raises(db.SchemaTooNewError, match=f"schema version {latest_version() + 1}"):
+        db.upgrade(empty_database_url)
+
+
+def test_unreachable_database_is_one_line() -> None:
+    with pytest.raises(db.DatabaseError, match="cannot connect") as info:
+        db.upgrade("postgresql://postgres@127.0.0.1:1/nowhere")
+    assert "\n" not in str(info.value)
+
+
+def partition_names(conn: psycopg.Connection[tuple[object, ...]], parent: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = %s::regclass ORDER BY 1",
+        (parent,),
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def test_partitions_are_created_ahead(empty_database_url: str) -> None:
+    db.upgrade(empty_database_url)
+    today = datetime.now(UTC).date()
+    with psycopg.connect(empty_database_url) as conn:
+        names = partition_names(conn, "readings")
+    for offset in range(-1, 8):
+        day = today + timedelta(days=offset)
+        assert f"readings_p{day:%Y%m%d}" in names
+    assert "readings_default" in names
+
+
+def test_late_partition_takes_rows_from_default_and_retention_drops_old(
+    empty_database_url: str,
+) -> None:
+    db.upgrade(empty_database_url)
+    now = datetime.now(UTC)
+    old = now - timedelta(days=30)
+    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+        # A backfilled reading older than every partition lands in the default one.
+        conn.execute(
+            "INSERT INTO readings (ts, device_key, metric_key, value) VALUES (%s, 1, 1, 1.5)",
+            (old,),
+        )
+        assert conn.execute("SELECT count(*) FROM readings_default").fetchone() == (1,)
+        # Maintenance run "as of" that day creates its partition and moves the row.
+        out = [r[0] for r in conn.execute("SELECT * FROM commtwin_maintain(0, %s)", (old,))]
+        assert f"created readings_p{old:%Y%m%d}" in out
+        assert conn.execute("SELECT count(*) FROM readings_default").fetchone() == (0,)
+        part = sql.Identifier(f"readings_p{old:%Y%m%d}")
+        assert conn.execute(sql.SQL("SELECT count(*) FROM {}").format(part)).fetchone() == (1,)
+        # With 10 days of retention the 30-day-old partition goes.
+        conn.execute("SELECT commtwin_set_retention(10)")
+        out = [r[0] for r in conn.execute("SELECT * FROM commtwin_maintain()")]
+        assert f"dropped readings_p{old:%Y%m%d}" in out
+        assert conn.execute("SELECT count(*) FROM readings").fetchone() == (0,)
+        assert f"readings_p{now:%Y%m%d}" in partition_names(conn, "readings")
+
+
+def test_retention_also_cleans_the_default_partition_and_rollups(
+    empty_database_url: str,
+) -> None:
+    db.upgrade(empty_database_url, retention_days=5)
+    long_ago = datetime.now(UTC) - timedelta(days=50)
+    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO readings (ts, device_key, metric_key, value) VALUES (%s, 1, 1, 2)",
+            (long_ago,),
+        )
+        conn.execute(
+            "INSERT INTO readings_1m VALUES (%s, 1, 1, 1, 2, 2, 2, %s, 2)", (long_ago, long_ago)
+        )
+        out = [r[0] for r in conn.execute("SELECT * FROM commtwin_maintain()")]
+        assert any("deleted 1 old rows from readings_default" in line for line in out)
+        assert conn.execute("SELECT count(*) FROM readings_1m").fetchone() == (0,)
+
+
+def test_duplicate_reading_is_rejected_by_key(database_url: str) -> None:
+    ts = datetime.now(UTC)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        sql = (
+            "INSERT INTO readings (ts, device_key, metric_key, value) VALUES (%s, 99, 1, 1) "
+            "ON CONFLICT DO NOTHING"
+        )
+        assert conn.execute(sql, (ts,)).rowcount == 1
+        assert conn.execute(sql, (ts,)).rowcount == 0
+
+
+def test_change_log_notifies_listeners(database_url: str) -> None:
+    with (
+        psycopg.connect(database_url, autocommit=True) as listener,
+        psycopg.connect(database_url, autocommit=True) as writer,
+    ):
+        listener.execute("LISTEN commtwin_changes")
+        writer.execute("INSERT INTO communities (id, name, crs) VALUES ('n1', 'N', 'local')")
+        writer.execute(
+            "INSERT INTO change_log (community_id, kind, ref) VALUES ('n1', 'device', 'd1')"
+        )
+        note = next(listener.notifies(timeout=5))
+        assert note.channel == "commtwin_changes"
+        assert '"kind" : "device"' in note.payload
