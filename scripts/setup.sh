@@ -20,12 +20,20 @@ if [ -f web/package.json ]; then
         echo "$web_want" > "$web_stamp"
     fi
 fi
-if [ "${COMMTWIN_SKIP_BROWSER:-0}" != "1" ] && ! command -v chromium >/dev/null 2>&1; then
+# Debian packages the tests need: Chromium for browser tests, docker-compose
+# (v1, needs no engine) to validate docker-compose.yml.
+apt_missing=""
+if [ "${COMMTWIN_SKIP_BROWSER:-0}" != "1" ]; then
+    command -v chromium >/dev/null 2>&1 || apt_missing="$apt_missing chromium"
+    command -v docker-compose >/dev/null 2>&1 || apt_missing="$apt_missing docker-compose"
+fi
+if [ -n "$apt_missing" ]; then
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-        echo "== installing Debian chromium for browser tests"
+        echo "== installing Debian packages:$apt_missing"
         apt-get update -qq >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+        # shellcheck disable=SC2086
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $apt_missing >/dev/null
     else
-        echo "chromium not found: browser tests will fail; install Debian's chromium" >&2
+        echo "missing Debian packages:$apt_missing (browser/compose tests will fail)" >&2
     fi
 fi
