@@ -1,0 +1,150 @@
+"""The FastAPI application: ``create_app(config)`` wires routers, middleware, errors.
+
+The lifespan opens the connection pool, then enters each *service* (an async
+context manager factory taking the :class:`~api.state.ApiState`): that is
+where background work such as a LISTEN/NOTIFY consumer keeping live state
+current slots in, started after the pool and stopped before it closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
+
+import psycopg
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from api import __version__
+from api.body_limit import BodyLimitMiddleware
+from api.cache import TtlCache
+from api.config import ApiConfig
+from api.db import Conn
+from api.errors import ApiError
+from api.geo import GeoError
+from api.http_metrics import HttpMetrics, MetricsMiddleware
+from api.ratelimit import RateLimiter
+from api.routes import alarms, buildings, communities, deadletters, devices, health, history, keys
+from api.state import ApiState
+
+log = logging.getLogger(__name__)
+
+Service = Callable[[ApiState], AbstractAsyncContextManager[None]]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    config: ApiConfig,
+    *,
+    services: Sequence[Service] = (),
+    monotonic: Callable[[], float] = time.monotonic,
+    now: Callable[[], datetime] = _utc_now,
+) -> FastAPI:
+    """A ready-to-serve app; nothing connects until its lifespan starts."""
+    metrics = HttpMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool: AsyncConnectionPool[Conn] = AsyncConnectionPool(
+            config.database_url,
+            min_size=config.pool_min_size,
+            max_size=config.pool_max_size,
+            timeout=config.pool_timeout_s,
+            kwargs={"autocommit": True},
+            # Drop connections broken by a database restart instead of failing requests.
+            check=AsyncConnectionPool.check_connection,
+            open=False,
+        )
+        # Not waiting: the API starts (and /readyz says why) while the database is down.
+        await pool.open(wait=False)
+        state = ApiState(
+            config=config,
+            pool=pool,
+            metrics=metrics,
+            limiter=RateLimiter(config.rate_per_s, config.rate_burst),
+            keys=TtlCache(config.key_cache_s),
+            communities=TtlCache(config.key_cache_s),
+            monotonic=monotonic,
+            now=now,
+        )
+        app.state.api = state
+        try:
+            async with AsyncExitStack() as stack:
+                for service in services:
+                    await stack.enter_async_context(service(state))
+                yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(
+        title="commtwin cockpit API",
+        version=__version__,
+        description="Live state, history, alarms and dead letters of residential "
+        "communities. Send an API key as `Authorization: Bearer KEY` or `X-API-Key`.",
+        lifespan=lifespan,
+    )
+    for router in (
+        health.router,
+        communities.router,
+        buildings.router,
+        devices.router,
+        history.router,
+        alarms.router,
+        deadletters.router,
+        keys.router,
+    ):
+        app.include_router(router)
+    _install_error_handlers(app)
+    # Added innermost first: metrics see every response, 413s and CORS preflights included.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
+    if config.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(config.cors_origins),
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=[
+                "Authorization",
+                "X-API-Key",
+                "Content-Type",
+                "If-None-Match",
+                "Last-Event-ID",
+            ],
+            expose_headers=["ETag", "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app
+
+
+def _problem(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return _problem(exc.status_code, str(exc))
+
+    @app.exception_handler(PoolTimeout)
+    async def pool_timeout(request: Request, exc: PoolTimeout) -> JSONResponse:
+        log.warning("no database connection for %s: %s", request.url.path, exc)
+        return _problem(503, "database unavailable, try again", {"Retry-After": "5"})
+
+    @app.exception_handler(psycopg.OperationalError)
+    async def db_down(request: Request, exc: psycopg.OperationalError) -> JSONResponse:
+        log.warning("database error on %s: %s", request.url.path, exc)
+        return _problem(503, "database unavailable, try again", {"Retry-After": "5"})
+
+    @app.exception_handler(GeoError)
+    async def geo_error(request: Request, exc: GeoError) -> JSONResponse:
+        # Stored model data that cannot be converted: the server's problem, said plainly.
+        log.error("%s: %s", request.url.path, exc)
+        return _problem(500, str(exc))

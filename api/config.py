@@ -1,0 +1,44 @@
+"""The API's own configuration: plain values handed over by the entry point.
+
+``commtwin api`` reads settings once and builds an :class:`ApiConfig`; nothing
+in ``api/`` reads the environment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ApiConfig:
+    """Everything :func:`api.app.create_app` needs to know.
+
+    >>> ApiConfig("postgresql://db/x").max_points
+    10000
+    >>> parse_origins(" https://a.example, ,http://b:8080 ")
+    ('https://a.example', 'http://b:8080')
+    """
+
+    database_url: str
+    cors_origins: tuple[str, ...] = ()
+    pool_min_size: int = 1
+    pool_max_size: int = 10
+    # How long a request waits for a pooled connection before a 503.
+    pool_timeout_s: float = 5.0
+    # Per API key: sustained requests per second and the burst allowed above it.
+    # Generous by default: one screen polls about once a second, and a key is
+    # often shared by the screens of a community centre.
+    rate_per_s: float = 50.0
+    rate_burst: float = 200.0
+    # Key lookups are cached so that polling screens do not cost a query each;
+    # a key revoked elsewhere stops working within this many seconds.
+    key_cache_s: float = 5.0
+    max_body_bytes: int = 64 * 1024
+    max_points: int = 10000
+    # Latest device values look back at most this far (bounds the query).
+    latest_lookback_days: int = 7
+
+
+def parse_origins(value: str) -> tuple[str, ...]:
+    """Split the comma-separated ``cors_origins`` setting."""
+    return tuple(part.strip() for part in value.split(",") if part.strip())

@@ -1,0 +1,1 @@
+"""Response and request bodies, one module per resource (``XPublic``/``XCreate``)."""

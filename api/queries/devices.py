@@ -1,0 +1,164 @@
+"""Devices: filtered listing, one device, and latest values per metric.
+
+``online=false`` matches devices not known to be online, never-seen ones included.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg import sql
+
+from api.db import Conn, fetch_all, fetch_one
+from api.errors import NotFoundError
+from api.models.devices import DeviceDetailPublic, DevicePublic, LatestValue
+
+_COLUMNS = sql.SQL("""
+    d.id, d.kind, d.metrics, d.building_id, d.storey_idx, d.unit_id, d.x, d.y, d.z,
+    d.grid_id, d.mobile, d.modelled, d.online, d.battery, d.rssi, d.status_at, d.last_seen""")
+_FILTERS = sql.SQL("""
+WHERE d.community_id = %(c)s
+  AND (%(kind)s::text IS NULL OR d.kind = %(kind)s)
+  AND (%(building)s::text IS NULL OR d.building_id = %(building)s)
+  AND (%(storey)s::integer IS NULL OR d.storey_idx = %(storey)s)
+  AND (%(online)s::boolean IS NULL OR coalesce(d.online, false) = %(online)s)
+  AND (%(unplaced)s::boolean IS NULL
+       OR (d.building_id IS NULL AND d.x IS NULL) = %(unplaced)s)""")
+_LIST = sql.SQL(
+    "SELECT {columns}, count(*) OVER () AS total FROM devices d {filters}"
+    " ORDER BY d.id LIMIT %(limit)s OFFSET %(offset)s"
+).format(columns=_COLUMNS, filters=_FILTERS)
+_COUNT = sql.SQL("SELECT count(*) AS n FROM devices d {filters}").format(filters=_FILTERS)
+_ONE = sql.SQL(
+    "SELECT {columns} FROM devices d WHERE d.community_id = %(c)s AND d.id = %(d)s"
+).format(columns=_COLUMNS)
+_OF_BUILDING = sql.SQL(
+    "SELECT {columns} FROM devices d WHERE d.community_id = %(c)s AND d.building_id = %(b)s"
+    " ORDER BY d.storey_idx, d.id"
+).format(columns=_COLUMNS)
+
+# Latest value of each metric a device declares or has reported lately: a
+# bounded index probe per (device, metric) on the raw table, so the answer is
+# exact whatever the rollups hold, and old partitions are never touched.
+_LATEST = """
+WITH dev AS (
+    SELECT key, id, metrics FROM devices
+    WHERE community_id = %(c)s
+      AND (%(building)s::text IS NULL OR building_id = %(building)s)
+      AND (%(device)s::text IS NULL OR id = %(device)s)),
+pairs AS (
+    SELECT dev.key, dev.id, m.key AS metric_key, m.name
+    FROM dev JOIN metrics m ON m.name = ANY(dev.metrics)
+    UNION
+    SELECT dev.key, dev.id, h.metric_key, m.name
+    FROM dev JOIN readings_1h h ON h.device_key = dev.key AND h.bucket >= %(since)s
+    JOIN metrics m ON m.key = h.metric_key)
+SELECT p.id, p.name AS metric, r.ts, r.value
+FROM pairs p
+CROSS JOIN LATERAL (
+    SELECT ts, value FROM readings
+    WHERE device_key = p.key AND metric_key = p.metric_key AND ts >= %(since)s
+    ORDER BY ts DESC LIMIT 1) r
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceFilter:
+    kind: str | None = None
+    building: str | None = None
+    storey: int | None = None
+    online: bool | None = None
+    unplaced: bool | None = None
+
+
+def _public(r: dict[str, Any]) -> DevicePublic:
+    return DevicePublic(
+        id=r["id"],
+        kind=r["kind"],
+        metrics=list(r["metrics"]),
+        building=r["building_id"],
+        storey=r["storey_idx"],
+        unit=r["unit_id"],
+        x=r["x"],
+        y=r["y"],
+        z=r["z"],
+        grid=r["grid_id"],
+        mobile=r["mobile"],
+        modelled=r["modelled"],
+        online=r["online"],
+        battery=r["battery"],
+        rssi=r["rssi"],
+        status_at=r["status_at"],
+        last_seen=r["last_seen"],
+    )
+
+
+async def list_devices(
+    conn: Conn, community: str, f: DeviceFilter, limit: int, offset: int
+) -> tuple[int, list[DevicePublic]]:
+    """``(total matching, one page)``, ordered by id."""
+    params = {
+        "c": community,
+        "kind": f.kind,
+        "building": f.building,
+        "storey": f.storey,
+        "online": f.online,
+        "unplaced": f.unplaced,
+        "limit": limit,
+        "offset": offset,
+    }
+    rows = await fetch_all(conn, _LIST, params)
+    if rows:
+        return int(rows[0]["total"]), [_public(r) for r in rows]
+    # An empty page (offset past the end) still reports the total.
+    count = await fetch_one(conn, _COUNT, params)
+    return (int(count["n"]) if count else 0), []
+
+
+async def latest_values(
+    conn: Conn,
+    community: str,
+    since: datetime,
+    *,
+    building: str | None = None,
+    device: str | None = None,
+) -> dict[str, dict[str, LatestValue]]:
+    """``{device id: {metric: latest}}`` for a building's devices or one device."""
+    rows = await fetch_all(
+        conn,
+        _LATEST,
+        {"c": community, "building": building, "device": device, "since": since},
+    )
+    latest: dict[str, dict[str, LatestValue]] = defaultdict(dict)
+    for r in rows:
+        latest[r["id"]][r["metric"]] = LatestValue(value=r["value"], ts=r["ts"])
+    return latest
+
+
+def with_latest(device: DevicePublic, latest: dict[str, LatestValue]) -> DeviceDetailPublic:
+    return DeviceDetailPublic(**device.model_dump(), latest=latest)
+
+
+async def get_device(
+    conn: Conn, community: str, device: str, since: datetime
+) -> DeviceDetailPublic:
+    row = await fetch_one(conn, _ONE, {"c": community, "d": device})
+    if row is None:
+        raise NotFoundError("device", device)
+    latest = await latest_values(conn, community, since, device=device)
+    return with_latest(_public(row), latest.get(device, {}))
+
+
+async def building_devices(
+    conn: Conn, community: str, building: str, since: datetime
+) -> list[DeviceDetailPublic]:
+    rows = await fetch_all(
+        conn,
+        _OF_BUILDING,
+        {"c": community, "b": building},
+    )
+    latest = await latest_values(conn, community, since, building=building)
+    return [with_latest(_public(r), latest.get(r["id"], {})) for r in rows]
