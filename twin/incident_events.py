@@ -142,9 +142,13 @@ class Location:
             raise InvalidEventError("location: z needs x and y")
         for name in ("x", "y", "z"):
             v = getattr(self, name)
-            if v is not None and (isinstance(v, bool) or not math.isfinite(v)):
+            if v is not None and (not isinstance(v, int | float) or isinstance(v, bool)):
                 raise InvalidEventError(f"location: {name} must be a finite number")
-        if self.storey is not None and (isinstance(self.storey, bool) or self.storey == 0):
+            if v is not None and not math.isfinite(v):
+                raise InvalidEventError(f"location: {name} must be a finite number")
+        if self.storey is not None and (
+            not isinstance(self.storey, int) or isinstance(self.storey, bool) or self.storey == 0
+        ):
             # Storeys count 1 = ground floor, -1 = first basement: there is no 0.
             raise InvalidEventError("location: storey must be a non-zero integer")
         for name in ("building", "unit", "grid"):
@@ -219,12 +223,16 @@ class IncidentEvent:
         if self.satisfaction is not None:
             if self.type != EventType.CLOSED:
                 raise InvalidEventError("satisfaction is only allowed on 'closed' events")
-            if isinstance(self.satisfaction, bool) or self.satisfaction not in range(1, 6):
+            s = self.satisfaction
+            if not isinstance(s, int) or isinstance(s, bool) or not 1 <= s <= 5:
                 raise InvalidEventError(
                     f"satisfaction must be an integer from 1 to 5, got {self.satisfaction!r}"
                 )
-        if self.alarm_id is not None and self.type != EventType.REPORTED:
-            raise InvalidEventError("alarm_id is only allowed on 'reported' events")
+        if self.alarm_id is not None:
+            if self.type != EventType.REPORTED:
+                raise InvalidEventError("alarm_id is only allowed on 'reported' events")
+            if not isinstance(self.alarm_id, int) or isinstance(self.alarm_id, bool):
+                raise InvalidEventError(f"alarm_id must be an integer, got {self.alarm_id!r}")
         if self.type == EventType.ESCALATED:
             if self.stage not in ESCALATION_STAGES:
                 raise InvalidEventError(
