@@ -20,7 +20,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from api import __version__
+from api import __version__, cockpit
 from api.body_limit import BodyLimitMiddleware
 from api.cache import TtlCache
 from api.config import ApiConfig
@@ -102,6 +102,7 @@ def create_app(
         keys.router,
     ):
         app.include_router(router)
+    app.include_router(cockpit.make_router(config.web_dir or cockpit.DEFAULT_WEB_DIR))
     _install_error_handlers(app)
     # Added innermost first: metrics see every response, 413s and CORS preflights included.
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)

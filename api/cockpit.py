@@ -19,6 +19,8 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse
 
 STATIC_DIR = Path(__file__).resolve().parent / "cockpit_static"
+# Where scripts/setup.sh installs the npm packages in a checkout.
+DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 ASSETS_PREFIX = "/cockpit-assets"
 
 # npm package -> folders of it the page may load (three's addons import 'three'

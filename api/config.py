@@ -7,6 +7,7 @@ in ``api/`` reads the environment.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,9 @@ class ApiConfig:
     max_points: int = 10000
     # Latest device values look back at most this far (bounds the query).
     latest_lookback_days: int = 7
+    # Holds the cockpit page's npm packages (web/node_modules); None: the
+    # repository's web/ next to the api package (api.cockpit.DEFAULT_WEB_DIR).
+    web_dir: Path | None = None
 
 
 def parse_origins(value: str) -> tuple[str, ...]:
