@@ -1,0 +1,294 @@
+// The cockpit page: loads the community once, then follows /live.
+//
+// Order: language → key → which endpoints exist → buildings (+ a couple of
+// building details to pin the local frame) → 3D scene → poll /live every 2 s.
+// A 404 at any point means "no such community for this key": everything
+// shown is cleared and nothing of another community is ever requested.
+
+import { Api, ApiError, takeKey } from "./api.js";
+import { Charts } from "./charts.js";
+import { byId, el, setText } from "./dom.js";
+import { language, onLanguageChange, setLanguage, startLanguage, t } from "./i18n.js";
+import { LivePoller } from "./live.js";
+import { buildModel, frameSampleIds, markersFor } from "./model.js";
+import { placeText, renderAlarms, renderIncidents, renderKpis, renderUpdated, tickCountdowns } from "./panels.js";
+import { CommunityScene } from "./scene3d.js";
+import { SCENES, alarmInScene, statusIn } from "./scenes.js";
+import { SidePanel } from "./sidepanel.js";
+import { clockTime } from "./sla.js";
+import { refreshState, showState, wireKeyForm } from "./status_ui.js";
+import { buildingsWithKind, hourlyCounts, parkingOccupancy, powerByBuilding } from "./trends.js";
+
+const TREND_REFRESH_MS = 5 * 60 * 1000;
+const cid = decodeURIComponent(location.pathname.replace(/\/+$/, "").split("/").pop());
+
+const state = {
+  cid,
+  scene: "overview",
+  model: null,
+  snapshot: null,
+  liveById: new Map(),
+  names: new Map(),
+  devices: [],
+  detail: null, // building detail shown in the side panel
+  trends: null,
+};
+
+let api;
+let view;
+let charts;
+let side;
+let ready;
+const readyPromise = new Promise((resolve) => {
+  ready = resolve;
+});
+
+function clearScreen() {
+  state.snapshot = null;
+  state.liveById = new Map();
+  renderKpis({});
+  byId("incident-list").replaceChildren();
+  byId("alarm-list").replaceChildren();
+  byId("ticker-track").replaceChildren();
+  view?.world.clear();
+  view?.setMarkers([]);
+  side?.hide();
+}
+
+function failWith(error) {
+  if (error.status === 404) {
+    clearScreen();
+    showState("noaccess");
+  } else if (error.status === 401 || error.status === 403) {
+    clearScreen();
+    showState("needkey");
+  } else {
+    showState("stale");
+  }
+}
+
+/** Status of a storey in the current scene, from /live (or the collection). */
+function storeyStatus(buildingId, index) {
+  const b = state.liveById.get(buildingId);
+  const storey = b?.storeys?.find((s) => s.index === index);
+  return statusIn(storey ?? (b?.storeys ? null : b), state.scene);
+}
+
+function incidentInScene() {
+  return state.scene === "overview" || state.scene === "governance";
+}
+
+function redraw() {
+  if (!state.model) return;
+  view.applyStatus(storeyStatus);
+  view.setMarkers(
+    markersFor(state.model, state.snapshot, state.devices, {
+      alarmFilter: (a) => alarmInScene(a, state.scene),
+      incidentFilter: incidentInScene,
+    }),
+  );
+  const snap = state.snapshot;
+  if (snap?.alarms) renderAlarms(snap.alarms, state.scene, state.names);
+  if (snap?.incidents) renderIncidents(snap.incidents, state.names, Date.now(), openIncident);
+  if (side.open?.type === "building" && state.detail) {
+    side.showBuilding(state.detail, state.liveById.get(state.detail.id), state.scene, side.focusStorey);
+  }
+}
+
+function onSnapshot(snapshot) {
+  if (snapshot.community && snapshot.community !== cid) return; // never show another community
+  state.snapshot = snapshot;
+  state.liveById = new Map((snapshot.buildings ?? []).map((b) => [b.id, b]));
+  if (snapshot.kpis) {
+    renderKpis(snapshot.kpis);
+    charts.setClosedLoop(snapshot.kpis.closed_loop_rate_today, snapshot.kpis.closed_loop_rate_30d ?? snapshot.kpis.closed_loop_rate);
+  }
+  if (snapshot.name) setText(byId("community-name"), snapshot.name);
+  renderUpdated(snapshot);
+  redraw();
+  document.body.dataset.version = snapshot.version ?? "";
+}
+
+/** Without /live (older API): a snapshot-like view of the buildings collection. */
+function snapshotFromBuildings(collection) {
+  return {
+    community: cid,
+    buildings: (collection.features ?? []).map((f) => ({
+      id: f.id,
+      status: f.properties?.status,
+      storeys: (f.properties?.storeys ?? []).map((s) => ({ index: s.index, status: s.status })),
+    })),
+  };
+}
+
+async function openBuilding(buildingId, storeyIndex) {
+  view.select(buildingId);
+  side.focusStorey = storeyIndex;
+  side.loading("building", buildingId, state.names.get(buildingId) ?? buildingId);
+  try {
+    const detail = await api.building(buildingId);
+    if (side.open?.id !== buildingId) return; // another click came first
+    state.detail = detail;
+    side.showBuilding(detail, state.liveById.get(buildingId), state.scene, storeyIndex);
+  } catch (err) {
+    if (err.status === 404 || err.status === 401) return failWith(err);
+    side.failed(err.message);
+  }
+  return undefined;
+}
+
+async function openIncident(incidentId) {
+  view.select(null);
+  const known = state.snapshot?.incidents?.find((i) => i.id === incidentId);
+  side.loading("incident", incidentId, known?.title || incidentId);
+  if (!api.has("/incidents/{id}")) {
+    if (known) side.showIncident(known, (b, s, u) => placeText(state.names, b, s, u));
+    return;
+  }
+  try {
+    const incident = await api.incident(incidentId);
+    if (side.open?.id !== incidentId) return;
+    side.showIncident(incident, (b, s, u) => placeText(state.names, b, s, u));
+  } catch (err) {
+    side.failed(err.message);
+  }
+}
+
+async function loadDevices() {
+  if (!api.has("/devices")) return [];
+  try {
+    return (await api.get("/devices?limit=10000")).data ?? [];
+  } catch {
+    return [];
+  }
+}
+
+async function loadTrends() {
+  const now = Date.now();
+  const hourly = await hourlyCounts(api, now);
+  const powerBuildings = buildingsWithKind(state.devices, "power_meter");
+  state.trends = {
+    hourly,
+    power: await powerByBuilding(api, powerBuildings, state.names, now),
+    parking: await parkingOccupancy(api, now),
+  };
+  drawTrends();
+}
+
+function drawTrends() {
+  const tr = state.trends;
+  if (!tr) return;
+  if (tr.hourly) {
+    const series = [];
+    const labels = (tr.hourly.alarms ?? tr.hourly.reports).labels;
+    if (tr.hourly.alarms) series.push({ name: t("alarms.title"), counts: tr.hourly.alarms.counts });
+    if (tr.hourly.reports) series.push({ name: t("incidents.title"), counts: tr.hourly.reports.counts, type: "line" });
+    charts.setHourly("left", `${t("trend.alarms")} / ${t("trend.reports")}`, { labels, series });
+  } else charts.setEmpty("left", t("trend.alarms"));
+  const traffic = state.scene === "traffic";
+  const data = traffic ? tr.parking : tr.power;
+  const title = t(traffic ? "trend.parking" : "trend.power");
+  if (data?.length) charts.setSeries("right", { title, series: data, stacked: !traffic });
+  else charts.setEmpty("right", title);
+}
+
+function wireTabs() {
+  const tabs = byId("scene-tabs");
+  tabs.replaceChildren(
+    ...SCENES.map((s) =>
+      el("button", { type: "button", class: "tab", dataset: { scene: s, i18n: `scene.${s}` } }, t(`scene.${s}`)),
+    ),
+  );
+  const select = (s) => {
+    state.scene = s;
+    for (const b of tabs.children) b.classList.toggle("active", b.dataset.scene === s);
+    document.body.dataset.scene = s;
+    redraw();
+    drawTrends();
+  };
+  tabs.addEventListener("click", (e) => {
+    const s = e.target.closest("button")?.dataset.scene;
+    if (s) select(s);
+  });
+  select(state.scene);
+}
+
+function everySecond() {
+  setText(byId("clock"), clockTime(new Date().toISOString(), language()));
+  tickCountdowns(Date.now());
+  refreshState();
+}
+
+async function boot() {
+  startLanguage();
+  wireKeyForm();
+  byId("lang").addEventListener("click", () => setLanguage(language() === "zh" ? "en" : "zh"));
+  byId("fit").addEventListener("click", () => view.fit());
+  setText(byId("community-name"), cid);
+  showState("loading", { cid });
+  charts = new Charts({ gauge: byId("gauge"), trendLeft: byId("trend-left"), trendRight: byId("trend-right") });
+  charts.setClosedLoop(null, null);
+  side = new SidePanel(byId("side"), { onClose: () => view.select(null) });
+  view = new CommunityScene(byId("view"), {
+    onPickBuilding: (b, s) => openBuilding(b, s),
+    onPickIncident: (i) => openIncident(i),
+  });
+  wireTabs();
+  onLanguageChange(() => {
+    redraw();
+    drawTrends();
+    charts.setClosedLoop(state.snapshot?.kpis?.closed_loop_rate_today, state.snapshot?.kpis?.closed_loop_rate_30d);
+    renderUpdated(state.snapshot);
+  });
+  setInterval(everySecond, 1000);
+
+  api = new Api(cid, takeKey(location, history, localStorage));
+  await api.discover();
+  let collection;
+  try {
+    const community = await api.get("");
+    setText(byId("community-name"), community.name || cid);
+    collection = await api.buildings();
+  } catch (err) {
+    failWith(err instanceof ApiError ? err : new ApiError(0, String(err)));
+    return ready(false);
+  }
+  const details = [];
+  for (const bid of frameSampleIds(collection.features ?? [])) {
+    try {
+      details.push(await api.building(bid));
+    } catch {
+      // Without details the buildings still draw; only markers may shift.
+    }
+  }
+  const grids = api.has("/grids") ? ((await api.get("/grids").catch(() => null))?.features ?? []) : [];
+  state.model = buildModel(collection, details, grids);
+  state.names = new Map(state.model.buildings.map((b) => [b.id, b.name || b.id]));
+  view.setModel(state.model);
+  onSnapshot(snapshotFromBuildings(collection));
+  state.devices = await loadDevices();
+  redraw();
+
+  const liveAvailable = api.has("/live");
+  const poller = new LivePoller({
+    fetchLive: liveAvailable
+      ? (etag) => api.live(etag)
+      : async () => ({ status: 200, etag: null, body: snapshotFromBuildings(await api.buildings()) }),
+    onSnapshot,
+    // The collection fallback is heavier than /live and changes less: poll it slower.
+    intervalMs: liveAvailable ? undefined : 5000,
+    onState: (s, info) => {
+      if (s === "noaccess" || s === "needkey") failWith(info.error);
+      else showState(s, { lastOkMs: info.lastOkMs });
+    },
+  });
+  poller.start();
+  loadTrends().catch(() => {});
+  setInterval(() => loadTrends().catch(() => {}), TREND_REFRESH_MS);
+  ready(true);
+  return undefined;
+}
+
+// A small handle for diagnostics from the browser console (and browser tests).
+window.cockpit = { state, ready: readyPromise, get view() { return view; } };
+boot();

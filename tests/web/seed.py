@@ -1,0 +1,244 @@
+"""A small community for the browser tests, written with plain SQL inserts.
+
+Six buildings around a courtyard in a transverse-Mercator frame with a
+non-zero offset (so the page's WGS 84 → local fit is exercised), storeys,
+units, two grids, devices of several kinds (one offline), two active alarms
+(critical in b01 storey 3, minor in b02 storey 5), incidents and an hour of
+power readings per building.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+
+from api.keys import new_key
+
+CRS = "+proj=tmerc +lat_0=30.27 +lon_0=120.15 +k=1 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
+OFFSET = (1500.0, -800.0, 0.0)
+
+
+@dataclass(frozen=True)
+class SeededBuilding:
+    id: str
+    name: str
+    x: float
+    y: float
+    storeys: int
+
+
+BUILDINGS = (
+    SeededBuilding("b01", "1幢", 0, 0, 18),
+    SeededBuilding("b02", "2幢", 45, 0, 11),
+    SeededBuilding("b03", "3幢", 90, 0, 6),
+    SeededBuilding("b04", "4幢", 0, 45, 6),
+    SeededBuilding("b05", "5幢", 45, 45, 11),
+    SeededBuilding("b06", "6幢", 90, 45, 18),
+)
+STOREY_M = 3.0
+
+
+def _square(x0: float, y0: float, w: float, h: float) -> dict[str, object]:
+    ring = [[x0, y0], [x0 + w, y0], [x0 + w, y0 + h], [x0, y0 + h], [x0, y0]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def seed_community(conn: psycopg.Connection[tuple[object, ...]], cid: str, name: str) -> None:
+    """Insert community ``cid`` (dropping an earlier one of that id first)."""
+    now = datetime.now(UTC)
+    conn.execute("DELETE FROM communities WHERE id = %s", (cid,))
+    conn.execute(
+        "INSERT INTO communities (id, name, crs, offset_x, offset_y, offset_z)"
+        " VALUES (%s, %s, %s, %s, %s, %s)",
+        (cid, name, CRS, *OFFSET),
+    )
+    for b in BUILDINGS:
+        conn.execute(
+            "INSERT INTO buildings (community_id, id, name, footprint, ground_z, roof_z)"
+            " VALUES (%s, %s, %s, %s, 0, %s)",
+            (cid, b.id, b.name, json.dumps(_square(b.x, b.y, 30, 12)), b.storeys * STOREY_M),
+        )
+        for i in range(1, b.storeys + 1):
+            conn.execute(
+                "INSERT INTO storeys (community_id, building_id, idx, name, floor_z, height)"
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+                (cid, b.id, i, f"{i}F", (i - 1) * STOREY_M, STOREY_M),
+            )
+            conn.execute(
+                "INSERT INTO units (community_id, building_id, id, storey_idx, name)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                (cid, b.id, f"{b.id[1:]}-{i:02d}01", i, f"{i:02d}01"),
+            )
+    grids = (
+        ("g1", "第一网格", _square(-10, -10, 75, 75)),
+        ("g2", "第二网格", _square(70, -10, 60, 75)),
+    )
+    for gid, gname, polygon in grids:
+        conn.execute(
+            "INSERT INTO grids (community_id, id, name, polygon, worker, worker_name)"
+            " VALUES (%s, %s, %s, %s, 'w-zhang', '张伟')",
+            (cid, gid, gname, json.dumps(polygon)),
+        )
+    _seed_devices(conn, cid, now)
+    _seed_alarms_and_incidents(conn, cid, now)
+
+
+def _device(
+    conn: psycopg.Connection[tuple[object, ...]],
+    cid: str,
+    did: str,
+    kind: str,
+    *,
+    metrics: list[str],
+    place: tuple[str | None, int | None, float | None, float | None],
+    online: bool = True,
+    mobile: bool = False,
+) -> int:
+    building, storey, x, y = place
+    row = conn.execute(
+        "INSERT INTO devices (community_id, id, kind, metrics, building_id, storey_idx, x, y, z,"
+        " mobile, online, status_at, last_seen, modelled)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now(), now(), true) RETURNING key",
+        (cid, did, kind, metrics, building, storey, x, y, None if x is None else 0, mobile, online),
+    ).fetchone()
+    assert row is not None
+    return int(str(row[0]))
+
+
+def _seed_devices(conn: psycopg.Connection[tuple[object, ...]], cid: str, now: datetime) -> None:
+    conn.execute(
+        "INSERT INTO metrics (name) VALUES ('power_kw'), ('smoke'), ('occupancy')"
+        " ON CONFLICT (name) DO NOTHING"
+    )
+    power_key = conn.execute("SELECT key FROM metrics WHERE name = 'power_kw'").fetchone()
+    assert power_key is not None
+    for b in BUILDINGS:
+        for i in (1, 3, 5):
+            if i <= b.storeys:
+                online = not (b.id == "b03" and i == 3)
+                _device(
+                    conn,
+                    cid,
+                    f"smoke-{b.id}-{i:02d}",
+                    "smoke",
+                    metrics=["smoke", "temperature"],
+                    place=(b.id, i, None, None),
+                    online=online,
+                )
+        meter = _device(
+            conn,
+            cid,
+            f"power-{b.id}",
+            "power_meter",
+            metrics=["power_kw", "energy_kwh"],
+            place=(b.id, 1, None, None),
+        )
+        start = (now - timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+        for h in range(3):
+            ts = start + timedelta(hours=h)
+            value = 20.0 + 5 * h + b.storeys
+            conn.execute(
+                "INSERT INTO readings (ts, device_key, metric_key, value) VALUES (%s, %s, %s, %s)",
+                (ts, meter, power_key[0], value),
+            )
+            conn.execute(
+                "INSERT INTO readings_1h (bucket, device_key, metric_key, n, v_sum, v_min, v_max,"
+                " last_ts, last_value) VALUES (%s, %s, %s, 1, %s, %s, %s, %s, %s)",
+                (ts, meter, power_key[0], value, value, value, ts, value),
+            )
+            conn.execute(
+                "INSERT INTO readings_1m (bucket, device_key, metric_key, n, v_sum, v_min, v_max,"
+                " last_ts, last_value) VALUES (%s, %s, %s, 1, %s, %s, %s, %s, %s)",
+                (ts, meter, power_key[0], value, value, value, ts, value),
+            )
+    _device(
+        conn, cid, "parking-north", "parking", metrics=["occupancy"], place=(None, None, 60.0, 75.0)
+    )
+    _device(
+        conn,
+        cid,
+        "wear-0001",
+        "wearable",
+        metrics=["heart_rate", "fall", "sos"],
+        place=(None, None, 30.0, 30.0),
+        mobile=True,
+    )
+
+
+def _seed_alarms_and_incidents(
+    conn: psycopg.Connection[tuple[object, ...]], cid: str, now: datetime
+) -> None:
+    alarms = (
+        ("smoke-b01-03", "smoke", "critical", "b01", 3, "smoke detected"),
+        ("smoke-b02-05", "temperature_high", "minor", "b02", 5, "temperature high"),
+    )
+    for device, rule, severity, building, storey, message in alarms:
+        conn.execute(
+            "INSERT INTO alarms (community_id, device_id, rule_id, metric, severity, state,"
+            " message, value, raised_at, updated_at, building_id, storey_idx, grid_id)"
+            " VALUES (%s, %s, %s, %s, %s, 'active_unack', %s, 1, %s, %s, %s, %s, 'g1')",
+            (
+                cid,
+                device,
+                rule,
+                rule,
+                severity,
+                message,
+                now - timedelta(minutes=7),
+                now - timedelta(minutes=7),
+                building,
+                storey,
+            ),
+        )
+    incidents = (
+        (
+            "r-1",
+            "dispatched",
+            "noise",
+            "楼道噪音",
+            "b04",
+            2,
+            now - timedelta(minutes=20),
+            now + timedelta(minutes=10),
+            now + timedelta(hours=4),
+        ),
+        (
+            "r-2",
+            "accepted",
+            "leak",
+            "水管漏水",
+            "b05",
+            7,
+            now - timedelta(hours=6),
+            now - timedelta(hours=5),
+            now - timedelta(minutes=30),
+        ),
+    )
+    for iid, status, category, title, building, storey, reported, respond, resolve in incidents:
+        conn.execute(
+            "INSERT INTO incidents (community_id, id, status, category, title, assignee,"
+            " building_id, storey_idx, grid_id, reported_at, respond_due_at, resolve_due_at)"
+            " VALUES (%s, %s, %s, %s, %s, 'w-zhang', %s, %s, 'g1', %s, %s, %s)",
+            (cid, iid, status, category, title, building, storey, reported, respond, resolve),
+        )
+        conn.execute(
+            "INSERT INTO incident_events (community_id, incident_id, event_id, type, ts, source)"
+            " VALUES (%s, %s, 'e1', 'reported', %s, 'api')",
+            (cid, iid, reported),
+        )
+
+
+def create_key(
+    conn: psycopg.Connection[tuple[object, ...]], scopes: list[str], communities: list[str]
+) -> str:
+    """A new API key's text, stored hashed like ``commtwin keys create`` does."""
+    secret = new_key()
+    conn.execute(
+        "INSERT INTO api_keys (prefix, secret_sha256, name, scopes, communities)"
+        " VALUES (%s, %s, 'browser-test', %s, %s)",
+        (secret.prefix, secret.digest, scopes, communities),
+    )
+    return secret.text
