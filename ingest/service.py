@@ -1,0 +1,165 @@
+"""``commtwin ingest`` assembled: network thread, bounded queue, committer, metrics, signals.
+
+Shutdown (SIGTERM/SIGINT): stop reading the socket, let the committer write
+and acknowledge everything already received, send the last acks, disconnect
+(the persistent session stays on the broker), exit 0. If the database does
+not come back within the drain timeout, exit 1: the unacknowledged messages
+stay with the broker and are re-sent to the next run.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+import psycopg
+
+from ingest.backoff import Backoff
+from ingest.batcher import Batcher
+from ingest.committer import Committer
+from ingest.consumer import Consumer, MqttConfig
+from ingest.metrics import IngestMetrics
+from ingest.pipeline import Pipeline, PipelineHooks
+
+log = logging.getLogger(__name__)
+
+
+class IngestSetupError(Exception):
+    """The ingestor cannot start (schema missing, port taken): one line for the operator."""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestConfig:
+    database_url: str
+    mqtt: MqttConfig
+    root: str = "commtwin/v1"
+    batch_max: int = 5000
+    linger_s: float = 0.05
+    queue_max: int = 20000
+    queue_max_bytes: int = 64 * 1024 * 1024
+    metrics_port: int = 0  # 0: no metrics endpoint
+    metrics_host: str = "0.0.0.0"
+    maintain_every_s: float = 3600.0
+    drain_timeout_s: float = 30.0
+    last_seen_interval_s: float = 60.0
+    db_backoff: Backoff = field(default_factory=lambda: Backoff(0.2, 10.0))
+    mqtt_backoff: Backoff = field(default_factory=lambda: Backoff(0.2, 30.0))
+
+
+class IngestService:
+    def __init__(self, config: IngestConfig, hooks: PipelineHooks | None = None) -> None:
+        self.config = config
+        self.metrics = IngestMetrics()
+        self.batcher = Batcher(config.queue_max, config.queue_max_bytes)
+        self.pipeline = Pipeline(
+            root=config.root, hooks=hooks, last_seen_interval_s=config.last_seen_interval_s
+        )
+        self._stopping = threading.Event()
+        self._give_up = threading.Event()
+        self.consumer = Consumer(
+            config.mqtt,
+            self.batcher.put,
+            paused=lambda: self._stopping.is_set() or self.batcher.full(),
+            on_reconnect=self._on_reconnect,
+            backoff=config.mqtt_backoff,
+        )
+        self.committer = Committer(
+            config.database_url,
+            self.pipeline,
+            self.batcher,
+            self.consumer.ack,
+            self.metrics,
+            batch_max=config.batch_max,
+            linger_s=config.linger_s,
+            maintain_every_s=config.maintain_every_s,
+            backoff=config.db_backoff,
+        )
+        self.metrics.track("queue_depth", lambda: float(self.batcher.depth))
+        self.metrics.track("mqtt_connected", lambda: float(self.consumer.connected.is_set()))
+        self._server: Any = None
+
+    def check_database(self) -> str:
+        """Fail fast on a database that is not migrated; returns the storage mode."""
+        try:
+            with psycopg.connect(self.config.database_url, connect_timeout=5) as conn:
+                row = conn.execute("SELECT value FROM storage_config WHERE key = 'mode'").fetchone()
+        except psycopg.errors.UndefinedTable:
+            raise IngestSetupError(
+                "the database has no commtwin schema: run `commtwin db upgrade`"
+            ) from None
+        if row is None:
+            raise IngestSetupError("storage_config has no mode: run `commtwin db upgrade`")
+        return str(row[0])
+
+    def _on_reconnect(self, generation: int) -> None:
+        dropped = self.batcher.discard_generation_before(generation)
+        if dropped:
+            log.info("dropped %d queued messages of the previous connection (re-sent)", dropped)
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    def run(self) -> int:
+        """Block until :meth:`request_stop`, then drain; the process exit code."""
+        cfg = self.config
+        if cfg.metrics_port:
+            try:
+                self._server = self.metrics.serve(cfg.metrics_port, cfg.metrics_host)
+            except OSError as exc:
+                raise IngestSetupError(f"metrics port {cfg.metrics_port}: {exc}") from None
+        committer = threading.Thread(
+            target=self.committer.run, args=(self._give_up,), name="committer"
+        )
+        committer.start()
+        self.consumer.start()
+        log.info(
+            "ingest started client_id=%s topics=%s batch_max=%d linger_ms=%.0f metrics_port=%s",
+            cfg.mqtt.client_id,
+            ",".join(cfg.mqtt.topics),
+            cfg.batch_max,
+            cfg.linger_s * 1000,
+            cfg.metrics_port or "off",
+        )
+        while not self._stopping.wait(0.5):
+            pass  # a timed wait keeps the main thread responsive to signals
+        log.info("stopping: draining %d queued messages", self.batcher.depth)
+        # The network thread hands nothing more over once it is idle.
+        self.consumer.idle.wait(2.0)
+        self.batcher.close()
+        committer.join(cfg.drain_timeout_s)
+        if committer.is_alive():
+            self._give_up.set()
+            committer.join(10.0)
+        self.consumer.stop()
+        if self._server is not None:
+            self._server.shutdown()
+        abandoned = self.committer.abandoned
+        log.info(
+            "stopped: committed=%d acked=%d abandoned=%d",
+            self.committer.committed,
+            self.consumer.acked,
+            abandoned,
+        )
+        return 0 if abandoned == 0 and not committer.is_alive() else 1
+
+
+def run_until_signalled(config: IngestConfig, hooks: PipelineHooks | None = None) -> int:
+    """Run in the main thread until SIGTERM or SIGINT."""
+    service = IngestService(config, hooks)
+    mode = service.check_database()
+    log.info("storage mode=%s", mode)
+
+    def _handler(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s received", signal.Signals(signum).name)
+        service.request_stop()
+
+    previous = {s: signal.signal(s, _handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return service.run()
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
