@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class IncidentError(ValueError):
@@ -242,7 +243,7 @@ class IncidentEvent:
             raise InvalidEventError("stage is only allowed on 'escalated' events")
 
     @property
-    def location_fields(self) -> dict[str, object]:
+    def location_fields(self) -> dict[str, Any]:
         """The location as ``incidents`` column names (empty when none is carried)."""
         loc = self.location
         if loc is None:

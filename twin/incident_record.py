@@ -41,9 +41,10 @@ in status 'reported'
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
+from typing import Any
 
 from twin.incident_events import (
     OPEN_STATUSES,
@@ -140,25 +141,37 @@ def _new_record(event: IncidentEvent, policy: SlaPolicy) -> IncidentRecord:
         respond_due_at=respond_due,
         resolve_due_at=resolve_due,
     )
-    return replace(record, **event.location_fields)  # type: ignore[arg-type]
+    return _evolve(record, event.location_fields)
 
 
-def _amended(record: IncidentRecord, event: IncidentEvent, policy: SlaPolicy) -> IncidentRecord:
-    """Descriptive fields a later event carries replace the incident's (reclassification)."""
-    changes: dict[str, object] = dict(event.location_fields)
+def _evolve(record: IncidentRecord, changes: dict[str, Any]) -> IncidentRecord:
+    """``dataclasses.replace`` without re-running ``__init__`` over 35 fields.
+
+    Replay runs this once per event; the record has no validation of its own,
+    so a copy with some attributes changed is the same value, several times
+    faster. Unknown names are a bug, caught here rather than silently added.
+    """
+    unknown = changes.keys() - record.__dict__.keys()
+    if unknown:
+        raise AttributeError(f"IncidentRecord has no field {sorted(unknown)[0]!r}")
+    new = object.__new__(IncidentRecord)
+    new.__dict__.update(record.__dict__)
+    new.__dict__.update(changes)
+    return new
+
+
+def _amend(record: IncidentRecord, event: IncidentEvent, changes: dict[str, Any]) -> bool:
+    """Add the descriptive fields a later event carries (reclassification) to ``changes``;
+    True when the category or priority changes, which moves the deadlines."""
+    changes.update(event.location_fields)
     for name in ("category", "priority", "title", "description"):
         value = getattr(event, name)
         if value is not None:
             changes[name] = value
-    if not changes:
-        return record
-    amended = replace(record, **changes)  # type: ignore[arg-type]
-    if amended.category != record.category or amended.priority != record.priority:
-        respond_due, resolve_due = policy.due(
-            amended.reported_at, amended.category, amended.priority
-        )
-        amended = replace(amended, respond_due_at=respond_due, resolve_due_at=resolve_due)
-    return amended
+    return (
+        changes.get("category", record.category) != record.category
+        or changes.get("priority", record.priority) != record.priority
+    )
 
 
 def apply_event(
@@ -180,54 +193,58 @@ def apply_event(
         )
     if event.type == EventType.REPORTED or record.status not in ALLOWED_FROM[event.type]:
         raise InvalidTransitionError(record.status, event.type)
-    after = _transition(record, event)
-    return replace(
-        _amended(after, event, policy),
-        last_event_at=max(record.last_event_at, event.ts),
-        event_count=record.event_count + 1,
-    )
+    changes = _transition(record, event)
+    if _amend(record, event, changes):
+        changes["respond_due_at"], changes["resolve_due_at"] = policy.due(
+            record.reported_at,
+            changes.get("category", record.category),
+            changes.get("priority", record.priority),
+        )
+    changes["last_event_at"] = max(record.last_event_at, event.ts)
+    changes["event_count"] = record.event_count + 1
+    return _evolve(record, changes)
 
 
-def _transition(r: IncidentRecord, e: IncidentEvent) -> IncidentRecord:
+def _transition(r: IncidentRecord, e: IncidentEvent) -> dict[str, Any]:
+    """The fields ``e`` changes, its type being allowed in ``r``'s status."""
     t = e.type
     if t == EventType.DISPATCHED:
         assignee = e.assignee or r.assignee
         if assignee is None:
             raise InvalidTransitionError(r.status, t, "no assignee given")
-        return replace(
-            r, status=Status.DISPATCHED, assignee=assignee, dispatched_at=r.dispatched_at or e.ts
-        )
+        return {
+            "status": Status.DISPATCHED,
+            "assignee": assignee,
+            "dispatched_at": r.dispatched_at or e.ts,
+        }
     if t == EventType.ACCEPTED:
-        return replace(
-            r,
-            status=Status.ACCEPTED,
-            assignee=e.assignee or r.assignee or e.actor,
-            accepted_at=r.accepted_at or e.ts,
-        )
+        return {
+            "status": Status.ACCEPTED,
+            "assignee": e.assignee or r.assignee or e.actor,
+            "accepted_at": r.accepted_at or e.ts,
+        }
     if t == EventType.RESOLVED:
-        return replace(r, status=Status.RESOLVED, resolved_at=e.ts)
+        return {"status": Status.RESOLVED, "resolved_at": e.ts}
     if t == EventType.CLOSED:
-        return replace(r, status=Status.CLOSED, closed_at=e.ts, satisfaction=e.satisfaction)
+        return {"status": Status.CLOSED, "closed_at": e.ts, "satisfaction": e.satisfaction}
     if t == EventType.REOPENED:
-        return replace(
-            r,
-            status=Status.DISPATCHED,
-            assignee=e.assignee or r.assignee,
-            resolved_at=None,
-            closed_at=None,
-            satisfaction=None,
-            reopened_at=e.ts,
-            reopen_count=r.reopen_count + 1,
-        )
+        return {
+            "status": Status.DISPATCHED,
+            "assignee": e.assignee or r.assignee,
+            "resolved_at": None,
+            "closed_at": None,
+            "satisfaction": None,
+            "reopened_at": e.ts,
+            "reopen_count": r.reopen_count + 1,
+        }
     if t == EventType.CANCELLED:
-        return replace(r, status=Status.CANCELLED, cancelled_at=e.ts)
+        return {"status": Status.CANCELLED, "cancelled_at": e.ts}
     # ESCALATED: an annotation, the status stays.
     assert e.stage is not None  # guaranteed by IncidentEvent validation
-    return replace(
-        r,
-        escalated_at=min(r.escalated_at, e.ts) if r.escalated_at else e.ts,
-        escalations=r.escalations | {e.stage},
-    )
+    return {
+        "escalated_at": min(r.escalated_at, e.ts) if r.escalated_at else e.ts,
+        "escalations": r.escalations | {e.stage},
+    }
 
 
 def overdue_stages(record: IncidentRecord, now: datetime) -> frozenset[str]:

@@ -215,13 +215,13 @@ def check_event(
     for e in stored:
         if e.event_id == new.event_id:
             return Duplicate(event=new, existing=e)
-    before = trace(stored, policy)
     after = trace([*stored, new], policy)
     step = after.step_of(new.event_id)
     assert step is not None  # new is not a duplicate, so it was replayed
     if not step.applied:
         return Rejected(event=new, reason=step.reason or "refused", record=after.record)
     assert after.record is not None  # new was applied, so an incident exists
+    before = trace(stored, policy)
     was_applied = {s.event.event_id for s in before.steps if s.applied}
     now_applied = {s.event.event_id for s in after.steps if s.applied}
     return Applied(
