@@ -235,6 +235,10 @@ class IncidentEvent:
             if not isinstance(self.alarm_id, int) or isinstance(self.alarm_id, bool):
                 raise InvalidEventError(f"alarm_id must be an integer, got {self.alarm_id!r}")
         if self.type == EventType.ESCALATED:
+            if self.source != "auto":
+                # Escalation is commtwin's own judgement against its SLA clock;
+                # a client may not claim it (nor hide one by sending its id).
+                raise InvalidEventError("'escalated' events come only from commtwin (source auto)")
             if self.stage not in ESCALATION_STAGES:
                 raise InvalidEventError(
                     f"an 'escalated' event needs stage respond or resolve, got {self.stage!r}"

@@ -3,7 +3,8 @@
 The writer stores an event with :func:`event_to_row` (fields without a column
 of their own go into ``data``) and rebuilds it for replay with
 :func:`event_from_row`; the pair round-trips exactly. :func:`record_to_row`
-gives the ``incidents`` columns of a replayed record. No SQL here: the keys are
+gives the ``incidents`` columns of a replayed record, :func:`record_from_row` reads
+them back. No SQL here: the keys are
 column names, the values plain Python (datetimes, ints, str, dicts for jsonb).
 
 >>> from datetime import datetime, timezone
@@ -28,6 +29,7 @@ from twin.incident_events import (
     IncidentEvent,
     InvalidEventError,
     Location,
+    Status,
     parse_event_type,
 )
 from twin.incident_record import IncidentRecord, is_overdue
@@ -144,6 +146,33 @@ def record_to_row(record: IncidentRecord) -> dict[str, Any]:
     row = {name: getattr(record, name) for name in INCIDENT_COLUMNS}
     row["status"] = record.status.value
     return row
+
+
+def record_from_row(row: Mapping[str, Any]) -> IncidentRecord:
+    """An ``incidents`` row back as a record, for KPIs and the live state without replay.
+
+    The row lacks what the table has no column for: ``escalations`` is empty
+    (the stages live in the events; an escalation tick over such records
+    yields events that :func:`twin.incidents.check_event` finds duplicate),
+    ``reopened_at`` is None, ``last_event_at`` is ``updated_at`` (or
+    ``reported_at``) and ``event_count`` 0.
+    """
+    try:
+        status = Status(row["status"])
+        values = {name: row[name] for name in INCIDENT_COLUMNS if name != "status"}
+    except KeyError as missing:
+        raise InvalidEventError(f"incidents row lacks {missing}") from None
+    except ValueError:
+        raise InvalidEventError(f"incidents row has unknown status {row['status']!r}") from None
+    reported_at = values["reported_at"]
+    if not isinstance(reported_at, datetime):
+        raise InvalidEventError("incidents.reported_at must be a timestamp")
+    return IncidentRecord(
+        status=status,
+        last_event_at=row.get("updated_at") or reported_at,
+        event_count=0,
+        **values,
+    )
 
 
 def live_incident(record: IncidentRecord, now: datetime) -> dict[str, Any]:

@@ -63,8 +63,9 @@ def test_parse_event_type_names_the_bad_value(value: object) -> None:
         ({"satisfaction": 3.0, "type": T.CLOSED}, "satisfaction must be an integer"),
         ({"alarm_id": 3, "type": T.ACCEPTED}, "alarm_id is only allowed on 'reported'"),
         ({"alarm_id": "17"}, "alarm_id must be an integer"),
-        ({"type": T.ESCALATED}, "'escalated' event needs stage respond or resolve"),
-        ({"type": T.ESCALATED, "stage": "close"}, "needs stage respond or resolve"),
+        ({"type": T.ESCALATED, "source": "auto"}, "'escalated' event needs stage respond or"),
+        ({"type": T.ESCALATED, "source": "auto", "stage": "close"}, "needs stage respond or"),
+        ({"type": T.ESCALATED, "stage": "respond"}, "'escalated' events come only from commtwin"),
         ({"stage": "respond"}, "stage is only allowed on 'escalated'"),
         ({"source": "email"}, "source must be one of mqtt, api, auto"),
         ({"priority": "urgent"}, "priority must be one of low, normal, high, critical"),
@@ -106,7 +107,7 @@ def test_well_formed_events_build() -> None:
     )
     assert e.satisfaction == 1
     assert IncidentEvent(
-        "c-1", "r", "e", T.ESCALATED, datetime(2026, 1, 1, tzinfo=tz8), stage="resolve"
+        "c-1", "r", "e", T.ESCALATED, datetime(2026, 1, 1, tzinfo=tz8), "auto", stage="resolve"
     )
     assert ev("e1", T.REPORTED, 0, priority="critical", alarm_id=17).alarm_id == 17
 

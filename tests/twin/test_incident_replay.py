@@ -44,6 +44,7 @@ def valid_histories(draw: st.DrawFn) -> list[IncidentEvent]:
             fields["satisfaction"] = draw(st.sampled_from((None, 1, 3, 5)))
         if etype == T.ESCALATED:
             fields["stage"] = draw(st.sampled_from(("respond", "resolve")))
+            fields["source"] = "auto"
         minute += draw(st.integers(1, 300))
         e = ev(f"e{i}", etype, minute, **fields)
         record = apply_event(record, e)
@@ -118,6 +119,7 @@ garbage_events = st.builds(
         assignee=worker,
         satisfaction=sat if t == T.CLOSED else None,
         stage=stage if t == T.ESCALATED else None,
+        source="auto" if t == T.ESCALATED else "mqtt",
     ),
     st.integers(0, 30),
     st.sampled_from(list(T)),

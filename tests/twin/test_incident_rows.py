@@ -19,6 +19,7 @@ from twin.incident_rows import (
     event_from_row,
     event_to_row,
     live_incident,
+    record_from_row,
     record_to_row,
 )
 from twin.incidents import replay
@@ -99,6 +100,8 @@ def test_record_row_fits_the_incidents_table(conn: Conn, community: str) -> None
         (COMMUNITY, "r-1"),
     ).fetchone()
     assert got == row
+    back = record_from_row({**got, "updated_at": at(40)})
+    assert back == replace(record, escalations=frozenset(), event_count=0)
     assert (got["status"], got["satisfaction"], got["escalated_at"]) == ("closed", 4, at(5))
 
 
@@ -135,6 +138,17 @@ def test_corrupt_rows_are_rejected_with_a_reason(change: dict[str, Any], message
     row = {**event_to_row(RICH[0]), **change}
     with pytest.raises(InvalidEventError, match=message):
         event_from_row(row)
+
+
+def test_bad_incident_rows_are_rejected_with_a_reason() -> None:
+    row = record_to_row(replay(lifecycle()))
+    with pytest.raises(InvalidEventError, match="unknown status 'reopened'"):
+        record_from_row({**row, "status": "reopened"})
+    with pytest.raises(InvalidEventError, match="lacks 'grid_id'"):
+        record_from_row({k: v for k, v in row.items() if k != "grid_id"})
+    with pytest.raises(InvalidEventError, match="reported_at must be a timestamp"):
+        record_from_row({**row, "reported_at": None})
+    assert record_from_row(row).last_event_at == row["reported_at"]
 
 
 def test_row_without_a_key_column() -> None:

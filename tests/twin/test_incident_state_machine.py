@@ -41,7 +41,7 @@ for _s in STATUSES:  # escalation is an annotation, allowed everywhere
 
 def _extra(t: T) -> dict[str, Any]:
     if t == T.ESCALATED:
-        return {"stage": "respond"}
+        return {"stage": "respond", "source": "auto"}
     if t == T.DISPATCHED:
         return {"assignee": "w-li"}
     return {}
@@ -201,8 +201,8 @@ def test_later_events_amend_description_and_move_deadlines() -> None:
 
 def test_escalation_is_an_annotation() -> None:
     r = replay(lifecycle()[:2])
-    r1 = apply_event(r, ev("x1", T.ESCALATED, 30, stage="respond"))
-    r2 = apply_event(r1, ev("x2", T.ESCALATED, 40, stage="resolve"))
+    r1 = apply_event(r, ev("x1", T.ESCALATED, 30, stage="respond", source="auto"))
+    r2 = apply_event(r1, ev("x2", T.ESCALATED, 40, stage="resolve", source="auto"))
     assert r2.status == r.status == Status.DISPATCHED
     assert (r2.escalated, r2.escalated_at, r2.escalations) == (
         True,
