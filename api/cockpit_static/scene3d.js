@@ -220,13 +220,18 @@ export class CommunityScene {
     this.requestRender();
   }
 
-  /** Screen position (CSS pixels in the container) of a storey's band, for tests and callouts. */
+  /**
+   * Screen position (CSS pixels in the container) of the middle of a storey
+   * band's face towards the camera (north or south side), for tests and callouts.
+   */
   screenPointOf(buildingId, storeyIndex) {
     const mesh = this.storeyMeshes.get(`${buildingId}|${storeyIndex}`);
     if (!mesh) return null;
     mesh.geometry.computeBoundingBox();
     const box = mesh.geometry.boundingBox.clone().translate(mesh.position);
-    const p = box.getCenter(new THREE.Vector3()).project(this.camera);
+    const face = box.getCenter(new THREE.Vector3());
+    face.y = this.camera.position.y < face.y ? box.min.y : box.max.y;
+    const p = face.project(this.camera);
     const { width, height } = this.size;
     return { x: ((p.x + 1) / 2) * width, y: ((1 - p.y) / 2) * height };
   }

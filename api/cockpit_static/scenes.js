@@ -38,10 +38,14 @@ export function sceneOfKind(kind) {
   return KIND_SCENE[kind] ?? null;
 }
 
-/** Status of a building or storey record of /live as seen in one scene. */
+/**
+ * Status of a building or storey record of /live as seen in one scene.
+ * Records without per-scene states (the buildings collection) show their
+ * overall status in every scene rather than pretending all is normal.
+ */
 export function statusIn(record, scene) {
   if (!record) return "normal";
-  const status = scene === "overview" ? record.status : record.scenes?.[scene];
+  const status = scene === "overview" || !record.scenes ? record.status : record.scenes[scene];
   return STATUSES.includes(status) ? status : "normal";
 }
 

@@ -107,11 +107,8 @@ export class SidePanel {
       );
     });
     const elsewhere = devicesByStorey.get("none") ?? [];
-    this.body.replaceChildren(
-      summary,
-      ...rows,
-      elsewhere.length ? el("ul", { class: "devices" }, elsewhere.map(deviceRow)) : null,
-    );
+    const rest = elsewhere.length ? [el("ul", { class: "devices" }, elsewhere.map(deviceRow))] : [];
+    this.body.replaceChildren(summary, ...rows, ...rest);
   }
 
   /** Incident status and its events, oldest first. */
@@ -140,11 +137,7 @@ export class SidePanel {
         ),
       ),
     );
-    this.body.replaceChildren(
-      summary,
-      incident.description ? el("p", {}, incident.description) : null,
-      el("h3", {}, t("incident.timeline")),
-      timeline,
-    );
+    const description = incident.description ? [el("p", {}, incident.description)] : [];
+    this.body.replaceChildren(summary, ...description, el("h3", {}, t("incident.timeline")), timeline);
   }
 }
