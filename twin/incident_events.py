@@ -215,8 +215,13 @@ class IncidentEvent:
             v = getattr(self, name)
             if v is None:
                 continue
-            if not isinstance(v, str) or not v.strip():
-                raise InvalidEventError(f"{name} must be a non-empty string when given")
+            if not isinstance(v, str):
+                raise InvalidEventError(f"{name} must be a string when given")
+            if not v.strip():
+                # Apps send "" for an empty form field: that is no value, not
+                # a reason to refuse a resident's report.
+                object.__setattr__(self, name, None)
+                continue
             if len(v) > MAX_TEXT:
                 raise InvalidEventError(f"{name} is longer than {MAX_TEXT} characters")
 
