@@ -108,8 +108,22 @@ def mapping(value: Any, owner: str, what: str) -> Mapping[str, Any]:
     return value
 
 
+RESERVED_PREFIX = "_"
+"""Attribute keys starting with this are commtwin's own bookkeeping in the database."""
+
+
 def attributes(data: Mapping[str, Any], owner: str) -> dict[str, Any]:
-    return dict(mapping(data.get("attributes", {}), owner, "attributes"))
+    """A free-form ``attributes`` object; keys starting with ``_`` are reserved.
+
+    >>> attributes({"attributes": {"_name": 1}}, "device d")
+    Traceback (most recent call last):
+    twin.errors.ModelError: device d: attribute '_name' is reserved (keys starting with '_')
+    """
+    result = dict(mapping(data.get("attributes", {}), owner, "attributes"))
+    for key in result:
+        if key.startswith(RESERVED_PREFIX):
+            raise ModelError(owner, f"attribute {key!r} is reserved (keys starting with '_')")
+    return result
 
 
 def string_list(value: Any, owner: str, field: str) -> tuple[str, ...]:

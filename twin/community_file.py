@@ -38,15 +38,46 @@ from twin.model import (
 )
 from twin.storeys import DEFAULT_STOREY_COUNT, DEFAULT_STOREY_HEIGHT, derive_storeys
 
-_TOP = ("id", "name", "crs", "offset", "storey_height", "geometry", "buildings", "grids",
-        "devices", "attributes")  # fmt: skip
-_BUILDING = ("id", "name", "footprint", "ground_z", "roof_z", "height", "storeys",
-             "storey_count", "units", "flags", "attributes")  # fmt: skip
+_TOP = (
+    "id",
+    "name",
+    "crs",
+    "offset",
+    "storey_height",
+    "geometry",
+    "buildings",
+    "grids",
+    "devices",
+    "attributes",
+)
+_BUILDING = (
+    "id",
+    "name",
+    "footprint",
+    "ground_z",
+    "roof_z",
+    "height",
+    "storeys",
+    "storey_count",
+    "units",
+    "flags",
+    "attributes",
+)
 _STOREY = ("index", "floor_z", "height", "name")
 _UNIT = ("id", "storey", "name", "footprint", "attributes")
 _GRID = ("id", "name", "polygon", "worker", "worker_name")
-_DEVICE = ("id", "kind", "metrics", "building", "storey", "unit", "position", "mobile", "name",
-           "attributes")  # fmt: skip
+_DEVICE = (
+    "id",
+    "kind",
+    "metrics",
+    "building",
+    "storey",
+    "unit",
+    "position",
+    "mobile",
+    "name",
+    "attributes",
+)
 _POSITION = ("x", "y", "z")
 
 
@@ -240,25 +271,45 @@ def _placement(data: Mapping[str, Any], owner: str, buildings: Mapping[str, Buil
             f.number(z, owner, "position z") if z is not None else None,
         )
     bid, storey, uid = data.get("building"), data.get("storey"), data.get("unit")
+    if bid is not None and not isinstance(bid, str):
+        raise ModelError(owner, f"building must be a building id, got {bid!r}")
+    if uid is not None and not isinstance(uid, str):
+        raise ModelError(owner, f"unit must be a unit id, got {uid!r}")
+    if storey is not None:
+        storey = f.storey_index(storey, owner)
+    return check_placement(owner, Placement(bid, storey, uid, position), buildings)
+
+
+def check_placement(
+    owner: str, placement: Placement, buildings: Mapping[str, Building]
+) -> Placement:
+    """The placement if its building/storey/unit exist (storey filled from the unit)."""
+    bid, storey, uid = placement.building, placement.storey, placement.unit
     if bid is None:
         if storey is not None or uid is not None:
             raise ModelError(owner, "a storey or unit needs a building")
-        return Placement(position=position)
-    building = buildings.get(bid) if isinstance(bid, str) else None
+        return placement
+    building = buildings.get(bid)
     if building is None:
         raise ModelError(owner, f"building {bid!r} does not exist")
-    if storey is not None:
-        storey = f.storey_index(storey, owner)
-        if building.storey(storey) is None:
-            raise ModelError(owner, f"storey {storey} does not exist in building {bid}")
+    if storey is not None and building.storey(storey) is None:
+        raise ModelError(owner, f"storey {storey} does not exist in building {bid}")
     if uid is not None:
-        unit = building.unit(uid) if isinstance(uid, str) else None
+        unit = building.unit(uid)
         if unit is None:
             raise ModelError(owner, f"unit {uid!r} does not exist in building {bid}")
         if storey is not None and storey != unit.storey:
             raise ModelError(owner, f"unit {uid} is on storey {unit.storey}, not {storey}")
         storey = unit.storey
-    return Placement(bid, storey, uid, position)
+    return Placement(bid, storey, uid, placement.position)
+
+
+def check_devices(community: Community) -> None:
+    """Every device's placement exists in the community's buildings (e.g. after
+    replacing the buildings with a new geometry file), else a ModelError."""
+    buildings = community.buildings_by_id()
+    for device in community.devices:
+        check_placement(f"device {device.id}", device.placement, buildings)
 
 
 def _storey(data: Any, owner: str, storey_height: float) -> Storey:

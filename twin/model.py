@@ -1,7 +1,7 @@
 """The community model: frozen dataclasses, local metres (x east, y north, z up).
 
 A :class:`Community` holds buildings (footprint, ground and roof height,
-storeys, units), governance grids and devices. Geometry is shapely 2 (valid,
+storeys, units), governance grids and devices, each kept sorted by id. Geometry is shapely 2 (valid,
 non-empty Polygon/MultiPolygon in the community's local frame); everything
 else is plain values, so the model can be compared, hashed by id and passed
 between threads without copying.
@@ -73,6 +73,11 @@ class Building:
     units: tuple[Unit, ...] = ()
     flags: tuple[str, ...] = ()
     attributes: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Canonical order (by id) so a community read back from the database
+        # equals the one imported, and exports are stable.
+        object.__setattr__(self, "units", tuple(sorted(self.units, key=lambda u: u.id)))
 
     @property
     def height(self) -> float:
@@ -157,6 +162,14 @@ class Community:
     grids: tuple[Grid, ...] = ()
     devices: tuple[Device, ...] = ()
     attributes: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Canonical order (by id): equal communities compare equal whatever the
+        # source order, and where footprints or grids overlap the smallest id
+        # wins (see twin/locate.py).
+        for name in ("buildings", "grids", "devices"):
+            items = getattr(self, name)
+            object.__setattr__(self, name, tuple(sorted(items, key=lambda o: o.id)))
 
     @property
     def frame(self) -> Frame:
