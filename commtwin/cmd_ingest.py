@@ -1,17 +1,181 @@
-"""`commtwin ingest`."""
+"""`commtwin ingest`: MQTT → PostgreSQL, at-least-once (see docs/ingest.md)."""
 
 from __future__ import annotations
 
 import argparse
+import socket
 
 from commtwin.commands import CommandError, SubParsers
 from commtwin.settings import Settings
+from ingest.backoff import Backoff
+from ingest.consumer import MqttConfig
+from ingest.logs import use_json_logs
+from ingest.service import IngestConfig, IngestSetupError, run_until_signalled
+from ingest.topics import subscriptions
+
+DESCRIPTION = """\
+Subscribe to the commtwin topics (QoS 1, persistent session) and write every
+message into the database: telemetry, device status and incident events; bad
+messages go to the dead-letter table with a reason. Messages are acknowledged
+to the broker only after the transaction holding them has committed, so a
+crash (even kill -9) loses nothing and a redelivery duplicates nothing.
+SIGTERM drains: commits what it holds, acknowledges it and exits 0.
+
+Connection settings come from the environment: COMMTWIN_DATABASE_URL,
+COMMTWIN_MQTT_URL (mqtt:// or mqtts://user:pass@host:port), COMMTWIN_TOPIC_ROOT,
+COMMTWIN_MQTT_PROTOCOL, COMMTWIN_MQTT_CA_FILE/_CERT_FILE/_KEY_FILE (TLS),
+COMMTWIN_MQTT_CLIENT_ID, COMMTWIN_INGEST_GROUP, COMMTWIN_METRICS_PORT.
+"""
 
 
 def register(sub: SubParsers) -> None:
-    parser = sub.add_parser("ingest", help="(not yet implemented)")
+    parser = sub.add_parser(
+        "ingest",
+        help="consume MQTT and write to the database (at-least-once, batched COPY)",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    mq = parser.add_argument_group("MQTT")
+    mq.add_argument(
+        "--client-id",
+        help="MQTT client id; keep it stable across restarts so the broker keeps the session "
+        "(default: $COMMTWIN_MQTT_CLIENT_ID or commtwin-ingest-<hostname>; several ingestors "
+        "need distinct ids)",
+    )
+    mq.add_argument(
+        "--group",
+        help="share the subscription with other ingestors of this group ($share/GROUP/...); "
+        "each message goes to one of them (default: $COMMTWIN_INGEST_GROUP, else not shared)",
+    )
+    mq.add_argument(
+        "--protocol",
+        choices=("5", "3.1.1"),
+        help="MQTT protocol version (default: $COMMTWIN_MQTT_PROTOCOL, i.e. 5)",
+    )
+    mq.add_argument(
+        "--receive-maximum",
+        type=int,
+        default=10000,
+        help="MQTT v5: most unacknowledged messages the broker may send us (default 10000)",
+    )
+    mq.add_argument(
+        "--keepalive", type=int, default=30, help="MQTT keepalive in seconds (default 30)"
+    )
+    mq.add_argument(
+        "--session-expiry",
+        type=int,
+        default=7 * 24 * 3600,
+        help="MQTT v5: seconds the broker keeps our session while we are away (default 7 days)",
+    )
+    wr = parser.add_argument_group("batching and backpressure")
+    wr.add_argument(
+        "--batch-max", type=int, default=5000, help="messages per transaction (default 5000)"
+    )
+    wr.add_argument(
+        "--linger-ms",
+        type=float,
+        default=50.0,
+        help="close a batch this long after its first message (default 50)",
+    )
+    wr.add_argument(
+        "--queue-max",
+        type=int,
+        default=20000,
+        help="messages held in memory before reading pauses (default 20000)",
+    )
+    wr.add_argument(
+        "--queue-max-mb",
+        type=int,
+        default=64,
+        help="payload megabytes held in memory before reading pauses (default 64)",
+    )
+    wr.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=30.0,
+        help="on SIGTERM, seconds to keep trying to commit what is held (default 30)",
+    )
+    ops = parser.add_argument_group("operations")
+    ops.add_argument(
+        "--metrics-port",
+        type=int,
+        help="Prometheus /metrics port, 0 = off (default: $COMMTWIN_METRICS_PORT, i.e. 9108)",
+    )
+    ops.add_argument(
+        "--metrics-host", default="0.0.0.0", help="address for /metrics (default 0.0.0.0)"
+    )
+    ops.add_argument(
+        "--maintain-every",
+        type=float,
+        default=3600.0,
+        help="seconds between SELECT commtwin_maintain() calls (default 3600)",
+    )
+    ops.add_argument(
+        "--last-seen-interval",
+        type=float,
+        default=60.0,
+        help="update devices.last_seen at most this often per device, in seconds (default 60)",
+    )
+    ops.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="text (key=value) or json (one object per line) logs (default text)",
+    )
     parser.set_defaults(handler=_run)
 
 
+def build_config(args: argparse.Namespace, settings: Settings) -> IngestConfig:
+    """Settings + options → the ingest package's own plain config."""
+    for name in ("batch_max", "queue_max", "receive_maximum", "keepalive", "queue_max_mb"):
+        if getattr(args, name) < 1:
+            raise CommandError(f"--{name.replace('_', '-')} must be at least 1")
+    if args.receive_maximum > 65535:
+        raise CommandError("--receive-maximum must be at most 65535")
+    protocol = args.protocol or settings.mqtt_protocol
+    group = args.group or settings.ingest_group
+    if group is not None and not group.replace("-", "").replace("_", "").isalnum():
+        raise CommandError("--group may hold letters, digits, - and _ only")
+    client_id = (
+        args.client_id or settings.mqtt_client_id or f"commtwin-ingest-{socket.gethostname()}"
+    )
+    mqtt = MqttConfig(
+        url=settings.mqtt_url,
+        client_id=client_id,
+        topics=subscriptions(settings.topic_root, group),
+        protocol=protocol,
+        ca_file=settings.mqtt_ca_file,
+        cert_file=settings.mqtt_cert_file,
+        key_file=settings.mqtt_key_file,
+        keepalive=args.keepalive,
+        session_expiry_s=args.session_expiry,
+        receive_maximum=args.receive_maximum,
+    )
+    return IngestConfig(
+        database_url=settings.database_url,
+        mqtt=mqtt,
+        root=settings.topic_root,
+        batch_max=args.batch_max,
+        linger_s=args.linger_ms / 1000.0,
+        queue_max=args.queue_max,
+        queue_max_bytes=args.queue_max_mb * 1024 * 1024,
+        metrics_port=settings.metrics_port if args.metrics_port is None else args.metrics_port,
+        metrics_host=args.metrics_host,
+        maintain_every_s=args.maintain_every,
+        drain_timeout_s=args.drain_timeout,
+        last_seen_interval_s=args.last_seen_interval,
+        db_backoff=Backoff(0.2, 10.0),
+        mqtt_backoff=Backoff(0.2, 30.0),
+    )
+
+
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    raise CommandError("ingest: not yet implemented")
+    if args.log_format == "json":
+        use_json_logs()
+    config = build_config(args, settings)
+    try:
+        return run_until_signalled(config)
+    except IngestSetupError as exc:
+        raise CommandError(str(exc)) from None
+    except OSError as exc:  # e.g. the database refused the first connection
+        raise CommandError(f"ingest: {exc}") from None

@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     mqtt_ca_file: str | None = None
     mqtt_cert_file: str | None = None
     mqtt_key_file: str | None = None
+    # Ingest: a stable MQTT client id keeps the persistent session across
+    # restarts (default commtwin-ingest-<hostname>); a group name turns on
+    # shared subscriptions ($share/<group>/...) for several ingestors.
+    mqtt_client_id: str | None = None
+    ingest_group: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None
     retention_days: Annotated[int, Field(ge=1, le=36500)] = 400
     metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9108
     api_host: str = "127.0.0.1"

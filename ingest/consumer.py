@@ -36,7 +36,7 @@ from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
@@ -66,11 +66,15 @@ class MqttConfig:
 
 
 class _BufferedClient(mqtt.Client):
-    """paho Client whose socket reads are served from a large buffer."""
+    """paho Client with a buffered socket read and a lean PUBLISH decoder."""
 
     _rbuf: bytes = b""
     _rpos: int = 0
     _rsock: object = None
+    # Set by the Consumer: where deliveries go, and their stamp.
+    inbox: list[Delivery]
+    now_us: int = 0
+    generation: int = 0
 
     def _sock_recv(self, bufsize: int) -> bytes:
         if self._rsock is not self._sock:  # a new connection: forget old bytes
@@ -90,6 +94,43 @@ class _BufferedClient(mqtt.Client):
             return True
         pending = getattr(self._sock, "pending", None)  # TLS: decrypted bytes inside ssl
         return bool(pending and pending())
+
+    def _handle_publish(self) -> MQTTErrorCode:
+        """Decode topic, packet id and payload only; v5 properties are skipped.
+
+        paho builds an MQTTMessage and a Properties object and runs its topic
+        matcher for every message: over half of its per-message cost. We
+        subscribe with QoS 1 and announce no topic aliases, so QoS 2 and
+        aliases never come; anything unusual takes paho's own path.
+        """
+        cmd = self._in_packet["command"]
+        data = self._in_packet["packet"]
+        qos = (cmd & 0x06) >> 1
+        if qos > 1:
+            return super()._handle_publish()
+        try:
+            end = 2 + ((data[0] << 8) | data[1])
+            topic = data[2:end].decode("utf-8")
+            mid = 0
+            if qos:
+                mid = (data[end] << 8) | data[end + 1]
+                end += 2
+            if self._protocol == mqtt.MQTTv5:
+                length, mult = 0, 1
+                while True:
+                    byte = data[end]
+                    end += 1
+                    length += (byte & 0x7F) * mult
+                    mult <<= 7
+                    if not byte & 0x80:
+                        break
+                end += length
+        except (IndexError, UnicodeDecodeError):
+            return super()._handle_publish()
+        if end > len(data):
+            return mqtt.MQTT_ERR_PROTOCOL
+        self.inbox.append((topic, bytes(data[end:]), self.now_us, mid, self.generation))
+        return mqtt.MQTT_ERR_SUCCESS
 
 
 class Consumer:
@@ -117,8 +158,6 @@ class Consumer:
         self.connected = threading.Event()
         self.idle = threading.Event()  # set while paused: not reading the socket
         self.acked = 0  # messages acknowledged to the broker
-        self._inbox: list[Delivery] = []
-        self._now_us = 0
         self._acks: deque[tuple[int, list[int]]] = deque()
         self._stop = threading.Event()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -126,6 +165,7 @@ class Consumer:
         self._wake_w.setblocking(False)
         self._thread: threading.Thread | None = None
         self._client = self._make_client()
+        self._client.inbox = []
         self.session_present: bool | None = None
 
     # -- public API ---------------------------------------------------------
@@ -209,6 +249,7 @@ class Consumer:
             log.error("mqtt connect refused reason=%s", reason)
             return
         self.generation += 1
+        self._client.generation = self.generation
         self.session_present = bool(flags.session_present)
         if not self.session_present:
             log.warning(
@@ -243,8 +284,9 @@ class Consumer:
             topic = msg.topic
         except UnicodeDecodeError:  # brokers refuse these; keep it anyway
             topic = repr(msg._topic)
-        payload = msg.payload  # bytes as paho builds it (typed bytes | bytearray)
-        self._inbox.append((topic, payload, self._now_us, msg.mid, self.generation))  # type: ignore[arg-type]
+        # Only for what the lean decoder hands back to paho (see _BufferedClient).
+        payload = bytes(msg.payload)
+        self._client.inbox.append((topic, payload, self._client.now_us, msg.mid, self.generation))
 
     def _run(self) -> None:
         attempt = 0
@@ -281,7 +323,7 @@ class Consumer:
             sock = client.socket()
             if sock is None:
                 return False
-            self._now_us = int(self._clock() * 1_000_000)
+            client.now_us = int(self._clock() * 1_000_000)
             reading = not self._paused()
             if reading and client.buffered():
                 self.idle.clear()
@@ -317,8 +359,9 @@ class Consumer:
                     return False
 
     def _deliver(self) -> None:
-        if self._inbox:
-            inbox, self._inbox = self._inbox, []
+        client = self._client
+        if client.inbox:
+            inbox, client.inbox = client.inbox, []
             self._sink(inbox)
 
     def _drain_wake(self) -> None:

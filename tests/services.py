@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -80,13 +81,16 @@ class Broker:
             + f"persistence true\npersistence_location {self._dir}/\n"
         )
         self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
 
     def start(self) -> Broker:
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        # Kept and closed in stop(): a dropped handle is a ResourceWarning (an error here).
+        self._log = open(self._dir / "mosquitto.log", "ab")  # noqa: SIM115 - lives with the process
         self._proc = subprocess.Popen(
             [binary, "-c", str(self._conf)],
             stdout=subprocess.DEVNULL,
-            stderr=open(self._dir / "mosquitto.log", "wb"),  # noqa: SIM115 - lives with the process
+            stderr=self._log,
         )
         wait_for_port(self.port)
         return self
@@ -96,6 +100,9 @@ class Broker:
             self._proc.terminate()
             self._proc.wait(timeout=10)
             self._proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def restart(self) -> None:
         self.stop()
