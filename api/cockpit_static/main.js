@@ -10,7 +10,7 @@ import { Charts } from "./charts.js";
 import { byId, el, setText } from "./dom.js";
 import { language, onLanguageChange, setLanguage, startLanguage, t } from "./i18n.js";
 import { LivePoller } from "./live.js";
-import { buildModel, frameSampleIds, markersFor } from "./model.js";
+import { buildModel, frameSampleIds, markersFor, modelOutdated } from "./model.js";
 import { placeText, renderAlarms, renderIncidents, renderKpis, renderUpdated, tickCountdowns } from "./panels.js";
 import { CommunityScene } from "./scene3d.js";
 import { SCENES, alarmInScene, statusIn } from "./scenes.js";
@@ -31,6 +31,8 @@ const state = {
   names: new Map(),
   devices: [],
   detail: null, // building detail shown in the side panel
+  modelVersion: undefined, // /live's model_version when the model was loaded, if it has one
+  reloading: false,
   trends: null,
 };
 
@@ -50,7 +52,7 @@ function clearScreen() {
   byId("incident-list").replaceChildren();
   byId("alarm-list").replaceChildren();
   byId("ticker-track").replaceChildren();
-  view?.world.clear();
+  view?.clear();
   view?.setMarkers([]);
   side?.hide();
 }
@@ -107,6 +109,10 @@ function onSnapshot(snapshot) {
   renderUpdated(snapshot);
   redraw();
   document.body.dataset.version = snapshot.version ?? "";
+  if (state.modelVersion === undefined) state.modelVersion = snapshot.model_version;
+  if (!state.reloading && modelOutdated(state.model, snapshot, state.modelVersion)) {
+    reloadModel(snapshot.model_version);
+  }
 }
 
 /** Without /live (older API): a snapshot-like view of the buildings collection. */
@@ -219,6 +225,36 @@ function everySecond() {
   refreshState();
 }
 
+/** Build the 3D community from the buildings collection (and grids, if served). */
+async function showModel(collection, { fit }) {
+  const details = [];
+  for (const bid of frameSampleIds(collection.features ?? [])) {
+    try {
+      details.push(await api.building(bid));
+    } catch {
+      // Without details the buildings still draw; only markers may shift.
+    }
+  }
+  const grids = api.has("/grids") ? ((await api.get("/grids").catch(() => null))?.features ?? []) : [];
+  state.model = buildModel(collection, details, grids);
+  state.names = new Map(state.model.buildings.map((b) => [b.id, b.name || b.id]));
+  view.setModel(state.model, { fit });
+}
+
+/** The community was re-imported (buildings added or removed): rebuild, keep the camera. */
+async function reloadModel(modelVersion) {
+  state.reloading = true;
+  try {
+    await showModel(await api.buildings(), { fit: false });
+    state.modelVersion = modelVersion;
+    redraw();
+  } catch {
+    // Next snapshot tries again.
+  } finally {
+    state.reloading = false;
+  }
+}
+
 async function boot() {
   startLanguage();
   wireKeyForm();
@@ -240,6 +276,7 @@ async function boot() {
     charts.setClosedLoop(state.snapshot?.kpis?.closed_loop_rate_today, state.snapshot?.kpis?.closed_loop_rate_30d);
     renderUpdated(state.snapshot);
   });
+  everySecond();
   setInterval(everySecond, 1000);
 
   api = new Api(cid, takeKey(location, history, localStorage));
@@ -253,18 +290,7 @@ async function boot() {
     failWith(err instanceof ApiError ? err : new ApiError(0, String(err)));
     return ready(false);
   }
-  const details = [];
-  for (const bid of frameSampleIds(collection.features ?? [])) {
-    try {
-      details.push(await api.building(bid));
-    } catch {
-      // Without details the buildings still draw; only markers may shift.
-    }
-  }
-  const grids = api.has("/grids") ? ((await api.get("/grids").catch(() => null))?.features ?? []) : [];
-  state.model = buildModel(collection, details, grids);
-  state.names = new Map(state.model.buildings.map((b) => [b.id, b.name || b.id]));
-  view.setModel(state.model);
+  await showModel(collection, { fit: true });
   onSnapshot(snapshotFromBuildings(collection));
   state.devices = await loadDevices();
   redraw();

@@ -126,3 +126,17 @@ export function markersFor(model, snapshot, devices, { alarmFilter, incidentFilt
   }
   return out;
 }
+
+/**
+ * Whether the drawn model no longer matches the snapshot: its buildings
+ * differ, or the snapshot carries a `model_version` other than the loaded one.
+ */
+export function modelOutdated(model, snapshot, loadedVersion) {
+  if (!model || !snapshot?.buildings) return false;
+  if (snapshot.model_version !== undefined && loadedVersion !== undefined) {
+    if (snapshot.model_version !== loadedVersion) return true;
+  }
+  const drawn = new Set(model.buildings.map((b) => b.id));
+  const live = snapshot.buildings.map((b) => b.id);
+  return live.length !== drawn.size || live.some((id) => !drawn.has(id));
+}

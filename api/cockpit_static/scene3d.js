@@ -81,11 +81,22 @@ export class CommunityScene {
   }
 
   /** Build the static community: buildings, storey bands, grids, ground. */
-  setModel({ buildings, grids, origin }) {
-    this.origin = origin;
+  /** Remove the community (GPU buffers and label elements included). */
+  clear() {
+    this.world.traverse((o) => {
+      o.geometry?.dispose();
+      // Labels nested in groups are not told they left the scene: drop their elements.
+      if (o.isCSS2DObject) o.element.remove();
+    });
     this.world.clear();
     this.storeyMeshes.clear();
     this.buildingGroups.clear();
+    this.requestRender();
+  }
+
+  setModel({ buildings, grids, origin }, { fit = true } = {}) {
+    this.origin = origin;
+    this.clear();
     const allPoints = [];
     for (const b of buildings) {
       const group = new THREE.Group();
@@ -121,7 +132,8 @@ export class CommunityScene {
     this.extent = bounds(allPoints.length ? allPoints : [origin]);
     this.maxHeight = Math.max(10, ...buildings.map((b) => b.roofZ));
     this.addGround();
-    this.fit();
+    if (fit) this.fit();
+    else this.requestRender();
   }
 
   addGrid(grid, origin) {

@@ -242,3 +242,24 @@ def create_key(
         (secret.prefix, secret.digest, scopes, communities),
     )
     return secret.text
+
+
+def add_building(
+    conn: psycopg.Connection[tuple[object, ...]], cid: str, bid: str, x: float, y: float
+) -> None:
+    """A 4-storey building added to a seeded community, announced like an import does."""
+    conn.execute(
+        "INSERT INTO buildings (community_id, id, name, footprint, ground_z, roof_z)"
+        " VALUES (%s, %s, %s, %s, 0, 12)",
+        (cid, bid, bid, json.dumps(_square(x, y, 20, 20))),
+    )
+    for i in range(1, 5):
+        conn.execute(
+            "INSERT INTO storeys (community_id, building_id, idx, floor_z, height)"
+            " VALUES (%s, %s, %s, %s, 3)",
+            (cid, bid, i, (i - 1) * STOREY_M),
+        )
+    conn.execute(
+        "INSERT INTO change_log (community_id, kind, ref) VALUES (%s, 'community', %s)",
+        (cid, cid),
+    )
