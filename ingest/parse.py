@@ -270,8 +270,8 @@ def _event(ref: TopicRef, doc: Any, received_us: int) -> IncidentEvent:
     texts: dict[str, str | None] = {}
     for key in _EVENT_TEXT:
         value = doc.get(key)
-        if value is not None and type(value) is not str:
-            raise _BadError(Reason.SCHEMA, f"{key} must be a string")
+        if value is not None and (type(value) is not str or "\x00" in value):
+            raise _BadError(Reason.SCHEMA, f"{key} must be a string without NUL characters")
         texts[key] = value
     ts = parse_ts(doc.get("ts"), received_us)
     if type(ts) is Rejected:
@@ -302,7 +302,7 @@ def _location(doc: object) -> UnitLocation | Position:
             raise _BadError(Reason.SCHEMA, "location.building must be an id string")
         if storey is not None and type(storey) is not int:
             raise _BadError(Reason.SCHEMA, "location.storey must be an integer")
-        if unit is not None and type(unit) is not str:
-            raise _BadError(Reason.SCHEMA, "location.unit must be a string")
+        if unit is not None and (type(unit) is not str or "\x00" in unit):
+            raise _BadError(Reason.SCHEMA, "location.unit must be a string without NUL characters")
         return UnitLocation(building, storey, unit)
     return _position(doc, "location")

@@ -112,7 +112,7 @@ def test_database_outage_mid_feed(
 def test_two_shared_ingestors_split_the_feed(
     broker: Broker, ingest_db: str, root: str, tmp_path: Path
 ) -> None:
-    group = ["--group", "g" + root.split("/")[0]]
+    group = ["--group", "g" + root.split("/", maxsplit=1)[0]]
     a = IngestProcess(
         ingest_db, broker.url, tmp_path, client_id=f"a-{root}", root=root, extra=tuple(group)
     )
