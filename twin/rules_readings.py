@@ -42,6 +42,8 @@ class ReadingBatch:
         if len(lengths) != 1 or len(next(iter(lengths))) != 1:
             shapes = ", ".join(f"{k}{a.shape}" for k, a in cols.items())
             raise ValueError(f"a reading batch needs four 1-D arrays of one length: {shapes}")
+        if not np.isfinite(cols["ts"]).all():
+            raise ValueError("reading times must be finite epoch seconds")
         for name, arr in cols.items():
             object.__setattr__(self, name, arr)
 

@@ -286,6 +286,8 @@ def test_custom_rules_for_any_kind() -> None:
 def test_batch_shape_errors() -> None:
     with pytest.raises(ValueError, match="four 1-D arrays of one length"):
         ReadingBatch(np.zeros(2), np.zeros(3), np.zeros(2), np.zeros(2))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="finite epoch seconds"):
+        ReadingBatch.from_rows([(1, 1, float("nan"), 1.0)])
     both = ReadingBatch.concat([batch((1, "smoke", 0, 1.0)), batch((2, "humidity", 0, 1.0))])
     assert len(both) == 2
     assert both.device_key.tolist() == [1, 2]
