@@ -26,6 +26,8 @@ apt_missing=""
 if [ "${COMMTWIN_SKIP_BROWSER:-0}" != "1" ]; then
     command -v chromium >/dev/null 2>&1 || apt_missing="$apt_missing chromium"
     command -v docker-compose >/dev/null 2>&1 || apt_missing="$apt_missing docker-compose"
+    # CJK glyphs for the cockpit's Chinese texts in browser-test screenshots.
+    [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || apt_missing="$apt_missing fonts-wqy-microhei"
 fi
 if [ -n "$apt_missing" ]; then
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

@@ -170,6 +170,8 @@ async function loadDevices() {
 }
 
 async function loadTrends() {
+  state.devices = await loadDevices();
+  redraw();
   const now = Date.now();
   const hourly = await hourlyCounts(api, now);
   const powerBuildings = buildingsWithKind(state.devices, "power_meter");
@@ -292,8 +294,6 @@ async function boot() {
   }
   await showModel(collection, { fit: true });
   onSnapshot(snapshotFromBuildings(collection));
-  state.devices = await loadDevices();
-  redraw();
 
   const liveAvailable = api.has("/live");
   const poller = new LivePoller({

@@ -32,6 +32,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = ROOT / "tests" / "artifacts"
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
 CID_A = "webtest-a"
 CID_B = "webtest-b"
 NAME_A = "兰亭社区 Lanting"
@@ -105,8 +106,13 @@ def page_and_log(browser: Browser) -> Iterator[tuple[Page, ConsoleLog]]:
     page.context.close()
 
 
-def save_screenshot(page: Page, name: str) -> Path:
+def save_screenshot(page: Page, name: str, *, docs: bool = False) -> Path:
+    """Save to tests/artifacts/ (git-ignored); with ``docs`` and
+    ``COMMTWIN_DOCS_SCREENSHOTS=1`` also to docs/screenshots/ (committed)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))
+    if docs and os.environ.get("COMMTWIN_DOCS_SCREENSHOTS") == "1":
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        (DOCS_SCREENSHOTS / f"{name}.png").write_bytes(path.read_bytes())
     return path

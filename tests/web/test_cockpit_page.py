@@ -75,7 +75,9 @@ def test_canvas_draws_buildings_coloured_by_storey_status(
 ) -> None:
     page, log = page_and_log
     load(page, cockpit.url(key=cockpit.key_a))
-    save_screenshot(page, "cockpit-1920x1080")
+    page.wait_for_function("window.cockpit.state.trends !== null")
+    settle(page)
+    save_screenshot(page, "cockpit", docs=True)
     page.add_style_tag(content=_BARE_VIEW_CSS)
     settle(page)
     box = page.locator("#view").bounding_box()

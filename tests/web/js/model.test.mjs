@@ -116,3 +116,15 @@ test("endpoint discovery ignores path parameter names", () => {
   assert.equal(api.has("/stream"), false);
   assert.equal(Api.query({ a: 1, b: null, c: "x y" }), "?a=1&c=x+y");
 });
+
+test("modelOutdated: other buildings or another model_version", async () => {
+  const { modelOutdated } = await import("../../../api/cockpit_static/model.js");
+  const model = { buildings: [{ id: "a" }, { id: "b" }] };
+  assert.equal(modelOutdated(model, { buildings: [{ id: "b" }, { id: "a" }] }, undefined), false);
+  assert.equal(modelOutdated(model, { buildings: [{ id: "a" }] }, undefined), true);
+  assert.equal(modelOutdated(model, { buildings: [{ id: "a" }, { id: "c" }] }, undefined), true);
+  const same = { buildings: [{ id: "a" }, { id: "b" }], model_version: 8 };
+  assert.equal(modelOutdated(model, same, 7), true);
+  assert.equal(modelOutdated(model, same, 8), false);
+  assert.equal(modelOutdated(null, same, 8), false);
+});
