@@ -30,7 +30,7 @@ function pin(x, y, z, material) {
 }
 
 /** Add one marker {type: alarm|incident|device, x, y, z, ...} to `group`. */
-export function addMarker(group, mats, marker, origin) {
+export function addMarker(group, mats, marker, origin, scale = 1) {
   const x = marker.x - origin[0];
   const y = marker.y - origin[1];
   const z = marker.z ?? 0;
@@ -45,7 +45,8 @@ export function addMarker(group, mats, marker, origin) {
     mesh.userData = { device: marker.id };
   }
   // Lift markers a little so one standing on the ground is not half buried.
-  mesh.position.set(x, y, z + 1.5);
+  mesh.scale.setScalar(scale);
+  mesh.position.set(x, y, z + 1.5 * scale);
   group.add(mesh);
   if (marker.type !== "device" && z > 2) group.add(pin(x, y, z, mats.pin));
 }

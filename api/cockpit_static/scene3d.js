@@ -39,6 +39,7 @@ export class CommunityScene {
     this.storeyMeshes = new Map(); // `${building}|${storey}` -> mesh
     this.buildingGroups = new Map();
     this.selected = null;
+    this.markerScale = 1;
 
     this.renderer = new THREE.WebGLRenderer({ antialias: true });
     this.renderer.setPixelRatio(Math.min(window.devicePixelRatio, 2));
@@ -131,6 +132,8 @@ export class CommunityScene {
     for (const g of grids) this.addGrid(g, origin);
     this.extent = bounds(allPoints.length ? allPoints : [origin]);
     this.maxHeight = Math.max(10, ...buildings.map((b) => b.roofZ));
+    // Markers sized for a ~200 m estate; larger sites get larger markers to stay visible.
+    this.markerScale = Math.max(1, Math.hypot(this.extent.maxX - this.extent.minX, this.extent.maxY - this.extent.minY) / 200);
     this.addGround();
     if (fit) this.fit();
     else this.requestRender();
@@ -216,7 +219,7 @@ export class CommunityScene {
       if (child.isLine) child.geometry.dispose(); // marker meshes share their geometry
     }
     this.markers.clear();
-    for (const m of list) addMarker(this.markers, this.markerMats, m, this.origin);
+    for (const m of list) addMarker(this.markers, this.markerMats, m, this.origin, this.markerScale);
     this.requestRender();
   }
 
