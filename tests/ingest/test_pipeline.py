@@ -69,13 +69,14 @@ def test_readings_rollups_and_redelivery(conn: psycopg.Connection[Any], pipeline
     notes = list(conn.notifies(timeout=1.0, stop_after=1))
     assert orjson.loads(notes[0].payload) == {"community": "lanting", "rows": 5}
     # A redelivery of the same batch adds nothing anywhere.
-    again = pipeline.write(conn, batch + [tel("env-1", T0 + 2000, temperature=24.0)])
+    again = pipeline.write(conn, [*batch, tel("env-1", T0 + 2000, temperature=24.0)])
     assert (again.readings_offered, again.readings_inserted) == (6, 1)
     assert one(conn, "SELECT count(*) FROM readings") == 6
     minute = one(
         conn,
         "SELECT n, v_sum, v_min, v_max, last_value FROM readings_1m r "
-        "JOIN metrics m ON m.key = r.metric_key WHERE m.name = 'temperature' ORDER BY bucket LIMIT 1",
+        "JOIN metrics m ON m.key = r.metric_key WHERE m.name = 'temperature' "
+        "ORDER BY bucket LIMIT 1",
     )
     # T0 may sit anywhere in its minute: count the readings of T0's minute.
     in_first_minute = [(T0, 20.0), (T0 + 1000, 22.0), (T0 + 2000, 24.0), (T0 + 61_000, 30.0)]
@@ -92,7 +93,8 @@ def test_readings_rollups_and_redelivery(conn: psycopg.Connection[Any], pipeline
     assert (
         one(
             conn,
-            "SELECT value FROM readings r JOIN metrics m ON m.key = r.metric_key WHERE m.name = 'open'",
+            "SELECT value FROM readings r JOIN metrics m ON m.key = r.metric_key "
+            "WHERE m.name = 'open'",
         )
         == 1.0
     )
@@ -104,7 +106,8 @@ def test_unknown_device_is_registered_unplaced(
     pipeline.write(conn, [tel("wear-0001", T0, heart_rate=70)])
     row = one(
         conn,
-        "SELECT kind, modelled, building_id, last_seen IS NOT NULL FROM devices WHERE id = 'wear-0001'",
+        "SELECT kind, modelled, building_id, last_seen IS NOT NULL FROM devices "
+        "WHERE id = 'wear-0001'",
     )
     assert row == (None, False, None, True)
     log = one(conn, "SELECT kind, ref, data FROM change_log WHERE ref = 'wear-0001'")
@@ -126,7 +129,8 @@ def test_status_updates_device_history_and_change_log(
     assert (online, battery, rssi) == (False, 79.0, -70.0)
     assert one(conn, "SELECT count(*) FROM device_status") == 4
     changes = conn.execute(
-        "SELECT data->>'online', data->>'was' FROM change_log WHERE kind = 'device' AND data ? 'online' ORDER BY seq"
+        "SELECT data->>'online', data->>'was' FROM change_log "
+        "WHERE kind = 'device' AND data ? 'online' ORDER BY seq"
     ).fetchall()
     assert changes == [("true", None), ("false", "true")]
 
@@ -151,7 +155,8 @@ def test_positions_local_and_wgs84(conn: psycopg.Connection[Any], ingest_db: str
     rows = dict(
         (r[0], r[1:])
         for r in conn.execute(
-            "SELECT d.id, p.x, p.y, p.z, p.building_id FROM positions p JOIN devices d ON d.key = p.device_key"
+            "SELECT d.id, p.x, p.y, p.z, p.building_id "
+            "FROM positions p JOIN devices d ON d.key = p.device_key"
         )
     )
     assert rows["w1"] == (1.5, -2.0, 3.0, None)
@@ -187,7 +192,8 @@ def test_incident_events_recorded_idempotently(
     assert one(conn, "SELECT count(*) FROM incident_events") == 2
     row = one(
         conn,
-        "SELECT status, assignee, building_id, storey_idx, unit_id, category FROM incidents WHERE id = 'r-1'",
+        "SELECT status, assignee, building_id, storey_idx, unit_id, category "
+        "FROM incidents WHERE id = 'r-1'",
     )
     assert row == ("dispatched", "w-zhang", "b01", 3, "1-301", "noise")
     pipeline.write(
