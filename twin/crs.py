@@ -121,13 +121,13 @@ def local_tmerc(lon: float, lat: float) -> str:
     Scale error is about 1e-5 at 30 km from the centre, plenty for a community.
 
     >>> local_tmerc(117.19817, 31.77321)
-    '+proj=tmerc +lat_0=31.7732 +lon_0=117.1982 +k=1 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs'
+    '+proj=tmerc +lat_0=31.7732 +lon_0=117.1982 +k=1 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs'
     """
     if not (math.isfinite(lon) and math.isfinite(lat) and abs(lat) < 85):
         raise ModelError("frame", f"no local frame can be centred at lon {lon}, lat {lat}")
     return (
         f"+proj=tmerc +lat_0={round(lat, 4):.4f} +lon_0={round(lon, 4):.4f} "
-        "+k=1 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
+        "+k=1 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
     )
 
 
@@ -160,6 +160,14 @@ def same_crs(a: str, b: str) -> bool:
 
 @lru_cache(maxsize=64)
 def _crs(text: str) -> CRS:
+    """A CRS; a PROJ string on the WGS 84 ellipsoid without a datum is WGS 84.
+
+    PROJ otherwise treats ``+ellps=WGS84`` as an unknown datum and converts
+    from other datums (Amersfoort, CGCS2000) without a datum shift, ~100 m off.
+    """
+    if text.startswith("+") and "+ellps=WGS84" in text:
+        if not any(k in text for k in ("+datum=", "+towgs84=", "+nadgrids=")):
+            text += " +towgs84=0,0,0,0,0,0,0"
     return CRS.from_user_input(text)
 
 
