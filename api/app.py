@@ -16,9 +16,13 @@ from datetime import UTC, datetime
 
 import psycopg
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
 from api import __version__, cockpit
 from api.body_limit import BodyLimitMiddleware
@@ -129,7 +133,25 @@ def _problem(status: int, detail: str, headers: dict[str, str] | None = None) ->
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
 
+def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Methods of every route whose path matches (Starlette names only the first's)."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches(scope)
+        route_methods = getattr(route, "methods", None)
+        if match is not Match.NONE and route_methods:
+            methods |= set(route_methods)
+    return sorted(methods)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            allow = ", ".join(allowed_methods(app, request.scope))
+            exc = StarletteHTTPException(405, exc.detail, headers={"Allow": allow})
+        return await http_exception_handler(request, exc)
+
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
         return _problem(exc.status_code, str(exc))

@@ -132,7 +132,7 @@ def bucket_count(w: TimeWindow, width: timedelta) -> int:
 def _utc(t: datetime, param: str) -> datetime:
     """A time as UTC, within the supported years.
 
-    >>> _utc(datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))), "from")
+    >>> _utc(datetime.fromisoformat("0001-01-01T00:00:00+05:00"), "from")
     Traceback (most recent call last):
     ...
     api.buckets.HistoryRequestError: from: must be between 1970 and 2500

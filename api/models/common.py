@@ -23,5 +23,9 @@ class ValidationProblem(ApiModel):
 
 
 def problems(*codes: int) -> dict[int | str, dict[str, object]]:
-    """OpenAPI ``responses`` entries for the error codes a route may answer."""
-    return {code: {"model": Problem} for code in codes}
+    """OpenAPI ``responses`` entries for the error codes a route may answer.
+
+    503 (database unavailable, with Retry-After) is possible on every route
+    that reads the database.
+    """
+    return {code: {"model": Problem} for code in (*codes, 503)}

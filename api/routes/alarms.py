@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Path, Query
 from api.deps import CommunityAck, CommunityRead, CurrentKey, DbConn
 from api.models.alarms import AlarmAck, AlarmPublic, AlarmsPublic
 from api.models.common import problems
+from api.params import Offset
 from api.queries.alarms import acknowledge, list_alarms
 from api.status import Severity
 
@@ -27,7 +28,7 @@ async def alarms(
     ] = None,
     severity: Severity | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    offset: Offset = 0,
 ) -> AlarmsPublic:
     """Newest first."""
     total, page = await list_alarms(
@@ -36,7 +37,7 @@ async def alarms(
     return AlarmsPublic(count=total, data=page)
 
 
-@router.post("/{aid}/ack", responses=problems(401, 403, 404, 409, 413, 429))
+@router.post("/{aid}/ack", responses=problems(400, 401, 403, 404, 409, 413, 429))
 async def ack(
     cid: CommunityAck,
     key: CurrentKey,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -10,6 +9,7 @@ from fastapi import APIRouter, Query
 from api.deps import CommunityMaintain, DbConn
 from api.models.common import problems
 from api.models.deadletters import DeadLettersPublic
+from api.params import IsoDatetime, Offset, TextFilter
 from api.queries.deadletters import list_dead_letters
 
 router = APIRouter(prefix="/v1/communities/{cid}/deadletters", tags=["dead letters"])
@@ -20,14 +20,12 @@ async def dead_letters(
     *,
     cid: CommunityMaintain,
     conn: DbConn,
-    reason: Annotated[
-        str | None, Query(min_length=1, max_length=200, pattern=r"^[^\x00]+$")
-    ] = None,
+    reason: TextFilter = None,
     since: Annotated[
-        datetime | None, Query(alias="from", description="last received at or after")
+        IsoDatetime | None, Query(alias="from", description="last received at or after")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    offset: Offset = 0,
 ) -> DeadLettersPublic:
     """Most recently received first; a redelivered message counts up `occurrences`."""
     total, page = await list_dead_letters(

@@ -10,14 +10,12 @@ from fastapi import APIRouter, Query
 from api.deps import CommunityRead, DbConn, ObjectId, State
 from api.models.common import problems
 from api.models.devices import DeviceDetailPublic, DevicesPublic
+from api.params import Offset, StoreyFilter, TextFilter
 from api.queries.devices import DeviceFilter, get_device, list_devices
 
 router = APIRouter(prefix="/v1/communities/{cid}/devices", tags=["devices"])
 
-Text = Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]
-Storey = Annotated[int | None, Query(ge=-1000, le=1000)]
 Limit = Annotated[int, Query(ge=1, le=10000)]
-Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
 
 
 @router.get("", responses=problems(401, 403, 404, 429))
@@ -25,9 +23,9 @@ async def devices(
     *,
     cid: CommunityRead,
     conn: DbConn,
-    kind: Text = None,
-    building: Text = None,
-    storey: Storey = None,
+    kind: TextFilter = None,
+    building: TextFilter = None,
+    storey: StoreyFilter = None,
     online: bool | None = None,
     unplaced: Annotated[
         bool | None, Query(description="true: devices with no building and no position")

@@ -30,6 +30,8 @@ async def readyz(state: State, response: Response) -> ReadinessPublic:
     try:
         async with state.pool.connection(timeout=2.0) as conn:
             row = await fetch_one(conn, "SELECT max(version) AS v FROM schema_migrations")
+    except psycopg.errors.UndefinedTable:
+        row = None  # reachable, never migrated
     except (psycopg.Error, PoolTimeout) as exc:
         response.status_code = 503
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -46,7 +48,8 @@ async def readyz(state: State, response: Response) -> ReadinessPublic:
             status="not_ready",
             schema_version=version,
             expected_schema_version=expected,
-            detail=f"schema version is {version}, expected {expected}: run `commtwin db upgrade`",
+            detail=f"schema version is {version or 'none'}, expected {expected}:"
+            " run `commtwin db upgrade`",
         )
     return ReadinessPublic(status="ready", schema_version=version, expected_schema_version=expected)
 

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -14,6 +13,7 @@ from api.buckets import Agg
 from api.deps import CommunityMaintain, DbConn, ObjectId, State
 from api.models.common import problems
 from api.models.history import HistoryPoint, HistoryPublic
+from api.params import IsoDatetime, StoreyFilter, TextFilter
 from api.queries import history
 from api.queries.history import HistoryRequest, HistoryResult, Selection
 
@@ -23,10 +23,10 @@ Metric = Annotated[
     str, Query(pattern=r"^[a-z][a-z0-9_]{0,63}$", description="metric name", examples=["power_kw"])
 ]
 From = Annotated[
-    datetime | None,
+    IsoDatetime | None,
     Query(alias="from", description="inclusive start (default: a day before `to`)"),
 ]
-To = Annotated[datetime | None, Query(alias="to", description="exclusive end (default: now)")]
+To = Annotated[IsoDatetime | None, Query(alias="to", description="exclusive end (default: now)")]
 Bucket = Annotated[
     str | None,
     Query(
@@ -95,11 +95,9 @@ async def area_history(
     conn: DbConn,
     metric: Metric,
     bucket: Annotated[str, Query(pattern=r"^[0-9]{1,9}[smhd]$", description="bucket width")],
-    building: Annotated[
-        str | None, Query(min_length=1, max_length=200, pattern=r"^[^\x00]+$")
-    ] = None,
-    storey: Annotated[int | None, Query(ge=-1000, le=1000)] = None,
-    kind: Annotated[str | None, Query(min_length=1, max_length=200, pattern=r"^[^\x00]+$")] = None,
+    building: TextFilter = None,
+    storey: StoreyFilter = None,
+    kind: TextFilter = None,
     start: From = None,
     end: To = None,
     agg: AggParam = None,
