@@ -138,7 +138,12 @@ class Locator:
 
 
 class _StoreyTable:
-    """All storeys of all buildings, sorted by (building, floor_z), for searchsorted."""
+    """All storeys of all buildings, sorted by (building, floor_z).
+
+    Lookup is a branch-free binary search within each point's building's rows,
+    vectorised over points: about log2(max storeys) numpy passes, exact float
+    comparisons, and cache-friendly (each point reads one building's rows).
+    """
 
     def __init__(self, community: Community) -> None:
         rows = [
@@ -147,39 +152,34 @@ class _StoreyTable:
             for s in building.storeys
         ]
         rows.sort(key=lambda r: (r[0], r[1]))
-        self.building = np.array([r[0] for r in rows], dtype=np.int64)
+        building = np.array([r[0] for r in rows], dtype=np.int64)
         self.floor = np.array([r[1] for r in rows], dtype=np.float64)
         self.top = np.array([r[2] for r in rows], dtype=np.float64)
         self.index = np.array([r[3] for r in rows], dtype=np.int64)
         self.is_top = np.array([r[4] for r in rows], dtype=bool)
-        low = float(self.floor.min()) if rows else 0.0
-        high = float(self.top.max()) if rows else 0.0
-        self.low, self.span = low, (high - low) + 1.0
-        self.keys = self.building * self.span + (self.floor - low)
+        count = np.bincount(building, minlength=len(community.buildings))
+        self.count = count.astype(np.int64)
+        self.start = (np.cumsum(count) - count).astype(np.int64)
+        most = int(count.max()) if len(count) else 0
+        self.steps = [1 << k for k in range(most.bit_length() - 1, -1, -1)] if most else []
 
     def lookup(self, building: IntArray, z: FloatArray) -> IntArray:
         storey = np.full(building.shape, NO_STOREY, dtype=np.int64)
         todo = np.flatnonzero((building >= 0) & ~np.isnan(z))
-        if not len(todo) or not len(self.keys):
+        if not len(todo) or not self.steps:
             return storey
         b, zt = building[todo], z[todo]
-        keys = b * self.span + (np.clip(zt, self.low, self.low + self.span) - self.low)
-        guess = np.searchsorted(self.keys, keys, side="right") - 1
-        # Rounding in the key may put a point one storey off: retry the
-        # neighbours for the few points the first guess does not fit.
-        pending = np.arange(len(todo))
-        for shift in (0, -1, 1):
-            c = np.clip(guess[pending] + shift, 0, len(self.keys) - 1)
-            zp = zt[pending]
-            ok = (
-                (self.building[c] == b[pending])
-                & (self.floor[c] <= zp)
-                & ((zp < self.top[c]) | ((zp == self.top[c]) & self.is_top[c]))
-            )
-            storey[todo[pending[ok]]] = self.index[c[ok]]
-            pending = pending[~ok]
-            if not len(pending):
-                break
+        first, end = self.start[b], self.start[b] + self.count[b]
+        last = len(self.floor) - 1
+        pos = first - 1  # the last row with floor_z <= z, first - 1 if none
+        for step in self.steps:
+            candidate = pos + step
+            fits = (candidate < end) & (self.floor[np.minimum(candidate, last)] <= zt)
+            pos = np.where(fits, candidate, pos)
+        row = np.maximum(pos, 0)
+        top = self.top[row]
+        ok = (pos >= first) & ((zt < top) | ((zt == top) & self.is_top[row]))
+        storey[todo[ok]] = self.index[row[ok]]
         return storey
 
 

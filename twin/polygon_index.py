@@ -212,4 +212,4 @@ def _cell_size(bounds: FloatArray, target_cells: int = 1_000_000) -> float:
     sides = np.minimum(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
     width, height = np.ptp(bounds[:, [0, 2]]), np.ptp(bounds[:, [1, 3]])
     fill = math.sqrt(max(float(width * height), 1.0) / target_cells)
-    return max(min(float(np.median(sides)) / 8.0, fill), 0.25)
+    return max(min(float(np.median(sides)) / 16.0, fill), 0.25)
