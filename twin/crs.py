@@ -165,9 +165,9 @@ def _crs(text: str) -> CRS:
     PROJ otherwise treats ``+ellps=WGS84`` as an unknown datum and converts
     from other datums (Amersfoort, CGCS2000) without a datum shift, ~100 m off.
     """
-    if text.startswith("+") and "+ellps=WGS84" in text:
-        if not any(k in text for k in ("+datum=", "+towgs84=", "+nadgrids=")):
-            text += " +towgs84=0,0,0,0,0,0,0"
+    datum = ("+datum=", "+towgs84=", "+nadgrids=")
+    if text.startswith("+") and "+ellps=WGS84" in text and not any(k in text for k in datum):
+        text += " +towgs84=0,0,0,0,0,0,0"
     return CRS.from_user_input(text)
 
 
