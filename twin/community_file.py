@@ -221,7 +221,11 @@ def building_from_json(data: Any, storey_height: float, offset_z: float = 0.0) -
         owner, ground_z, roof_z, storey_height=storey_height, explicit=explicit, count=count
     )
     units = tuple(_unit(u, owner, storeys) for u in f.object_list(data, "units", owner))
-    _check_unique([u.id for u in units], f"unit of {owner},")
+    seen: set[str] = set()
+    for unit in units:
+        if unit.id in seen:
+            raise ModelError(f"unit {unit.id} of {owner}", "duplicate id")
+        seen.add(unit.id)
     return Building(
         id=bid,
         name=f.optional_str(data.get("name"), owner, "name"),

@@ -219,6 +219,10 @@ def test_bad_models_name_object_and_problem(data: dict[str, Any], message: str) 
             "building b01: footprint is invalid: Self-intersection",
         ),
         ({"roof_z": "54"}, "building b01: roof_z must be a finite number"),
+        (
+            {"units": [{"id": "u", "storey": 1}, {"id": "u", "storey": 2}]},
+            "unit u of building b01: duplicate id",
+        ),
     ],
 )
 def test_bad_buildings(change: dict[str, Any], message: str) -> None:

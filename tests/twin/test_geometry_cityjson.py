@@ -202,6 +202,20 @@ def test_reprojection_into_a_community_frame() -> None:
     assert b.footprint.area == pytest.approx(80.0, rel=1e-3)
 
 
+def test_cityjson_1_0_without_transform_and_numeric_lod() -> None:
+    data = small_file("1.0")
+    t = data.pop("transform")
+    data["vertices"] = [
+        [v[i] * t["scale"][i] + t["translate"][i] for i in range(3)] for v in data["vertices"]
+    ]
+    data["metadata"] = {"referenceSystem": "urn:ogc:def:crs:EPSG::7415"}
+    data["CityObjects"]["b1"]["geometry"][0]["lod"] = 1
+    [b] = read_cityjson(data, "v10").buildings
+    assert (b.ground_z, b.roof_z) == (2.0, 14.0)
+    assert b.footprint.area == pytest.approx(80.0)
+    assert b.footprint.bounds[:2] == pytest.approx((0.0, 0.0))
+
+
 def test_storeys_and_units_from_cityjson_2() -> None:
     data = small_file("2.0", children=["s1", "s2", "u1"])
     top, floor = 8000, 2000
