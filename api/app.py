@@ -33,7 +33,17 @@ from api.errors import ApiError
 from api.geo import GeoError
 from api.http_metrics import HttpMetrics, MetricsMiddleware
 from api.ratelimit import RateLimiter
-from api.routes import alarms, buildings, communities, deadletters, devices, health, history, keys
+from api.routes import (
+    alarms,
+    buildings,
+    communities,
+    deadletters,
+    devices,
+    grids,
+    health,
+    history,
+    keys,
+)
 from api.state import ApiState
 
 log = logging.getLogger(__name__)
@@ -99,6 +109,7 @@ def create_app(
         health.router,
         communities.router,
         buildings.router,
+        grids.router,
         devices.router,
         history.router,
         alarms.router,

@@ -13,7 +13,7 @@ from typing import Any
 
 from api.db import Conn, fetch_all, fetch_one
 from api.errors import NotFoundError
-from api.geo import Frame, to_wgs84
+from api.geo import to_wgs84
 from api.models.buildings import (
     BuildingCollection,
     BuildingDetailPublic,
@@ -28,6 +28,7 @@ from api.models.buildings import (
 )
 from api.queries.devices import building_devices
 from api.status import status_of, worst
+from twin.crs import Frame
 
 _BUILDINGS = """
 SELECT id, name, footprint, ground_z, roof_z, flags FROM buildings
@@ -113,7 +114,7 @@ def _storey(r: dict[str, Any], tally: _Tally | None) -> StoreyPublic:
     )
 
 
-def _geometry(value: dict[str, Any]) -> Polygon | MultiPolygon:
+def geometry(value: dict[str, Any]) -> Polygon | MultiPolygon:
     if value.get("type") == "MultiPolygon":
         return MultiPolygon.model_validate(value)
     return Polygon.model_validate(value)
@@ -144,7 +145,7 @@ async def feature_collection(conn: Conn, community: str, frame: Frame) -> Buildi
             BuildingFeature(
                 type="Feature",
                 id=b["id"],
-                geometry=_geometry(to_wgs84(frame, b["footprint"])),
+                geometry=geometry(to_wgs84(frame, b["footprint"])),
                 properties=props,
             )
         )
@@ -181,7 +182,7 @@ async def building_detail(
         ground_z=b["ground_z"],
         roof_z=b["roof_z"],
         height=b["roof_z"] - b["ground_z"],
-        footprint=_geometry(b["footprint"]),
+        footprint=geometry(b["footprint"]),
         flags=list(b["flags"]),
         storeys=storeys,
         devices=await building_devices(conn, community, building, since),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from api.db import Conn, fetch_all, fetch_one
 from api.errors import NotFoundError
-from api.geo import Frame
 from api.models.communities import CommunityCounts, CommunityPublic
+from twin.crs import Frame
 
 _LIST = """
 SELECT c.id, c.name, c.crs, c.offset_x, c.offset_y, c.offset_z,
@@ -46,12 +46,12 @@ async def frame(conn: Conn, community: str) -> Frame:
     """The community's CRS and offset; 404 when it does not exist."""
     row = await fetch_one(
         conn,
-        "SELECT crs, offset_x, offset_y FROM communities WHERE id = %(c)s",
+        "SELECT crs, offset_x, offset_y, offset_z FROM communities WHERE id = %(c)s",
         {"c": community},
     )
     if row is None:
         raise NotFoundError("community", community)
-    return Frame(row["crs"], row["offset_x"], row["offset_y"])
+    return Frame(row["crs"], (row["offset_x"], row["offset_y"], row["offset_z"]))
 
 
 async def exists(conn: Conn, community: str) -> bool:

@@ -141,6 +141,16 @@ def _model(conn: psycopg.Connection[tuple[object, ...]]) -> None:
             ),
         )
     conn.execute(
+        "INSERT INTO grids (community_id, id, name, polygon, worker, worker_name)"
+        " VALUES (%s, 'g1', '第一网格', %s, 'w-zhang', '张伟')",
+        (A, json.dumps(square)),
+    )
+    conn.execute(
+        "UPDATE devices SET grid_id = 'g1'"
+        " WHERE community_id = %s AND id IN ('smoke-a1', 'env-a2')",
+        (A,),
+    )
+    conn.execute(
         "INSERT INTO metrics (name) VALUES ('temperature'), ('humidity'), ('power_kw'),"
         " ('smoke'), ('occupancy') ON CONFLICT (name) DO NOTHING"
     )

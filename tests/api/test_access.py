@@ -15,6 +15,7 @@ COMMUNITY_GETS = [
     ("/v1/communities/{cid}", "cockpit:read"),
     ("/v1/communities/{cid}/buildings", "cockpit:read"),
     ("/v1/communities/{cid}/buildings/b1", "cockpit:read"),
+    ("/v1/communities/{cid}/grids", "cockpit:read"),
     ("/v1/communities/{cid}/devices", "cockpit:read"),
     ("/v1/communities/{cid}/alarms", "cockpit:read"),
     ("/v1/communities/{cid}/deadletters", "maintainer"),

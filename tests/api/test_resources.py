@@ -74,6 +74,24 @@ def test_buildings_are_geojson_in_wgs84_with_status(client: httpx.Client, keys: 
     assert b2["properties"]["status"] == "normal"
 
 
+def test_grids_are_geojson_in_wgs84(client: httpx.Client, keys: H) -> None:
+    fc = client.get(f"/v1/communities/{A}/grids", headers=keys["reader_a"]).json()
+    assert fc["type"] == "FeatureCollection"
+    (g,) = fc["features"]
+    assert g["properties"] == {
+        "id": "g1",
+        "name": "第一网格",
+        "worker": "w-zhang",
+        "worker_name": "张伟",
+        "devices_total": 2,
+    }
+    lon, lat = g["geometry"]["coordinates"][0][2]
+    want_lon, want_lat = _approx_wgs84(30, 12)
+    assert (lon, lat) == (pytest.approx(want_lon, abs=2e-5), pytest.approx(want_lat, abs=2e-5))
+    empty = client.get(f"/v1/communities/{B}/grids", headers=keys["reader_all"]).json()
+    assert empty["features"] == []
+
+
 def test_building_detail_has_storeys_units_devices_and_latest_values(
     client: httpx.Client, keys: H, seeded: Seed
 ) -> None:
