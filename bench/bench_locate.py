@@ -12,7 +12,6 @@ lon/lat input and the index build time are reported separately.
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import numpy as np
@@ -61,7 +60,6 @@ def community(seed: int = 7) -> Community:
 
 
 def main() -> None:
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     model = community()
     start = time.perf_counter()
     locator = Locator(model)
