@@ -11,8 +11,9 @@ import argparse
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from commtwin.commands import CommandError, SubParsers
 from commtwin.settings import Settings
@@ -32,6 +33,8 @@ from simulators.recording import RecordingError, record, replay
 from simulators.scenario import FeedOptions
 from simulators.wire import COMMUNITY_ID, Wire
 
+P = ParamSpec("P")
+T = TypeVar("T")
 EXPECTED_ERRORS = (
     BrokerConfigError,
     ClockError,
@@ -176,6 +179,11 @@ def _register_record(modes: SubParsers) -> None:
     p.add_argument("--topic", default=None, help="topic filter (default: ROOT/#)")
     p.add_argument("--duration", type=_duration, default=None, help="stop after this long")
     p.add_argument("--count", type=int, default=None, help="stop after this many messages")
+    p.add_argument(
+        "--skip-retained",
+        action="store_true",
+        help="MQTT 5: leave out the retained messages the broker already holds",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(handler=_record)
     p = modes.add_parser("replay", help="publish a recording again, at the recorded pace or faster")
@@ -200,9 +208,10 @@ def _emit(summary_: dict[str, Any]) -> int:
     return 0
 
 
-def _guard(fn: Any, *args: Any) -> Any:
+def _guard(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run ``fn``; an expected failure becomes the one-line CommandError."""
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     except EXPECTED_ERRORS as exc:
         raise CommandError(f"simulate: {exc}") from None
     except OSError as exc:
@@ -267,7 +276,7 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
         processes=args.processes,
         bad_fraction=args.bad_fraction,
     )
-    return _emit(_guard(run_load, spec, not args.quiet))
+    return _emit(_guard(run_load, spec, show_progress=not args.quiet))
 
 
 def _bad(args: argparse.Namespace, settings: Settings) -> int:
@@ -291,6 +300,7 @@ def _record(args: argparse.Namespace, settings: Settings) -> int:
         duration=args.duration,
         count=args.count,
         show_progress=not args.quiet,
+        retained=not args.skip_retained,
     )
     return _emit(_guard(asyncio.run, coro))
 

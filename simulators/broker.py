@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiomqtt
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import MQTTProtocolVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 
 class BrokerConfigError(ValueError):
@@ -106,3 +106,15 @@ class BrokerConfig:
 
     def paho_protocol(self) -> MQTTProtocolVersion:
         return MQTTProtocolVersion.MQTTv5 if self.v5 else MQTTProtocolVersion.MQTTv311
+
+    def paho_client(self, identifier: str) -> mqtt.Client:
+        """An (unconnected) paho client; connect with ``connect(host, port)``."""
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=identifier, protocol=self.paho_protocol()
+        )
+        if self.username is not None:
+            client.username_pw_set(self.username, self.password)
+        ctx = self.ssl_context()
+        if ctx is not None:
+            client.tls_set_context(ctx)
+        return client

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import itertools
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import paho.mqtt.client as mqtt
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from simulators.actions import Category, Publish
 from simulators.broker import BrokerConfig
@@ -105,44 +107,76 @@ async def record(
     stop: asyncio.Event | None = None,
     ready: asyncio.Event | None = None,
     show_progress: bool = True,
+    retained: bool = True,
 ) -> dict[str, Any]:
-    """Subscribe to ``topic_filter`` and write each message as a line until done."""
+    """Subscribe to ``topic_filter`` and write each message as a line until done.
+
+    The subscriber is paho's own network thread writing each message as it
+    arrives (the receive time is the line's ``t``); this coroutine only
+    watches the stop conditions. With MQTT 5 the subscription keeps each
+    message's retain flag as published (so a replay retains what was
+    retained); ``retained=False`` skips the retained messages the broker
+    holds from before. MQTT 3.1.1 cannot tell: every live message then
+    arrives, and replays, unretained.
+    """
     stop = stop or asyncio.Event()
     install_stop_signals(stop)
     progress = Progress("simulate record", enabled=show_progress)
-    written = 0
-    client = broker.aiomqtt_client(f"sim-record-{time.time_ns() % 10**9}")
+    client = broker.paho_client(f"sim-record-{time.time_ns() % 10**9}")
+    subscribed = threading.Event()
+    written = [0]
+    fh = out.open("w", encoding="utf-8")
+
+    def on_message(_c: object, _u: object, msg: mqtt.MQTTMessage) -> None:
+        if count is not None and written[0] >= count:
+            return
+        line = encode_line(
+            time.time(), msg.topic, bytes(msg.payload), qos=msg.qos, retain=msg.retain
+        )
+        fh.write(line + "\n")
+        written[0] += 1
+
+    client.on_message = on_message
+    client.on_subscribe = lambda *_: subscribed.set()
     try:
-        await client.__aenter__()
-    except Exception as exc:  # aiomqtt raises MqttError; keep the CLI to one line
-        raise LinkError(f"cannot connect to the MQTT broker: {exc}") from None
-    try:
-        await client.subscribe(topic_filter, qos=1)
+        try:
+            client.connect(broker.host, broker.port, keepalive=30)
+        except (OSError, ValueError) as exc:
+            raise LinkError(f"cannot connect to the MQTT broker: {exc}") from None
+        client.loop_start()
+        if broker.v5:
+            client.subscribe(topic_filter, options=_options(retained))
+        else:
+            client.subscribe(topic_filter, qos=1)
+        for _ in range(200):
+            if subscribed.is_set():
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise LinkError("the broker did not acknowledge the subscription")
         if ready is not None:
             ready.set()
         deadline = time.monotonic() + duration if duration is not None else None
-        with out.open("w", encoding="utf-8") as fh:
-            messages = client.messages.__aiter__()
-            while not stop.is_set() and (count is None or written < count):
-                left = deadline - time.monotonic() if deadline is not None else 1.0
-                if left <= 0:
-                    break
-                try:
-                    msg = await asyncio.wait_for(messages.__anext__(), min(left, 1.0))
-                except TimeoutError:
-                    continue
-                payload = msg.payload if isinstance(msg.payload, bytes | bytearray) else b""
-                line = encode_line(
-                    time.time(), str(msg.topic), bytes(payload), qos=msg.qos, retain=msg.retain
-                )
-                fh.write(line + "\n")
-                written += 1
-                progress.update(sent=written)
+        while not stop.is_set() and (count is None or written[0] < count):
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(0.05)
+            progress.update(sent=written[0])
     finally:
-        with contextlib.suppress(Exception):
-            await client.__aexit__(None, None, None)
+        client.disconnect()
+        client.loop_stop()
+        fh.close()
     progress.done()
-    return {"mode": "record", "file": str(out), "messages": written, "topic": topic_filter}
+    return {"mode": "record", "file": str(out), "messages": written[0], "topic": topic_filter}
+
+
+def _options(retained: bool) -> SubscribeOptions:
+    handling = (
+        SubscribeOptions.RETAIN_SEND_ON_SUBSCRIBE
+        if retained
+        else SubscribeOptions.RETAIN_DO_NOT_SEND
+    )
+    return SubscribeOptions(qos=1, retainAsPublished=True, retainHandling=handling)
 
 
 def _category(topic: str) -> Category:
