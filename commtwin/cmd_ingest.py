@@ -72,6 +72,12 @@ def register(sub: SubParsers) -> None:
         "--batch-max", type=int, default=5000, help="messages per transaction (default 5000)"
     )
     wr.add_argument(
+        "--batch-max-kb",
+        type=int,
+        default=2048,
+        help="payload kilobytes per transaction; bounds gateway batches (default 2048)",
+    )
+    wr.add_argument(
         "--linger-ms",
         type=float,
         default=50.0,
@@ -86,8 +92,8 @@ def register(sub: SubParsers) -> None:
     wr.add_argument(
         "--queue-max-mb",
         type=int,
-        default=64,
-        help="payload megabytes held in memory before reading pauses (default 64)",
+        default=32,
+        help="payload megabytes held in memory before reading pauses (default 32)",
     )
     wr.add_argument(
         "--drain-timeout",
@@ -127,7 +133,14 @@ def register(sub: SubParsers) -> None:
 
 def build_config(args: argparse.Namespace, settings: Settings) -> IngestConfig:
     """Settings + options → the ingest package's own plain config."""
-    for name in ("batch_max", "queue_max", "receive_maximum", "keepalive", "queue_max_mb"):
+    for name in (
+        "batch_max",
+        "batch_max_kb",
+        "queue_max",
+        "receive_maximum",
+        "keepalive",
+        "queue_max_mb",
+    ):
         if getattr(args, name) < 1:
             raise CommandError(f"--{name.replace('_', '-')} must be at least 1")
     if args.receive_maximum > 65535:
@@ -156,6 +169,7 @@ def build_config(args: argparse.Namespace, settings: Settings) -> IngestConfig:
         mqtt=mqtt,
         root=settings.topic_root,
         batch_max=args.batch_max,
+        batch_max_bytes=args.batch_max_kb * 1024,
         linger_s=args.linger_ms / 1000.0,
         queue_max=args.queue_max,
         queue_max_bytes=args.queue_max_mb * 1024 * 1024,

@@ -73,28 +73,42 @@ class Batcher:
             self._bytes = sum(len(d[1]) for c in kept for d in c)
             return dropped
 
-    def take(self, max_batch: int, linger_s: float, wait_s: float = 0.5) -> list[Delivery]:
-        """Up to ``max_batch`` deliveries; waits ``wait_s`` for a first one, then
-        at most ``linger_s`` for the batch to fill. [] on timeout or when closed and empty."""
+    def take(
+        self, max_batch: int, linger_s: float, wait_s: float = 0.5, max_bytes: int = 1 << 62
+    ) -> list[Delivery]:
+        """Up to ``max_batch`` deliveries and about ``max_bytes`` of payload.
+
+        Waits ``wait_s`` for a first delivery, then at most ``linger_s`` for the
+        batch to fill. Returns [] on timeout, or when closed and empty. The
+        byte bound keeps gateway batches (100s of readings per message) from
+        making huge transactions and transient memory.
+        """
         with self._cond:
             if not self._chunks and not self._closed:
                 self._cond.wait(wait_s)
             if not self._chunks:
                 return []
             deadline = self._clock() + linger_s
-            while self._count < max_batch and not self._closed:
+            while self._count < max_batch and self._bytes < max_bytes and not self._closed:
                 remaining = deadline - self._clock()
                 if remaining <= 0:
                     break
                 self._cond.wait(remaining)
             batch: list[Delivery] = []
-            while self._chunks and len(batch) < max_batch:
+            size = 0
+            while self._chunks and len(batch) < max_batch and size < max_bytes:
                 chunk = self._chunks.popleft()
                 room = max_batch - len(batch)
-                if len(chunk) > room:
-                    self._chunks.appendleft(chunk[room:])
-                    chunk = chunk[:room]
+                taken = 0
+                for d in chunk[:room]:
+                    size += len(d[1])
+                    taken += 1
+                    if size >= max_bytes:
+                        break
+                if taken < len(chunk):
+                    self._chunks.appendleft(chunk[taken:])
+                    chunk = chunk[:taken]
                 batch.extend(chunk)
             self._count -= len(batch)
-            self._bytes -= sum(len(d[1]) for d in batch)
+            self._bytes -= size
             return batch

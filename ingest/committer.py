@@ -44,6 +44,7 @@ class Committer:
         metrics: IngestMetrics,
         *,
         batch_max: int = 5000,
+        batch_max_bytes: int = 2 * 1024 * 1024,
         linger_s: float = 0.05,
         maintain_every_s: float = 3600.0,
         backoff: Backoff | None = None,
@@ -56,6 +57,7 @@ class Committer:
         self._ack = ack
         self.metrics = metrics
         self.batch_max = batch_max
+        self.batch_max_bytes = batch_max_bytes
         self.linger_s = linger_s
         self.maintain_every_s = maintain_every_s
         self._backoff = backoff or Backoff(0.2, 10.0)
@@ -69,7 +71,7 @@ class Committer:
     def run(self, give_up: threading.Event) -> None:
         """Until the batcher is closed and empty. ``give_up``: stop retrying (shutdown timeout)."""
         while True:
-            batch = self.batcher.take(self.batch_max, self.linger_s)
+            batch = self.batcher.take(self.batch_max, self.linger_s, max_bytes=self.batch_max_bytes)
             if not batch:
                 if self.batcher.closed and self.batcher.depth == 0:
                     break

@@ -38,9 +38,10 @@ class IngestConfig:
     mqtt: MqttConfig
     root: str = "commtwin/v1"
     batch_max: int = 5000
+    batch_max_bytes: int = 2 * 1024 * 1024
     linger_s: float = 0.05
     queue_max: int = 20000
-    queue_max_bytes: int = 64 * 1024 * 1024
+    queue_max_bytes: int = 32 * 1024 * 1024
     metrics_port: int = 0  # 0: no metrics endpoint
     metrics_host: str = "0.0.0.0"
     maintain_every_s: float = 3600.0
@@ -74,6 +75,7 @@ class IngestService:
             self.consumer.ack,
             self.metrics,
             batch_max=config.batch_max,
+            batch_max_bytes=config.batch_max_bytes,
             linger_s=config.linger_s,
             maintain_every_s=config.maintain_every_s,
             backoff=config.db_backoff,

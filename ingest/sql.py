@@ -29,15 +29,18 @@ WITH ins AS (
     SELECT ts, device_key, metric_key, value FROM ingest_stage_readings
     ON CONFLICT DO NOTHING
     RETURNING ts, device_key, metric_key, value
+), minutes AS (
+    -- One pass over the inserted rows; the hours are folded from the minutes.
+    SELECT date_trunc('minute', ts, 'UTC') AS bucket, device_key, metric_key,
+           count(*) AS n, sum(value) AS v_sum, min(value) AS v_min, max(value) AS v_max,
+           max(ts) AS last_ts, (array_agg(value ORDER BY ts DESC))[1] AS last_value
+    FROM ins
+    GROUP BY 1, 2, 3
 ), m1 AS (
     INSERT INTO readings_1m AS r
         (bucket, device_key, metric_key, n, v_sum, v_min, v_max, last_ts, last_value)
-    SELECT date_trunc('minute', ts, 'UTC'), device_key, metric_key,
-           count(*), sum(value), min(value), max(value),
-           max(ts), (array_agg(value ORDER BY ts DESC))[1]
-    FROM ins
-    GROUP BY 1, 2, 3
-    ORDER BY 2, 3, 1
+    SELECT * FROM minutes
+    ORDER BY device_key, metric_key, bucket
     ON CONFLICT (device_key, metric_key, bucket) DO UPDATE SET
         n = r.n + EXCLUDED.n,
         v_sum = r.v_sum + EXCLUDED.v_sum,
@@ -49,10 +52,10 @@ WITH ins AS (
 ), h1 AS (
     INSERT INTO readings_1h AS r
         (bucket, device_key, metric_key, n, v_sum, v_min, v_max, last_ts, last_value)
-    SELECT date_trunc('hour', ts, 'UTC'), device_key, metric_key,
-           count(*), sum(value), min(value), max(value),
-           max(ts), (array_agg(value ORDER BY ts DESC))[1]
-    FROM ins
+    SELECT date_trunc('hour', bucket, 'UTC'), device_key, metric_key,
+           sum(n), sum(v_sum), min(v_min), max(v_max),
+           max(last_ts), (array_agg(last_value ORDER BY last_ts DESC))[1]
+    FROM minutes
     GROUP BY 1, 2, 3
     ORDER BY 2, 3, 1
     ON CONFLICT (device_key, metric_key, bucket) DO UPDATE SET

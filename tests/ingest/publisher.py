@@ -223,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start-ms", type=int, default=None)
     parser.add_argument("--live-ts", action="store_true", help="stamp readings with now")
     parser.add_argument("--client-id", default="commtwin-fastpub")
+    parser.add_argument("--chunk", type=int, default=200, help="messages per socket write")
     parser.add_argument("--timeline", action="store_true", help="print the publish timeline")
     args = parser.parse_args(argv)
     feed = telemetry_feed(
@@ -236,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     pub = FastPublisher(args.url, client_id=args.client_id)
     try:
-        stats = pub.publish(feed, rate=args.rate or None)
+        stats = pub.publish(feed, rate=args.rate or None, chunk=args.chunk)
     finally:
         pub.close()
     out: dict[str, object] = {"sent": stats.sent, "seconds": stats.seconds, "rate": stats.rate}
