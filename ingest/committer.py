@@ -143,6 +143,7 @@ class Committer:
                 log.error("message on %s refused by the database: %s", message[0], detail)
                 self.pipeline.write_failed(conn, message, detail)
                 self.metrics.dead_letters.labels("write_failed").inc()
+        self.metrics.messages.inc(len(batch))
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed or self._conn.broken:
