@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from api.db import Conn, fetch_all, fetch_one
 from api.errors import NotFoundError
-from api.geo import to_wgs84
+from api.geo import GeoError, to_wgs84
 from api.models.buildings import (
     BuildingCollection,
     BuildingDetailPublic,
@@ -115,9 +117,15 @@ def _storey(r: dict[str, Any], tally: _Tally | None) -> StoreyPublic:
 
 
 def geometry(value: dict[str, Any]) -> Polygon | MultiPolygon:
-    if value.get("type") == "MultiPolygon":
-        return MultiPolygon.model_validate(value)
-    return Polygon.model_validate(value)
+    """A stored GeoJSON polygon as a response model (stored data, so a bad one is ours)."""
+    try:
+        if value.get("type") == "MultiPolygon":
+            return MultiPolygon.model_validate(value)
+        return Polygon.model_validate(value)
+    except ValidationError as exc:
+        raise GeoError(
+            f"stored geometry is not a GeoJSON polygon: {exc.errors()[0]['msg']}"
+        ) from None
 
 
 async def feature_collection(conn: Conn, community: str, frame: Frame) -> BuildingCollection:
