@@ -14,6 +14,9 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+import ingest.incident_writer as writer
+from ingest.messages import Rejected
+from ingest.parse import parse
 from tests.services import ROOT
 
 
@@ -88,3 +91,23 @@ def yesterday_morning() -> float:
     day = 86400.0
     local_midnight = (time.time() + 8 * 3600) // day * day - 8 * 3600
     return local_midnight - day + 9 * 3600
+
+
+def ingest_refuses_satisfaction() -> str | None:
+    """Why closed events with a satisfaction score cannot land yet, or None.
+
+    Issue 5 adds ``satisfaction`` to the incident event schema; until the
+    ingestor accepts it, tests that need it skip with this reason.
+    """
+    payload = b'{"event_id":"e1","type":"closed","satisfaction":5}'
+    parsed = parse("commtwin/v1/c/incidents/i1/events", payload, 1_800_000_000_000_000)
+    if isinstance(parsed, Rejected):
+        return f"the ingestor refuses 'satisfaction' on closed events: {parsed.detail}"
+    return None
+
+
+def ingest_lacks_state_machine() -> str | None:
+    """Why invalid transitions are not dead-lettered yet, or None."""
+    if "recorded as given" in " ".join((writer.__doc__ or "").split()):
+        return "ingest records incident events as given (state machine not integrated yet)"
+    return None
