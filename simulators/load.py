@@ -21,6 +21,7 @@ from simulators.load_worker import (
     BAD,
     FAILED,
     FIELDS,
+    MAX_READINGS_PER_DEVICE_S,
     READINGS,
     SEND_MS,
     SENT,
@@ -44,6 +45,13 @@ def _check(spec: LoadSpec) -> None:
         raise LoadError("--devices must be at least --processes")
     if not 0 <= spec.bad_fraction < 1:
         raise LoadError("--bad-fraction must be in [0, 1)")
+    per_device = spec.rate * spec.batch / spec.devices
+    if per_device > MAX_READINGS_PER_DEVICE_S:
+        need = int(spec.rate * spec.batch / MAX_READINGS_PER_DEVICE_S) + 1
+        raise LoadError(
+            f"{per_device:.0f} readings/s per device is too fast for distinct millisecond"
+            f" timestamps: use --devices {need} or more"
+        )
 
 
 def _process_main(spec: LoadSpec, index: int, counters: Any, errors: Any) -> None:

@@ -24,6 +24,11 @@ from simulators.wire import Wire
 SENT, ACKED, FAILED, READINGS, BAD, SEND_MS = range(6)
 FIELDS = 6
 CHUNK = 256  # packets per socket write
+# Readings of one device need distinct milliseconds; a device sending faster
+# than 1000 readings/s would push its timestamps ahead of the real clock, and
+# the ingestor dead-letters those more than 5 minutes ahead.
+MAX_LEAD_MS = 60_000
+MAX_READINGS_PER_DEVICE_S = 500
 
 
 class LoadError(Exception):
@@ -145,6 +150,10 @@ class _Sender:
             topic = codec.topic_field(case.topic)
             return codec.publish_qos1(topic, self.pid, case.payload, v5=spec.broker.v5)
         ts = max(now_ms, self.last_ts[k] + spec.batch)  # strictly increasing per device
+        if ts - now_ms > MAX_LEAD_MS:
+            raise LoadError(
+                "timestamps would run ahead of the clock: too few --devices for this rate"
+            )
         self.last_ts[k] = ts
         if spec.batch == 1:
             payload = _reading(ts, self.sent)
@@ -209,6 +218,8 @@ def run_worker(spec: LoadSpec, index: int, counters: MutableSequence[int]) -> st
         sock.sendall(b"\xe0\x00")  # DISCONNECT: a clean goodbye
     except OSError as exc:
         return f"connection lost: {exc}"
+    except LoadError as exc:
+        return str(exc)
     finally:
         sender.publish(counters, base)
         sock.close()

@@ -90,3 +90,30 @@ def test_unreachable_broker_is_one_clear_error(small_model: Path) -> None:
     run = RealisticRun(model=small_model, duration=1.0, progress=False)
     with pytest.raises(LinkError, match="cannot connect to the MQTT broker"):
         run_realistic(run, BrokerConfig.from_url("mqtt://127.0.0.1:9"))
+
+
+def test_mqtt_311_brokers_get_the_feed_and_the_wills(broker: Broker, small_model: Path) -> None:
+    """`commtwin demo` may run on an MQTT 3.1.1-only broker: everything works there too."""
+    root = f"sim{secrets.token_hex(3)}/v1"
+    heard = Collector(broker.url, f"{root}/#")
+    try:
+        run = RealisticRun(
+            model=small_model,
+            topic_root=root,
+            speed=3600.0,
+            duration=1.0,
+            start=yesterday_morning(),
+            options=FeedOptions(seed=4, event_rate=300.0, incidents_per_day=0),
+            progress=False,
+        )
+        summary = run_realistic(run, BrokerConfig.from_url(broker.url, protocol="3.1.1"))
+        expected = summary["sent"] + summary["links_dropped"]
+        assert heard.wait(lambda m: len(m) >= expected, 30)
+        messages = heard.snapshot()
+    finally:
+        heard.close()
+    assert summary["errors"] == 0
+    assert summary["links_dropped"] >= 1
+    assert len(messages) == expected
+    wills = [m for m in messages if m.payload == b'{"online":false}']
+    assert len(wills) == summary["links_dropped"]
