@@ -153,9 +153,12 @@ export class CommunityScene {
       outline.position.z = 0.1;
       this.world.add(fill, outline);
     }
-    const [cx, cy] = ringCentroid(grid.polygons[0][0]);
+    // The name sits on the grid's south edge, in front of the buildings as
+    // first seen, rather than at its centre where a building hides it.
+    const outer = grid.polygons[0][0];
+    const [cx] = ringCentroid(outer);
     const name = label(grid.name || grid.id, "label label-grid");
-    name.position.set(cx - origin[0], cy - origin[1], 0.5);
+    name.position.set(cx - origin[0], bounds(outer).minY + 3 - origin[1], 0.5);
     this.world.add(name);
   }
 

@@ -22,11 +22,12 @@ async ({url, points}) => {
   const g = c.getContext('2d');
   g.drawImage(img, 0, 0);
   const d = g.getImageData(0, 0, c.width, c.height).data;
-  let bright = 0;
+  let bright = 0, cyan = 0;
   const colours = new Set();
   for (let i = 0; i < d.length; i += 4) {
     const r = d[i], gr = d[i + 1], b = d[i + 2];
     if (Math.max(r, gr, b) > 100) bright++;
+    if (gr > 170 && b > 150 && r < 70) cyan++;
     colours.add((r >> 3) << 10 | (gr >> 3) << 5 | (b >> 3));
   }
   // Mean colour of a 5x5 patch around each probe point.
@@ -40,7 +41,7 @@ async ({url, points}) => {
     }
     return n ? [sr / n, sg / n, sb / n] : [0, 0, 0];
   };
-  return {width: c.width, height: c.height, bright: bright / (c.width * c.height),
+  return {width: c.width, height: c.height, bright: bright / (c.width * c.height), cyan,
           colours: colours.size, probes: points.map(probe)};
 }
 """
@@ -52,6 +53,7 @@ class PixelStats:
     height: int
     bright_fraction: float  # pixels with a channel above 100: lit building faces
     distinct_colours: int  # at 5 bits per channel
+    cyan_pixels: int  # the colour of grid outlines
     probes: list[tuple[float, float, float]]
 
 
@@ -70,6 +72,7 @@ def pixel_stats(
         height=raw["height"],
         bright_fraction=raw["bright"],
         distinct_colours=raw["colours"],
+        cyan_pixels=raw["cyan"],
         probes=[tuple(p) for p in raw["probes"]],
     )
 

@@ -95,6 +95,10 @@ def test_canvas_draws_buildings_coloured_by_storey_status(
     assert stats.distinct_colours > 50, stats
     seen = dict(zip(probes, (hue(p) for p in stats.probes), strict=True))
     assert seen == {"alarm": "red", "warning": "amber", "offline": "grey", "normal": "blue"}
+    if has_endpoint(cockpit, "/grids"):
+        # Grid outlines on the ground (cyan lines) and their names.
+        assert stats.cyan_pixels > 100, stats
+        expect(page.locator(".label-grid")).to_have_text(["第一网格", "第二网格"])
     assert refusals_of_history(log.errors) == []
 
 
@@ -171,6 +175,7 @@ def test_another_communitys_page_shows_no_access_and_none_of_its_data(
     settle(page)
     stats = pixel_stats(browser, page.locator("#view").screenshot())
     assert stats.bright_fraction < 0.002, stats
+    assert stats.cyan_pixels == 0, stats  # no grids either
     save_screenshot(page, "cockpit-no-access")
 
 
