@@ -10,8 +10,8 @@ this process sends sequential requests for random devices and storeys:
 
 * ``device_30d_1h``: one device, 30 days, hourly avg (target p95 <= 100 ms);
 * ``storey_30d_1h``: one storey (10 devices), 30 days, hourly avg (same target);
-* for context: one device, 1 day in 5-minute buckets (readings_1m) and one
-  hour of raw points.
+* for context: all 1,000 devices, 30 days, daily max (720 k rollup rows);
+  one device, 1 day in 5-minute buckets (readings_1m); one hour of raw points.
 
 Options: ``--devices N --days D`` to scale down, ``--keep`` to keep the
 database for a re-run (it is reused when complete), ``--requests N``.
@@ -274,6 +274,16 @@ def run_requests(
                 "to": end.isoformat(),
                 "bucket": "1h",
                 "agg": "avg",
+            },
+        ),
+        "community_30d_1d": lambda c: c.get(
+            f"{base}/history",
+            params={
+                "metric": "temperature",
+                "from": start30,
+                "to": end.isoformat(),
+                "bucket": "1d",
+                "agg": "max",
             },
         ),
         "device_1d_5m": lambda c: c.get(
