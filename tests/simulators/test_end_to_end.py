@@ -27,6 +27,7 @@ from simulators.scenario import FeedOptions
 from tests.ingest.helpers import IngestProcess, wait_for
 from tests.services import Broker, scratch_database
 from tests.simulators.helpers import (
+    ingest_lacks_alarm_rules,
     ingest_lacks_state_machine,
     ingest_refuses_satisfaction,
     run_cli,
@@ -234,8 +235,11 @@ def test_accelerated_run_closes_incidents_in_the_database(
     assert _rows(fresh_db, "SELECT count(*) FROM devices WHERE NOT modelled")[0][0] == 0
     online = _rows(fresh_db, "SELECT count(*) FILTER (WHERE online), count(*) FROM devices")[0]
     assert 0 < online[0] <= online[1]
-    if (why := ingest_refuses_satisfaction()) is not None:
-        pytest.skip(f"incidents reported, accepted and resolved; {why}")
+    gaps = [why for why in (ingest_lacks_alarm_rules(), ingest_refuses_satisfaction()) if why]
+    if gaps:
+        pytest.skip("incidents reported, accepted and resolved; " + "; ".join(gaps))
+    alarms = dict(_rows(fresh_db, "SELECT rule_id, count(*) FROM alarms GROUP BY rule_id"))
+    assert alarms, "smoke, leaks, faults and falls at event rate 50 raise alarms"
     assert statuses.get("closed", 0) >= 5, statuses
     rated = _rows(fresh_db, "SELECT count(*) FROM incidents WHERE satisfaction BETWEEN 1 AND 5")
     assert rated[0][0] >= 5
