@@ -55,6 +55,7 @@ async def run_realistic_async(
         progress=progress,
         max_inflight=run.max_inflight,
     )
+    progress.extra = lambda: f"sim {wire.rfc3339(runner.tally.last_sim or clock.sim_start)[:19]}"
     if stop is not None:
         runner.stop = stop
     install_stop_signals(runner.stop)
