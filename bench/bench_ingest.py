@@ -55,6 +55,11 @@ from tests.services import Broker, free_port, scratch_database  # noqa: E402
 LONG = float(os.environ.get("BENCH_INGEST_SECONDS", "60"))
 SHORT = float(os.environ.get("BENCH_INGEST_SHORT_SECONDS", "30"))
 WARMUP = 5.0
+# Offered load: well above the targets, so the figures are capacities (the
+# broker queues the excess for the persistent session), without letting the
+# publisher eat the CPU the system under test needs on a 2-core machine.
+OFFERED_SINGLE = 20_000
+OFFERED_SHARED = 27_000
 PY = sys.executable
 rss_peak: dict[str, float] = {}
 
@@ -162,7 +167,9 @@ def bench_bare(seconds: float) -> float:
             cwd=ROOT, stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         time.sleep(1.0)
-        pub = publisher(broker, int(40_000 * (seconds + WARMUP + 15)), "--rate", "40000")
+        pub = publisher(
+            broker, int(OFFERED_SINGLE * (seconds + WARMUP + 15)), "--rate", str(OFFERED_SINGLE)
+        )
         out, _ = counter.communicate(timeout=seconds + WARMUP + 120)
         pub.kill()
         pub.wait()
@@ -278,14 +285,20 @@ def main() -> int:
     log(f"bench_ingest: window {LONG:.0f} s (single, bare), {SHORT:.0f} s (others)")
     bare = bench_bare(LONG)
     log(f"  bare paho subscriber: {bare:,.0f} msg/s")
-    single = bench_ingestors(1, LONG, 40_000)
+    single = bench_ingestors(1, LONG, OFFERED_SINGLE)
     log(f"  one ingestor: {single:,.0f} msg/s")
-    emit("single_ingestor_messages_per_s", round(single, 1), "msg/s", ">= 12000 (60 s sustained)")
-    emit("bare_paho_subscriber_messages_per_s", round(bare, 1), "msg/s", "baseline, same run")
+    offered = f"offered {OFFERED_SINGLE:,} msg/s"
+    emit("single_ingestor_messages_per_s", round(single, 1), "msg/s", f">= 12000 ({offered})")
+    emit("bare_paho_subscriber_messages_per_s", round(bare, 1), "msg/s", f"same run ({offered})")
     emit("ratio_to_bare_paho", round(single / bare, 3), "", ">= 0.8")
-    shared = bench_ingestors(2, SHORT, 50_000)
+    shared = bench_ingestors(2, SHORT, OFFERED_SHARED)
     log(f"  two shared ingestors: {shared:,.0f} msg/s")
-    emit("two_shared_ingestors_messages_per_s", round(shared, 1), "msg/s", ">= 18000")
+    emit(
+        "two_shared_ingestors_messages_per_s",
+        round(shared, 1),
+        "msg/s",
+        f">= 18000 (offered {OFFERED_SHARED:,} msg/s)",
+    )
     gateway = bench_ingestors(1, SHORT, 1_000, "--gateway", "100", rows=True)
     log(f"  gateway batches: {gateway:,.0f} rows/s")
     emit("gateway_batch_rows_per_s", round(gateway, 1), "rows/s", ">= 100000")

@@ -74,6 +74,9 @@ class Broker:
         self.port = port or free_port()
         self.url = f"mqtt://127.0.0.1:{self.port}"
         self._dir = Path(tempfile.mkdtemp(prefix="commtwin-mosquitto-"))
+        # Mosquitto started as root drops to its own user, which must be able
+        # to write the persistence file here (else restart() loses sessions).
+        self._dir.chmod(0o777)
         self._conf = self._dir / "mosquitto.conf"
         self._conf.write_text(
             conf.read_text()

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from commtwin import db
-from tests.ingest.helpers import add_community
+from tests.ingest.helpers import IngestProcess, add_community
 from tests.services import scratch_database
 
 
@@ -29,3 +29,9 @@ def ingest_db() -> Iterator[str]:
 def root() -> str:
     """A topic root of this test alone on the shared broker."""
     return f"t{secrets.token_hex(4)}/v1"
+
+
+@pytest.fixture(autouse=True)
+def _reap_ingestors() -> Iterator[None]:
+    yield
+    IngestProcess.reap()

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -64,6 +64,8 @@ def wait_for_value(fetch: Callable[[], Any], expected: Any, timeout: float) -> A
 class IngestProcess:
     """``python -m commtwin ingest`` as a separate process, logs to a file."""
 
+    running: ClassVar[list[IngestProcess]] = []  # reaped after each test (conftest)
+
     def __init__(
         self,
         database_url: str,
@@ -94,6 +96,7 @@ class IngestProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
+        IngestProcess.running.append(self)
 
     @property
     def log(self) -> str:
@@ -117,6 +120,15 @@ class IngestProcess:
         self.proc.kill()
         self.proc.wait(10)
         self._log.close()
+
+    @classmethod
+    def reap(cls) -> None:
+        """Kill what a failed test left running (no leaked processes or files)."""
+        for p in cls.running:
+            if p.proc.poll() is None:
+                p.kill()
+            p._log.close()
+        cls.running.clear()
 
     def committed(self) -> int:
         """From the final log line ``stopped: committed=N ...``."""
