@@ -112,7 +112,11 @@ class FeedRunner:
         if isinstance(action, Link):
             link = self.link(action.via)
             if action.up:
-                await link.open()
+                try:
+                    await link.open()
+                except LinkError:
+                    self.tally.errors += 1  # the broker is away: the next publish retries
+                    return
                 self.tally.links_restored += 1
             else:
                 await link.drop()

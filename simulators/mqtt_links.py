@@ -76,7 +76,9 @@ class Link:
 
     def _lost(self) -> None:
         # The connection broke under us: forget it; the next publish reconnects.
-        self.client = None
+        client, self.client = self.client, None
+        if client is not None:
+            _seen(client)
         self._next_attempt = time.monotonic() + RECONNECT_PAUSE
 
     async def drain(self) -> None:
@@ -97,8 +99,7 @@ class Link:
         deadline = time.monotonic() + 2.0
         while not client._disconnected.done() and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
-        if client._disconnected.done():
-            client._disconnected.exception()  # expected: mark it retrieved
+        _seen(client)
 
     async def close(self) -> None:
         """Graceful end: wait for acknowledgements, then DISCONNECT (no will)."""
@@ -107,3 +108,10 @@ class Link:
         if client is not None:
             with contextlib.suppress(aiomqtt.MqttError, OSError):
                 await client.__aexit__(None, None, None)
+            _seen(client)
+
+
+def _seen(client: aiomqtt.Client) -> None:
+    """Mark a lost connection's error as handled (asyncio logs unretrieved ones)."""
+    if client._disconnected.done() and not client._disconnected.cancelled():
+        client._disconnected.exception()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -117,3 +119,35 @@ def test_mqtt_311_brokers_get_the_feed_and_the_wills(broker: Broker, small_model
     assert len(messages) == expected
     wills = [m for m in messages if m.payload == b'{"online":false}']
     assert len(wills) == summary["links_dropped"]
+
+
+def test_feed_survives_a_broker_restart(small_model: Path) -> None:
+    """Publishes fail while the broker is away (counted as errors); the feed carries on."""
+    own = Broker().start()
+    try:
+        run = RealisticRun(
+            model=small_model,
+            speed=3600.0,
+            duration=5.0,
+            options=FeedOptions(seed=4, incidents_per_day=0, outages=False),
+            progress=False,
+        )
+
+        def restart_soon() -> None:
+            time.sleep(1.5)
+            own.restart()
+
+        thread = threading.Thread(target=restart_soon)
+        thread.start()
+        summary = run_realistic(run, BrokerConfig.from_url(own.url))
+        thread.join()
+        heard = Collector(own.url, "commtwin/v1/#")  # retained statuses after the restart
+        try:
+            assert heard.wait(lambda m: len(m) > 0, 10)
+        finally:
+            heard.close()
+    finally:
+        own.close()
+    assert summary["sent"] > 1000
+    assert summary["last_sim_ts"] is not None
+    assert summary["last_sim_ts"] >= summary["sim_end"][:15]
