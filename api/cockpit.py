@@ -55,10 +55,15 @@ def safe_file(root: Path, relative: str) -> Path | None:
     True
     >>> safe_file(d, "../etc/passwd") is None, safe_file(d, "missing.js") is None
     (True, True)
+    >>> safe_file(d, "a" + chr(0) + ".js") is None, safe_file(d, "x" * 5000) is None
+    (True, True)
     """
     base = root.resolve()
-    candidate = (base / relative).resolve()
-    if not candidate.is_relative_to(base) or not candidate.is_file():
+    try:
+        candidate = (base / relative).resolve()
+        if not candidate.is_relative_to(base) or not candidate.is_file():
+            return None
+    except (ValueError, OSError):  # NUL in the path, name too long...
         return None
     return candidate
 

@@ -70,6 +70,10 @@ def test_every_app_module_import_resolves() -> None:
         "/cockpit-assets/app/../cockpit.py",
         "/cockpit-assets/app/%2e%2e/cockpit.py",
         "/cockpit-assets/app/nothing.js",
+        "/cockpit-assets/app/a%00b.js",
+        "/cockpit-assets/vendor/three/build/%00",
+        "/cockpit-assets/app/%2Fetc%2Fpasswd",
+        "/cockpit-assets/app/" + "x" * 5000,
     ],
 )
 def test_nothing_outside_the_allowed_folders(path: str) -> None:
