@@ -58,8 +58,8 @@ WARMUP = 5.0
 # Offered load: well above the targets, so the figures are capacities (the
 # broker queues the excess for the persistent session), without letting the
 # publisher eat the CPU the system under test needs on a 2-core machine.
-OFFERED_SINGLE = 20_000
-OFFERED_SHARED = 27_000
+OFFERED_SINGLE = 30_000
+OFFERED_SHARED = 36_000
 PY = sys.executable
 rss_peak: dict[str, float] = {}
 

@@ -55,8 +55,8 @@ def register(sub: SubParsers) -> None:
     mq.add_argument(
         "--receive-maximum",
         type=int,
-        default=10000,
-        help="MQTT v5: most unacknowledged messages the broker may send us (default 10000)",
+        default=20000,
+        help="MQTT v5: most unacknowledged messages the broker may send us (default 20000)",
     )
     mq.add_argument(
         "--keepalive", type=int, default=30, help="MQTT keepalive in seconds (default 30)"
@@ -69,7 +69,7 @@ def register(sub: SubParsers) -> None:
     )
     wr = parser.add_argument_group("batching and backpressure")
     wr.add_argument(
-        "--batch-max", type=int, default=5000, help="messages per transaction (default 5000)"
+        "--batch-max", type=int, default=10000, help="messages per transaction (default 10000)"
     )
     wr.add_argument(
         "--batch-max-kb",
@@ -86,8 +86,8 @@ def register(sub: SubParsers) -> None:
     wr.add_argument(
         "--queue-max",
         type=int,
-        default=20000,
-        help="messages held in memory before reading pauses (default 20000)",
+        default=40000,
+        help="messages held in memory before reading pauses (default 40000)",
     )
     wr.add_argument(
         "--queue-max-mb",

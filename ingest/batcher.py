@@ -20,7 +20,7 @@ from ingest.consumer import Delivery
 class Batcher:
     def __init__(
         self,
-        max_messages: int = 20000,
+        max_messages: int = 40000,
         max_bytes: int = 64 * 1024 * 1024,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

@@ -43,7 +43,7 @@ class Committer:
         ack: Callable[[Sequence[Delivery]], None],
         metrics: IngestMetrics,
         *,
-        batch_max: int = 5000,
+        batch_max: int = 10000,
         batch_max_bytes: int = 2 * 1024 * 1024,
         linger_s: float = 0.05,
         maintain_every_s: float = 3600.0,

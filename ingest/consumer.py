@@ -62,7 +62,7 @@ class MqttConfig:
     key_file: str | None = None
     keepalive: int = 30
     session_expiry_s: int = 7 * 24 * 3600
-    receive_maximum: int = 10000  # unacked messages the broker may send us (v5)
+    receive_maximum: int = 20000  # unacked messages the broker may send us (v5)
 
 
 class _BufferedClient(mqtt.Client):

@@ -36,7 +36,7 @@ class IngestMetrics:
         self.batch_size = Histogram(
             "commtwin_ingest_batch_messages",
             "Messages per committed batch",
-            buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000),
+            buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 20000),
             registry=r,
         )
         self.dead_letters = Counter(

@@ -37,10 +37,10 @@ class IngestConfig:
     database_url: str
     mqtt: MqttConfig
     root: str = "commtwin/v1"
-    batch_max: int = 5000
+    batch_max: int = 10000
     batch_max_bytes: int = 2 * 1024 * 1024
     linger_s: float = 0.05
-    queue_max: int = 20000
+    queue_max: int = 40000
     queue_max_bytes: int = 32 * 1024 * 1024
     metrics_port: int = 0  # 0: no metrics endpoint
     metrics_host: str = "0.0.0.0"
