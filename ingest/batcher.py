@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from ingest.consumer import Delivery
+from ingest.mqtt_client import Delivery
 
 
 class Batcher:

@@ -24,8 +24,8 @@ import psycopg
 from ingest import sql
 from ingest.backoff import Backoff
 from ingest.batcher import Batcher
-from ingest.consumer import Delivery
 from ingest.metrics import IngestMetrics
+from ingest.mqtt_client import Delivery
 from ingest.pipeline import Pipeline
 
 log = logging.getLogger(__name__)

@@ -7,11 +7,12 @@ transaction holding it committed. Reconnects follow :class:`~ingest.backoff.Back
 
 Speed (issue: >= 12,000 messages/s on 2 shared cores). Stock paho reads each
 packet with three ``recv`` calls and sends each PUBACK with its own ``send``
-plus a wake-up write. :class:`_BufferedClient` reads the socket in 256 KiB
-chunks and serves paho's small reads from that buffer, and acks of a batch go
-out as one concatenated write. Both lean on two paho 2.x internals
-(``_sock_recv`` and ``_packet_queue``); ``paho-mqtt>=2.1,<3`` is pinned and the
-ingest tests cover both paths against a real broker.
+plus a wake-up write, and builds an MQTTMessage, a v5 Properties object and a
+topic-matcher pass per message. :class:`~ingest.mqtt_client.BufferedClient`
+reads the socket in 256 KiB chunks and decodes PUBLISH itself; the acks of a
+batch go out as one concatenated write (``_packet_queue``). These lean on
+paho 2.x internals; ``paho-mqtt>=2.1,<3`` is pinned and the ingest tests
+cover the paths against a real broker.
 
 Every delivery is a tuple ``(topic, payload, received_us, mid, generation)``.
 ``generation`` counts connections: after a reconnect the broker re-sends every
@@ -36,18 +37,16 @@ from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest.backoff import Backoff
+from ingest.mqtt_client import PUBACK, PUBACKS, BufferedClient, Delivery
 
 log = logging.getLogger(__name__)
 
-Delivery = tuple[str, bytes, int, int, int]
-_PUBACK: Final = 0x40
-_PUBACKS: Final = [bytes((_PUBACK, 2, mid >> 8, mid & 0xFF)) for mid in range(65536)]
 _READ_BURST: Final = 512  # packets decoded between two looks at acks/backpressure
 
 
@@ -63,74 +62,6 @@ class MqttConfig:
     keepalive: int = 30
     session_expiry_s: int = 7 * 24 * 3600
     receive_maximum: int = 20000  # unacked messages the broker may send us (v5)
-
-
-class _BufferedClient(mqtt.Client):
-    """paho Client with a buffered socket read and a lean PUBLISH decoder."""
-
-    _rbuf: bytes = b""
-    _rpos: int = 0
-    _rsock: object = None
-    # Set by the Consumer: where deliveries go, and their stamp.
-    inbox: list[Delivery]
-    now_us: int = 0
-    generation: int = 0
-
-    def _sock_recv(self, bufsize: int) -> bytes:
-        if self._rsock is not self._sock:  # a new connection: forget old bytes
-            self._rbuf, self._rpos, self._rsock = b"", 0, self._sock
-        buf, pos = self._rbuf, self._rpos
-        if pos >= len(buf):
-            buf = super()._sock_recv(262144)
-            pos = 0
-            if not buf:
-                return buf
-        end = pos + bufsize
-        self._rbuf, self._rpos = buf, min(end, len(buf))
-        return buf[pos:end]
-
-    def buffered(self) -> bool:
-        if self._rsock is self._sock and self._rpos < len(self._rbuf):
-            return True
-        pending = getattr(self._sock, "pending", None)  # TLS: decrypted bytes inside ssl
-        return bool(pending and pending())
-
-    def _handle_publish(self) -> MQTTErrorCode:
-        """Decode topic, packet id and payload only; v5 properties are skipped.
-
-        paho builds an MQTTMessage and a Properties object and runs its topic
-        matcher for every message: over half of its per-message cost. We
-        subscribe with QoS 1 and announce no topic aliases, so QoS 2 and
-        aliases never come; anything unusual takes paho's own path.
-        """
-        cmd = self._in_packet["command"]
-        data = self._in_packet["packet"]
-        qos = (cmd & 0x06) >> 1
-        if qos > 1:
-            return super()._handle_publish()
-        try:
-            end = 2 + ((data[0] << 8) | data[1])
-            topic = data[2:end].decode("utf-8")
-            mid = 0
-            if qos:
-                mid = (data[end] << 8) | data[end + 1]
-                end += 2
-            if self._protocol == mqtt.MQTTv5:
-                length, mult = 0, 1
-                while True:
-                    byte = data[end]
-                    end += 1
-                    length += (byte & 0x7F) * mult
-                    mult <<= 7
-                    if not byte & 0x80:
-                        break
-                end += length
-        except (IndexError, UnicodeDecodeError):
-            return super()._handle_publish()
-        if end > len(data):
-            return mqtt.MQTT_ERR_PROTOCOL
-        self.inbox.append((topic, bytes(data[end:]), self.now_us, mid, self.generation))
-        return mqtt.MQTT_ERR_SUCCESS
 
 
 class Consumer:
@@ -198,10 +129,10 @@ class Consumer:
         with contextlib.suppress(OSError):
             self._wake_w.send(b"\0")
 
-    def _make_client(self) -> _BufferedClient:
+    def _make_client(self) -> BufferedClient:
         cfg = self.config
         v5 = cfg.protocol == "5"
-        client = _BufferedClient(
+        client = BufferedClient(
             CallbackAPIVersion.VERSION2,
             client_id=cfg.client_id,
             clean_session=None if v5 else False,
@@ -284,7 +215,7 @@ class Consumer:
             topic = msg.topic
         except UnicodeDecodeError:  # brokers refuse these; keep it anyway
             topic = repr(msg._topic)
-        # Only for what the lean decoder hands back to paho (see _BufferedClient).
+        # Only for what the lean decoder hands back to paho (see BufferedClient).
         payload = bytes(msg.payload)
         self._client.inbox.append((topic, payload, self._client.now_us, msg.mid, self.generation))
 
@@ -378,11 +309,11 @@ class Consumer:
             gen, mids = self._acks.popleft()
             if gen != self.generation:
                 continue
-            chunks.extend([_PUBACKS[m] for m in mids])
+            chunks.extend([PUBACKS[m] for m in mids])
             count += len(mids)
         if chunks:
             # One write for the whole batch (see module doc).
-            self._client._packet_queue(_PUBACK, b"".join(chunks), 0, 0)
+            self._client._packet_queue(PUBACK, b"".join(chunks), 0, 0)
             self.acked += count
 
     def _close_gracefully(self) -> bool:
