@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -21,7 +22,10 @@ def get(web_dir: Path, path: str) -> httpx.Response:
         async with httpx.AsyncClient(transport=transport, base_url="http://cockpit") as client:
             return await client.get(path)
 
-    return asyncio.run(fetch())
+    # In a thread of its own: Playwright's sync API keeps an event loop running
+    # in the main thread while the browser tests' session is open.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, fetch()).result()
 
 
 def test_page_is_served_for_well_formed_ids_only() -> None:
