@@ -93,6 +93,9 @@ class IngestService:
             raise IngestSetupError(
                 "the database has no commtwin schema: run `commtwin db upgrade`"
             ) from None
+        except psycopg.OperationalError as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise IngestSetupError(f"cannot connect to the database: {first}") from None
         if row is None:
             raise IngestSetupError("storage_config has no mode: run `commtwin db upgrade`")
         return str(row[0])

@@ -61,6 +61,15 @@ def test_unmigrated_database_is_one_line(empty_database_url: str, broker: Broker
     assert "Traceback" not in out.stderr
 
 
+def test_unreachable_database_is_one_line(broker: Broker) -> None:
+    env = {"COMMTWIN_DATABASE_URL": "postgresql://u@127.0.0.1:1/x", "COMMTWIN_MQTT_URL": broker.url}
+    for command in (("ingest",), ("deadletters",)):
+        out = cli(*command, env=env)
+        assert out.returncode == 2
+        assert out.stderr.startswith("commtwin: cannot connect to the database"), out.stderr
+        assert out.stderr.count("\n") == 1
+
+
 def test_deadletters_lists_recent_ones(
     broker: Broker, ingest_db: str, root: str, tmp_path: Path
 ) -> None:
