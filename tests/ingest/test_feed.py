@@ -3,6 +3,7 @@ also across kill -9, a database outage, and split over two shared-subscription i
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -160,8 +161,12 @@ def test_mqtt_311_and_sigterm_drain(
         tmp_path,
         client_id=f"v311-{root}",
         root=root,
-        extra=("--protocol", "3.1.1"),
+        extra=("--protocol", "3.1.1", "--log-format", "json"),
     )
     rest.wait_connected()
     assert wait_for_value(lambda: scalar(ingest_db, COUNT_ROWS), 15000, 60) == 15000
     assert rest.terminate() == 0
+    assert rest.committed() == 5000 - received
+    logs = [json.loads(line) for line in rest.log.splitlines()]
+    assert {"ts", "level", "logger", "msg"} <= set(logs[0])
+    assert any("session_present=True" in entry["msg"] for entry in logs)
