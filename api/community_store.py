@@ -23,7 +23,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from api.community_rows import (
+from twin.community_export import community_to_json
+from twin.community_rows import (
     BUILDINGS,
     COMMUNITY,
     GRIDS,
@@ -37,7 +38,6 @@ from api.community_rows import (
     community_from_rows,
     model_rows,
 )
-from twin.community_export import community_to_json
 from twin.locate import Locator, resolve_devices
 from twin.model import Community
 

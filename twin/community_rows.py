@@ -3,6 +3,10 @@
 Rows are plain tuples of what psycopg returns (jsonb as dicts/lists, text[]
 as lists), so an imported model and a stored one compare with ``==``; JSON
 columns are wrapped for writing only (:func:`for_write`).
+
+Shared by ``api`` (import, export) and ``ingest`` (loading the model to locate
+events). It composes SQL text with ``psycopg.sql`` and wraps JSON for writing,
+but runs nothing: the callers own connections and I/O.
 """
 
 from __future__ import annotations
