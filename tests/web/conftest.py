@@ -78,7 +78,9 @@ def cockpit(database_url: str) -> Iterator[Cockpit]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API runs an event loop in the
+# main thread while it is open, which would break later tests' asyncio.run().
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (scripts/setup.sh does)")
