@@ -1,0 +1,382 @@
+"""``commtwin demo``: everything on one machine, from nothing but Python.
+
+Starts what is not configured (embedded PostgreSQL, a private mosquitto or
+the amqtt fallback), prepares the database (schema, the generated ``demo``
+community, a cockpit key), then runs ingest, API and the realistic simulator
+as child processes, prints the cockpit URL and supervises them until Ctrl-C
+(or SIGTERM). Stopping: the children get SIGTERM together (ingest drains),
+stragglers SIGKILL, then the broker, then the embedded PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+from commtwin import demo_setup
+from commtwin.demo_broker import (
+    BrokerKind,
+    BrokerPlan,
+    broker_child,
+    describe,
+    find_mosquitto,
+    plan_broker,
+)
+from commtwin.demo_postgres import EmbeddedPostgres, EmbeddedPostgresError
+from commtwin.demo_processes import Child, ChildSpec, start_child, stop_children, tail
+from commtwin.demo_ready import ApiProbe
+from commtwin.demo_state import (
+    DemoStateError,
+    clock_reached,
+    load_state,
+    save_state,
+    simulation_start,
+)
+from commtwin.settings import Settings
+
+READY_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 20.0
+
+
+class DemoError(Exception):
+    """The demo cannot run; the message says why (printed as one line)."""
+
+
+class _StopRequestedError(Exception):
+    """SIGTERM: stop as for Ctrl-C."""
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8000
+    mqtt_port: int = 0  # 0: a free port
+    speed: float = 60.0
+    catch_up_s: float = 6 * 3600.0  # simulated history raced through on a first run
+    event_rate: float = 20.0
+    simulator: bool = True
+    broker: str = "auto"  # auto | mosquitto | amqtt (when COMMTWIN_MQTT_URL is not set)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def check_port_free(host: str, port: int, what: str) -> None:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise DemoError(
+                f"{what} port {host}:{port} is not available ({exc.strerror}); choose another"
+            ) from None
+
+
+@contextmanager
+def _data_dir_lock(data_dir: Path) -> Iterator[None]:
+    """One demo per data directory: two would share one database and broker."""
+    lock_path = data_dir / "demo.lock"
+    with open(lock_path, "a+", encoding="utf-8") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            other = f.read().strip() or "?"
+            raise DemoError(
+                f"another demo (pid {other}) is using {data_dir}; stop it or pass --data-dir"
+            ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        yield
+
+
+@contextmanager
+def _sigterm_as_stop() -> Iterator[None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise _StopRequestedError
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def _no_interrupts() -> Iterator[None]:
+    """Shutting down: a second Ctrl-C must not leave children behind."""
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+class Demo:
+    """One run of the demo; :meth:`run` returns the exit status."""
+
+    def __init__(self, options: DemoOptions, settings: Settings, out: IO[str]) -> None:
+        self.options = options
+        self.settings = settings
+        self.out = out
+        self.children: list[Child] = []
+        self.t0 = time.monotonic()
+        self.sim_start: float | None = None  # simulated start and real start of the simulator
+        self.sim_started_at = 0.0
+        self.port = options.port
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    def run(self) -> int:
+        o = self.options
+        o.data_dir.mkdir(parents=True, exist_ok=True)
+        check_port_free(o.host, o.port, "API")
+        self.port = o.port or free_port(o.host)
+        try:
+            with _sigterm_as_stop(), ExitStack() as stack:
+                stack.enter_context(_data_dir_lock(o.data_dir))
+                try:
+                    return self._run(stack)
+                except (KeyboardInterrupt, _StopRequestedError):
+                    self.say("\nstopping ...")
+                    return 0
+                finally:
+                    with _no_interrupts():
+                        self._stop_children()
+                        stack.close()  # broker already stopped with the children; then PostgreSQL
+                        self.say("demo stopped")
+        except (KeyboardInterrupt, _StopRequestedError):
+            return 0
+
+    def _run(self, stack: ExitStack) -> int:
+        o, s = self.options, self.settings
+        try:
+            state = load_state(o.data_dir)
+        except DemoStateError as exc:
+            raise DemoError(str(exc)) from None
+        database_url, database_text = self._database(stack)
+        self.say(f"database: {database_text}")
+        mode = demo_setup.upgrade_schema(database_url, s.retention_days)
+        model_path = o.data_dir / "demo-community.json"
+        model = demo_setup.write_model(model_path)
+        community = demo_setup.import_model(database_url, model_path, model)
+        self.say(
+            f"community {community.id!r}: {community.buildings} buildings, "
+            f"{community.devices} devices ({'imported' if community.changed else 'unchanged'}; "
+            f"storage {mode})"
+        )
+        key, reused = demo_setup.cockpit_key(database_url, state.key_for(database_url))
+        state = state.with_key(database_url, key)
+        save_state(o.data_dir, state)
+        plan = self._broker()
+        env = self._child_env(database_url, plan)
+        self._start_services(plan, env, model_path, state.simulated_until)
+        api = f"http://{self._display_host()}:{self.port}"
+        probe = ApiProbe(f"http://{self._probe_host()}:{self.port}", demo_setup.COMMUNITY, key)
+        self._wait("the API", probe.ready)
+        self._banner(api, key, reused, plan, database_text)
+        if o.simulator:
+            online = self._wait("devices online", lambda: (probe.devices_online() or 0) > 0)
+            self.say(f"ready in {online:.1f} s: devices are online; the cockpit is live")
+        try:
+            return self._supervise()
+        finally:
+            if self.sim_start is not None:
+                reached = clock_reached(self.sim_start, self.sim_started_at, time.time(), o.speed)
+                save_state(o.data_dir, state.with_simulated_until(reached))
+
+    def _database(self, stack: ExitStack) -> tuple[str, str]:
+        if "database_url" in self.settings.model_fields_set:
+            return self.settings.database_url, "COMMTWIN_DATABASE_URL"
+        pg = EmbeddedPostgres(self.options.data_dir / "pg")
+        try:
+            stack.enter_context(pg)
+        except EmbeddedPostgresError as exc:
+            raise DemoError(str(exc)) from None
+        return pg.url, f"embedded PostgreSQL {pg.version} in {pg.pgdata}"
+
+    def _broker(self) -> BrokerPlan:
+        s, o = self.settings, self.options
+        configured = s.mqtt_url if "mqtt_url" in s.model_fields_set else None
+        port = o.mqtt_port or free_port()
+        if configured is None and o.mqtt_port:
+            check_port_free("127.0.0.1", port, "MQTT")
+        mosquitto = find_mosquitto() if o.broker in ("auto", "mosquitto") else None
+        if o.broker == "mosquitto" and mosquitto is None:
+            raise DemoError("--broker mosquitto: no mosquitto binary found (PATH, /usr/sbin)")
+        return plan_broker(configured, s.mqtt_protocol, mosquitto, port)
+
+    def _child_env(self, database_url: str, plan: BrokerPlan) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            COMMTWIN_DATABASE_URL=database_url,
+            COMMTWIN_MQTT_URL=plan.url,
+            COMMTWIN_MQTT_PROTOCOL=plan.protocol,
+            PYTHONUNBUFFERED="1",
+        )
+        return env
+
+    def _commtwin(self, *args: str) -> tuple[str, ...]:
+        return (sys.executable, "-m", "commtwin", *args)
+
+    def _start_services(
+        self, plan: BrokerPlan, env: dict[str, str], model: Path, last_stop: float | None
+    ) -> None:
+        o = self.options
+        logs = o.data_dir / "logs"
+        if plan.kind is not BrokerKind.CONFIGURED:
+            port = int(plan.url.rsplit(":", 1)[1])
+            self._start(broker_child(plan, o.data_dir, port, env))
+            self._wait("the MQTT broker", lambda: _port_open("127.0.0.1", port))
+        self._start(
+            ChildSpec(
+                "ingest",
+                self._commtwin(
+                    "ingest",
+                    "--client-id",
+                    f"commtwin-demo-{socket.gethostname()}",
+                    "--metrics-port",
+                    str(free_port()),
+                    "--drain-timeout",
+                    "10",
+                ),
+                env,
+                logs / "ingest.log",
+            )
+        )
+        self._start(
+            ChildSpec(
+                "api",
+                self._commtwin("api", "--host", o.host, "--port", str(self.port)),
+                env,
+                logs / "api.log",
+            )
+        )
+        if o.simulator:
+            # Whole seconds, as passed on the command line, so clock_reached() agrees.
+            start = float(int(simulation_start(time.time(), last_stop, o.catch_up_s)))
+            iso = datetime.fromtimestamp(start, UTC).isoformat()
+            argv = self._commtwin(
+                "simulate",
+                "run",
+                "--model",
+                str(model),
+                "--seed",
+                str(demo_setup.SEED),
+                "--speed",
+                f"{o.speed:g}",
+                "--start",
+                iso,
+                "--event-rate",
+                f"{o.event_rate:g}",
+            )
+            self._start(ChildSpec("simulator", argv, env, logs / "simulator.log"))
+            self.sim_start, self.sim_started_at = start, time.time()
+
+    def _start(self, spec: ChildSpec) -> None:
+        try:
+            self.children.append(start_child(spec))
+        except OSError as exc:
+            raise DemoError(f"cannot start {spec.name}: {exc}") from None
+
+    def _check_children(self) -> None:
+        for child in self.children:
+            code = child.exited()
+            if code is not None:
+                raise DemoError(
+                    f"{child.name} exited with status {code}; its log "
+                    f"({child.spec.log}) ends with:\n{tail(child.spec.log)}"
+                )
+
+    def _wait(self, what: str, condition: Callable[[], bool]) -> float:
+        """Poll ``condition`` until true; returns seconds since the demo started."""
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while True:
+            self._check_children()
+            if condition():
+                return time.monotonic() - self.t0
+            if time.monotonic() > deadline:
+                logs = self.options.data_dir / "logs"
+                raise DemoError(f"waited {READY_TIMEOUT_S:.0f} s for {what}; logs in {logs}")
+            time.sleep(0.25)
+
+    def _supervise(self) -> int:
+        while True:
+            self._check_children()
+            time.sleep(0.5)
+
+    def _stop_children(self) -> None:
+        if not self.children:
+            return
+        # Services first (ingest drains into the database through the broker), broker last.
+        brokers = [c for c in self.children if c.name in ("mosquitto", "amqtt")]
+        services = [c for c in self.children if c not in brokers]
+        stop_children(services, STOP_TIMEOUT_S)
+        stop_children(brokers, STOP_TIMEOUT_S)
+        self.children.clear()
+
+    def _display_host(self) -> str:
+        host = self.options.host
+        if host in ("0.0.0.0", "::", ""):
+            return socket.gethostname()
+        return f"[{host}]" if ":" in host else host
+
+    def _probe_host(self) -> str:
+        host = self.options.host
+        if host in ("0.0.0.0", ""):
+            return "127.0.0.1"
+        if host == "::":
+            return "[::1]"
+        return f"[{host}]" if ":" in host else host
+
+    def _banner(self, api: str, key: str, reused: bool, plan: BrokerPlan, database: str) -> None:
+        rule = "=" * 72
+        cockpit = f"{api}/cockpit/{demo_setup.COMMUNITY}?key={key}"
+        self.say(
+            "\n".join(
+                [
+                    rule,
+                    "  commtwin demo is running",
+                    "",
+                    f"  Cockpit:   {cockpit}",
+                    f"  API docs:  {api}/docs",
+                    f"  Key:       {key} (cockpit:read, {'reused' if reused else 'new'})",
+                    f"  MQTT:      {describe(plan)}",
+                    f"  Database:  {database}",
+                    f"  Logs:      {self.options.data_dir / 'logs'}",
+                    "",
+                    "  Press Ctrl-C to stop.",
+                    rule,
+                ]
+            )
+        )
+
+
+def _port_open(host: str, port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+        return True
+    return False
+
+
+def run_demo(options: DemoOptions, settings: Settings, out: IO[str] = sys.stdout) -> int:
+    return Demo(options, settings, out).run()

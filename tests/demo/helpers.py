@@ -1,0 +1,166 @@
+"""Running ``commtwin demo`` in the background as a user would, and watching it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+
+from tests.services import ROOT
+
+COCKPIT_LINE = re.compile(r"Cockpit:\s+(http://\S+)/cockpit/(\S+)\?key=(\S+)")
+READY_S = 60.0
+
+
+@dataclass(frozen=True)
+class Cockpit:
+    base: str  # http://host:port
+    community: str
+    key: str
+
+
+def demo_env(**overrides: str) -> dict[str, str]:
+    """The environment of a fresh shell: no COMMTWIN_* configuration unless given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMMTWIN_")}
+    env.update(overrides)
+    return env
+
+
+class DemoRun:
+    """``commtwin demo ARGS`` in its own process group; output collected."""
+
+    def __init__(self, args: list[str], env: Mapping[str, str]) -> None:
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "commtwin", "demo", *args],
+            cwd=ROOT,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # as a shell job: Ctrl-C goes to this group
+        )
+        self._lines: list[str] = []
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            with self._lock:
+                self._lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+
+    @property
+    def output(self) -> str:
+        with self._lock:
+            return "\n".join(self._lines)
+
+    def wait_for_cockpit(self, timeout: float = READY_S) -> Cockpit:
+        """The URL printed in the banner (fails with the output if the demo dies)."""
+        deadline = self.started + timeout
+        while time.monotonic() < deadline:
+            found = COCKPIT_LINE.search(self.output)
+            if found:
+                return Cockpit(found.group(1), found.group(2), found.group(3))
+            if self.proc.poll() is not None:
+                self._reader.join(5)
+                raise AssertionError(f"demo exited {self.proc.returncode}:\n{self.output}")
+            time.sleep(0.2)
+        raise AssertionError(f"no cockpit URL after {timeout:.0f} s:\n{self.output}")
+
+    def process_tree(self) -> set[int]:
+        """The demo, its children and grandchildren (by parent pid)."""
+        try:
+            me = psutil.Process(self.proc.pid)
+            return {self.proc.pid, *(p.pid for p in me.children(recursive=True))}
+        except psutil.NoSuchProcess:
+            return set()
+
+    def interrupt(self, timeout: float = 60.0) -> int:
+        """Ctrl-C: SIGINT to the demo's process group; returns the exit status."""
+        os.killpg(self.proc.pid, signal.SIGINT)
+        code = self.proc.wait(timeout=timeout)
+        self._reader.join(5)
+        return code
+
+    def kill(self) -> None:
+        """Cleanup after a failed test: whatever is left of the tree goes."""
+        pids = self.process_tree()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+def alive(pids: set[int]) -> set[int]:
+    """Those of ``pids`` still running (zombies count as gone)."""
+    left = set()
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                left.add(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return left
+
+
+def processes_using(path: Path) -> set[int]:
+    """Processes whose command line mentions ``path`` (the demo's data dir)."""
+    text = str(path)
+    found = set()
+    for p in psutil.process_iter(["cmdline"]):
+        cmdline = p.info.get("cmdline") or []
+        if any(text in part for part in cmdline):
+            found.add(p.pid)
+    return found
+
+
+def postmaster_pid(pgdata: Path) -> int | None:
+    try:
+        return int((pgdata / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def devices_online(client: httpx.Client, cockpit: Cockpit) -> tuple[str, int | None]:
+    """``(endpoint used, devices online)``: /live's KPI once the API has /live,
+    else the count of ``/devices?online=true``."""
+    headers = {"Authorization": f"Bearer {cockpit.key}"}
+    paths = client.get(f"{cockpit.base}/openapi.json").json()["paths"]
+    prefix = f"{cockpit.base}/v1/communities/{cockpit.community}"
+    if "/v1/communities/{cid}/live" in paths:
+        r = client.get(f"{prefix}/live", headers=headers)
+        return "live", r.json()["kpis"]["devices_online"] if r.status_code == 200 else None
+    r = client.get(f"{prefix}/devices", params={"online": "true", "limit": 1}, headers=headers)
+    return "devices", r.json()["count"] if r.status_code == 200 else None
+
+
+def wait_online(cockpit: Cockpit, started: float, timeout: float = READY_S) -> tuple[str, int]:
+    """Poll until devices are online; at most ``timeout`` after ``started``."""
+    last: tuple[str, int | None] = ("", None)
+    with httpx.Client(timeout=5.0) as client:
+        while time.monotonic() < started + timeout:
+            try:
+                last = devices_online(client, cockpit)
+            except httpx.HTTPError:
+                last = ("", None)
+            if last[1]:
+                return last[0], last[1]
+            time.sleep(0.5)
+    raise AssertionError(f"no device online {timeout:.0f} s after start (last: {last})")
