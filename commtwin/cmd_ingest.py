@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import socket
+from pathlib import Path
 
 from commtwin.commands import CommandError, SubParsers
 from commtwin.settings import Settings
 from ingest.backoff import Backoff
 from ingest.consumer import MqttConfig
 from ingest.logs import use_json_logs
+from ingest.policy import PolicyError, TwinOptions, load_policy_file, load_rules
 from ingest.service import IngestConfig, IngestSetupError, run_until_signalled
 from ingest.topics import subscriptions
+from twin.rules import default_rules
 
 DESCRIPTION = """\
 Subscribe to the commtwin topics (QoS 1, persistent session) and write every
@@ -19,6 +22,9 @@ message into the database: telemetry, device status and incident events; bad
 messages go to the dead-letter table with a reason. Messages are acknowledged
 to the broker only after the transaction holding them has committed, so a
 crash (even kill -9) loses nothing and a redelivery duplicates nothing.
+In the same transactions it evaluates the alarm rules, locates positions and
+incident events in the community model, and runs the incidents' state machine
+(auto-dispatch, incidents opened by critical alarms, SLA escalation).
 SIGTERM drains: commits what it holds, acknowledges it and exits 0.
 
 Connection settings come from the environment: COMMTWIN_DATABASE_URL,
@@ -122,6 +128,32 @@ def register(sub: SubParsers) -> None:
         default=60.0,
         help="update devices.last_seen at most this often per device, in seconds (default 60)",
     )
+    tw = parser.add_argument_group("alarms and incidents")
+    tw.add_argument(
+        "--rules",
+        type=Path,
+        metavar="FILE",
+        help="alarm rules file (JSON, docs/twin.md); default: commtwin's default rules",
+    )
+    tw.add_argument(
+        "--incident-policy",
+        type=Path,
+        metavar="FILE",
+        help="SLA per category and which critical alarms open incidents (JSON, "
+        "docs/incidents.md); default: 30 min/24 h, critical 5 min/2 h",
+    )
+    tw.add_argument(
+        "--alarm-tick",
+        type=float,
+        default=10.0,
+        help="seconds between evaluations of no-data and duration rules (default 10)",
+    )
+    tw.add_argument(
+        "--escalation-tick",
+        type=float,
+        default=30.0,
+        help="seconds between SLA escalation checks (default 30)",
+    )
     ops.add_argument(
         "--log-format",
         choices=("text", "json"),
@@ -143,6 +175,9 @@ def build_config(args: argparse.Namespace, settings: Settings) -> IngestConfig:
     ):
         if getattr(args, name) < 1:
             raise CommandError(f"--{name.replace('_', '-')} must be at least 1")
+    for name in ("alarm_tick", "escalation_tick"):
+        if not getattr(args, name) > 0:
+            raise CommandError(f"--{name.replace('_', '-')} must be positive")
     if args.receive_maximum > 65535:
         raise CommandError("--receive-maximum must be at most 65535")
     protocol = args.protocol or settings.mqtt_protocol
@@ -180,6 +215,25 @@ def build_config(args: argparse.Namespace, settings: Settings) -> IngestConfig:
         last_seen_interval_s=args.last_seen_interval,
         db_backoff=Backoff(0.2, 10.0),
         mqtt_backoff=Backoff(0.2, 30.0),
+        twin=_twin_options(args),
+    )
+
+
+def _twin_options(args: argparse.Namespace) -> TwinOptions:
+    try:
+        rules = load_rules(args.rules) if args.rules is not None else default_rules()
+        policy = (
+            load_policy_file(args.incident_policy, rules)
+            if args.incident_policy is not None
+            else None
+        )
+    except PolicyError as exc:
+        raise CommandError(str(exc)) from None
+    return TwinOptions(
+        rules=rules,
+        policy=policy,
+        alarm_tick_s=args.alarm_tick,
+        escalate_tick_s=args.escalation_tick,
     )
 
 

@@ -1,49 +1,78 @@
-"""Persist incident events: the ONE place ingest writes incidents.
+"""Persist incident events through the closed loop's state machine: the ONE place
+ingest writes incidents.
 
-Until the incident state machine lands (``twin.incidents``, incidents issue),
-events are recorded as given: every new event is appended to
-``incident_events`` and moves the ``incidents`` row to the status its type
-names; nothing is refused. The incidents engineer replaces the internals of
-:func:`write_incident_events` (validate transitions, SLA deadlines,
-escalation) and keeps its signature: the pipeline calls it inside the batch's
-transaction and turns each :class:`IncidentRejection` into a dead letter
-(reason ``invalid_transition``) with the message's raw bytes.
+Every event, from MQTT, from an alarm (:mod:`ingest.alarm_writer`) or from the
+SLA clock (:mod:`ingest.ticker`), goes through :meth:`IncidentBook.apply`
+inside the caller's transaction:
 
-Idempotence: ``event_id`` identifies an event within its incident, so a
-redelivered event (even one without ``ts``, which then carries a new receive
-time) is a no-op. A per-incident advisory lock serialises two ingestors that
-receive the same event at once.
+1. lock the batch's incidents, in one order: an advisory lock per incident
+   (``hashtextextended('incident/<community>/<incident>', 0)``, which also
+   covers incidents that do not exist yet) and the ``incidents`` rows
+   ``FOR UPDATE`` (for writers that lock rows only);
+2. load their stored events once, in arrival order (``seq``);
+3. per event, in arrival order, :func:`twin.incidents.check_event`:
+   ``Duplicate`` → nothing (a redelivery, acknowledged); ``Applied`` → store the
+   event, a ``change_log`` row (kind ``incident``), and on a ``reported``
+   without assignee the auto-dispatch to the grid's worker, itself an event
+   (source ``auto``) checked the same way; ``Rejected`` → store the event
+   too (inert: a missing earlier event may still make it valid, replay
+   re-evaluates it) and report it, so the pipeline dead-letters the message
+   with reason ``invalid_transition`` and the refusal naming both states;
+4. upsert each changed incident's row from the replayed record.
+
+:func:`write_incident_events` is the pipeline's entry for MQTT messages: it
+converts them into ``twin.incidents`` events, locating their place
+(:func:`ingest.places.event_location`), and reports the refusals.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, Final
 
 import orjson
 import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
 
-from ingest.messages import IncidentEvent, LocalPosition, UnitLocation
+from ingest.messages import IncidentEvent, LocalPosition, Reason, UnitLocation
+from ingest.places import Places, event_location
+from twin.incident_dispatch import (
+    DEFAULT_ALARM_POLICY,
+    AlarmIncidentPolicy,
+    RaisedAlarm,
+    alarm_incident_event,
+    auto_dispatch,
+)
+from twin.incident_escalation import escalations
+from twin.incident_rows import (
+    INCIDENT_COLUMNS,
+    event_from_row,
+    event_to_row,
+    record_from_row,
+    record_to_row,
+)
+from twin.incidents import (
+    DEFAULT_SLA,
+    Applied,
+    Duplicate,
+    EventType,
+    IncidentRecord,
+    InvalidEventError,
+    Outcome,
+    Rejected,
+    SlaPolicy,
+    check_event,
+)
+from twin.incidents import IncidentEvent as TwinEvent
+
+log = logging.getLogger(__name__)
 
 Conn = psycopg.Connection[Any]
-
-STATUS_AFTER: Final = {
-    "reported": "reported",
-    "dispatched": "dispatched",
-    "accepted": "accepted",
-    "resolved": "resolved",
-    "closed": "closed",
-    "reopened": "reported",
-    "cancelled": "cancelled",
-}
-_STAMP: Final = {
-    "dispatched": "dispatched_at",
-    "accepted": "accepted_at",
-    "resolved": "resolved_at",
-    "closed": "closed_at",
-    "cancelled": "cancelled_at",
-}
+Key = tuple[str, str]  # (community, incident)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,140 +80,277 @@ class IncidentRejection:
     """Event ``index`` (into the sequence given) was refused; it becomes a dead letter."""
 
     index: int
-    reason: str  # a dead-letter reason code, e.g. "invalid_transition"
+    reason: str  # a dead-letter reason code: invalid_transition, schema
     detail: str
 
 
 @dataclass(frozen=True, slots=True)
 class IncidentWriteResult:
-    applied: int  # new events recorded
+    applied: int  # events that changed an incident (auto-dispatches included)
     duplicates: int  # redelivered events, ignored
     rejections: tuple[IncidentRejection, ...] = ()
 
 
-_LOCK: Final = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
-_INSERT_EVENT: Final = """
-INSERT INTO incident_events
-    (community_id, incident_id, event_id, type, ts, source, actor, assignee, note, data)
-SELECT %(community)s, %(incident)s, %(event_id)s, %(type)s, %(ts)s, %(source)s,
-       %(actor)s, %(assignee)s, %(note)s, %(data)s::jsonb
-WHERE NOT EXISTS (SELECT 1 FROM incident_events
-                  WHERE community_id = %(community)s AND incident_id = %(incident)s
-                    AND event_id = %(event_id)s)
-RETURNING 1
+@dataclass(frozen=True)
+class IncidentPolicy:
+    """What ingest's closed loop is configured with (``--incident-policy``)."""
+
+    sla: SlaPolicy = DEFAULT_SLA
+    alarms: AlarmIncidentPolicy = field(default=DEFAULT_ALARM_POLICY)
+
+
+_LOCK: Final = """
+SELECT pg_advisory_xact_lock(hashtextextended(k, 0))
+FROM (SELECT unnest(%s::text[]) AS k ORDER BY 1) AS keys
 """
-_UPSERT_INCIDENT: Final = """
-INSERT INTO incidents AS i
-    (community_id, id, status, category, title, description, reporter, assignee,
-     building_id, storey_idx, unit_id, x, y, z, reported_at,
-     dispatched_at, accepted_at, resolved_at, closed_at, cancelled_at, reopen_count, updated_at)
-VALUES (%(community)s, %(incident)s, %(status)s, %(category)s, %(title)s, %(description)s,
-        %(reporter)s, %(assignee)s, %(building)s, %(storey)s, %(unit)s, %(x)s, %(y)s, %(z)s,
-        %(ts)s, %(dispatched_at)s, %(accepted_at)s, %(resolved_at)s, %(closed_at)s,
-        %(cancelled_at)s, %(reopened)s, now())
-ON CONFLICT (community_id, id) DO UPDATE SET
-    status = EXCLUDED.status,
-    category = COALESCE(EXCLUDED.category, i.category),
-    title = COALESCE(EXCLUDED.title, i.title),
-    description = COALESCE(EXCLUDED.description, i.description),
-    reporter = COALESCE(EXCLUDED.reporter, i.reporter),
-    assignee = COALESCE(EXCLUDED.assignee, i.assignee),
-    building_id = COALESCE(EXCLUDED.building_id, i.building_id),
-    storey_idx = COALESCE(EXCLUDED.storey_idx, i.storey_idx),
-    unit_id = COALESCE(EXCLUDED.unit_id, i.unit_id),
-    x = COALESCE(EXCLUDED.x, i.x),
-    y = COALESCE(EXCLUDED.y, i.y),
-    z = COALESCE(EXCLUDED.z, i.z),
-    reported_at = LEAST(i.reported_at, EXCLUDED.reported_at),
-    dispatched_at = COALESCE(EXCLUDED.dispatched_at, i.dispatched_at),
-    accepted_at = COALESCE(EXCLUDED.accepted_at, i.accepted_at),
-    resolved_at = COALESCE(EXCLUDED.resolved_at, i.resolved_at),
-    closed_at = COALESCE(EXCLUDED.closed_at, i.closed_at),
-    cancelled_at = COALESCE(EXCLUDED.cancelled_at, i.cancelled_at),
-    reopen_count = i.reopen_count + EXCLUDED.reopen_count,
-    updated_at = now()
-RETURNING status
+_LOCK_ROWS: Final = """
+SELECT 1 FROM incidents
+WHERE (community_id, id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))
+ORDER BY community_id, id FOR UPDATE
 """
+_EVENT_COLUMNS: Final = (
+    "community_id",
+    "incident_id",
+    "event_id",
+    "type",
+    "ts",
+    "source",
+    "actor",
+    "assignee",
+    "note",
+    "data",
+)
+_LOAD: Final = sql.SQL(
+    "SELECT {} FROM incident_events "
+    "WHERE (community_id, incident_id) IN (SELECT * FROM unnest(%s::text[], %s::text[])) "
+    "ORDER BY seq"
+).format(sql.SQL(", ").join(map(sql.Identifier, _EVENT_COLUMNS)))
+_INSERT_EVENT: Final = sql.SQL(
+    "INSERT INTO incident_events ({}) VALUES ({}) ON CONFLICT DO NOTHING"
+).format(
+    sql.SQL(", ").join(map(sql.Identifier, _EVENT_COLUMNS)),
+    sql.SQL(", ").join(sql.Placeholder(c) for c in _EVENT_COLUMNS),
+)
+_ROW_COLUMNS: Final = (*INCIDENT_COLUMNS, "reopened_at", "escalations")
+_UPSERT: Final = sql.SQL(
+    "INSERT INTO incidents ({}, updated_at) VALUES ({}, now()) "
+    "ON CONFLICT (community_id, id) DO UPDATE SET {}, updated_at = now()"
+).format(
+    sql.SQL(", ").join(map(sql.Identifier, _ROW_COLUMNS)),
+    sql.SQL(", ").join(sql.Placeholder(c) for c in _ROW_COLUMNS),
+    sql.SQL(", ").join(
+        sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in _ROW_COLUMNS[2:]
+    ),
+)
+_SELECT_ROWS: Final = sql.SQL(
+    "SELECT {}, escalations, updated_at FROM incidents "
+    "WHERE (community_id, id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
+).format(sql.SQL(", ").join(map(sql.Identifier, INCIDENT_COLUMNS)))
+# Unresolved incidents past a deadline they have not been escalated on yet
+# (respond_due_at <= resolve_due_at, so the partial index on it finds them).
+_OVERDUE: Final = """
+SELECT community_id, id FROM incidents
+WHERE status IN ('reported', 'dispatched', 'accepted') AND respond_due_at < %(now)s
+  AND ((accepted_at IS NULL AND NOT 'respond' = ANY(escalations))
+       OR (resolve_due_at < %(now)s AND NOT 'resolve' = ANY(escalations)))
+ORDER BY respond_due_at LIMIT %(limit)s
+"""
+_WORKERS: Final = "SELECT id, worker FROM grids WHERE community_id = %s AND worker IS NOT NULL"
 _LOG: Final = """
-INSERT INTO change_log (community_id, kind, ref, data)
-VALUES (%s, 'incident', %s, %s::jsonb)
+INSERT INTO change_log (community_id, kind, ref, data) VALUES (%s, 'incident', %s, %s::jsonb)
 """
+
+
+class IncidentBook:
+    """Applies incident events to the stored incidents, inside the caller's transaction."""
+
+    def __init__(self, policy: IncidentPolicy | None = None, places: Places | None = None) -> None:
+        self.policy = policy or IncidentPolicy()
+        self.places = places
+
+    def apply(self, conn: Conn, events: Sequence[TwinEvent]) -> list[Outcome]:
+        """Check and store ``events`` (arrival order); one outcome per event."""
+        if not events:
+            return []
+        keys = sorted({(e.community_id, e.incident_id) for e in events})
+        lock(conn, keys)
+        stored = self._load(conn, keys)
+        changed: dict[Key, IncidentRecord] = {}
+        outcomes: list[Outcome] = []
+        for event in events:
+            key = (event.community_id, event.incident_id)
+            outcome = self._check(conn, stored[key], event, changed)
+            outcomes.append(outcome)
+            if isinstance(outcome, Applied) and event.type == EventType.REPORTED:
+                follow = auto_dispatch(outcome.record, self._workers(conn, event.community_id))
+                if follow is not None:
+                    self._check(conn, stored[key], follow, changed)
+        for record in changed.values():
+            row = record_to_row(record)
+            row["reopened_at"] = record.reopened_at
+            row["escalations"] = sorted(record.escalations)
+            conn.execute(_UPSERT, row)
+        return outcomes
+
+    def _check(
+        self,
+        conn: Conn,
+        history: list[TwinEvent],
+        event: TwinEvent,
+        changed: dict[Key, IncidentRecord],
+    ) -> Outcome:
+        outcome = check_event_logged(history, event, self.policy.sla)
+        if isinstance(outcome, Duplicate):
+            return outcome
+        row = event_to_row(event)
+        row["data"] = Jsonb(row["data"], dumps=_dumps)
+        conn.execute(_INSERT_EVENT, row)
+        history.append(event)
+        if isinstance(outcome, Applied):
+            record = outcome.record
+            changed[(record.community_id, record.id)] = record
+            change = {
+                "event": event.type.value,
+                "event_id": event.event_id,
+                "source": event.source,
+                "status": record.status.value,
+            }
+            conn.execute(_LOG, (record.community_id, record.id, _dumps(change)))
+        return outcome
+
+    def _load(self, conn: Conn, keys: Sequence[Key]) -> dict[Key, list[TwinEvent]]:
+        stored: dict[Key, list[TwinEvent]] = {k: [] for k in keys}
+        cols = ([k[0] for k in keys], [k[1] for k in keys])
+        for values in conn.execute(_LOAD, cols).fetchall():
+            row = dict(zip(_EVENT_COLUMNS, values, strict=True))
+            try:
+                event = event_from_row(row)
+            except InvalidEventError as exc:
+                # Written by hand or by a broken writer: keep going without it.
+                log.warning("incident %s: stored event skipped: %s", row["incident_id"], exc)
+                continue
+            stored[(event.community_id, event.incident_id)].append(event)
+        return stored
+
+    def _workers(self, conn: Conn, community: str) -> Mapping[str, str | None]:
+        if self.places is not None:
+            places = self.places.get(conn, community)
+            return places.workers if places is not None else {}
+        return {str(g): str(w) for g, w in conn.execute(_WORKERS, (community,)).fetchall()}
+
+    def open_for_alarm(self, conn: Conn, alarm: RaisedAlarm) -> str | None:
+        """Open (or find) the incident of a critical alarm; its id, or None if the
+        policy opens none for this alarm."""
+        event = alarm_incident_event(alarm, self.policy.alarms)
+        if event is None:
+            return None
+        [outcome] = self.apply(conn, [event])
+        return None if isinstance(outcome, Rejected) else event.incident_id
+
+    def escalate(self, conn: Conn, now: datetime, limit: int = 1000) -> list[TwinEvent]:
+        """Escalate the incidents overdue at ``now`` (one event per incident and
+        stage, dated at the missed deadline); returns the events applied."""
+        found = conn.execute(_OVERDUE, {"now": now, "limit": limit}).fetchall()
+        if not found:
+            return []
+        keys = sorted((str(c), str(i)) for c, i in found)
+        lock(conn, keys)  # read the rows after locking: an acceptance may just have landed
+        cols = ([k[0] for k in keys], [k[1] for k in keys])
+        records = []
+        for values in conn.execute(_SELECT_ROWS, cols).fetchall():
+            row = dict(zip((*INCIDENT_COLUMNS, "escalations", "updated_at"), values, strict=True))
+            record = record_from_row(row)
+            records.append(replace(record, escalations=frozenset(row["escalations"])))
+        due = escalations(records, now)
+        outcomes = self.apply(conn, due)
+        return [e for e, o in zip(due, outcomes, strict=True) if isinstance(o, Applied)]
+
+
+def lock(conn: Conn, keys: Sequence[Key]) -> None:
+    """Serialise writers of these incidents until the transaction ends."""
+    conn.execute(_LOCK, ([f"incident/{c}/{i}" for c, i in keys],))
+    conn.execute(_LOCK_ROWS, ([k[0] for k in keys], [k[1] for k in keys]))
+
+
+def check_event_logged(history: list[TwinEvent], event: TwinEvent, sla: SlaPolicy) -> Outcome:
+    """:func:`twin.incidents.check_event`, logging reused ids and refusals."""
+    outcome = check_event(history, event, sla)
+    # A redelivered event without ts carries a new receive time: not a reuse.
+    if isinstance(outcome, Duplicate) and outcome.existing != replace(
+        event, ts=outcome.existing.ts
+    ):
+        log.warning(
+            "incident %s: event id %s reused with other content; the stored event stands",
+            event.incident_id,
+            event.event_id,
+        )
+    elif isinstance(outcome, Rejected):
+        log.info(
+            "incident %s: event %s refused: %s", event.incident_id, event.event_id, outcome.reason
+        )
+    return outcome
+
+
+def _same_time(event: TwinEvent, like: TwinEvent) -> TwinEvent:
+    return replace(event, ts=like.ts)
 
 
 def write_incident_events(
-    conn: Conn, events: Sequence[IncidentEvent], *, source: str = "mqtt"
+    conn: Conn,
+    events: Sequence[IncidentEvent],
+    *,
+    source: str = "mqtt",
+    book: IncidentBook | None = None,
 ) -> IncidentWriteResult:
-    """Record ``events`` (arrival order) inside the caller's open transaction.
+    """Apply MQTT incident events (arrival order) inside the caller's open transaction.
 
     Positional locations must already be community-local
     (:class:`~ingest.messages.LocalPosition`); the pipeline converts WGS 84.
     """
-    # Lock every incident of the batch up front, in one order, so two
-    # ingestors cannot deadlock on each other's incidents.
-    for key in sorted({f"incident/{e.community}/{e.incident}" for e in events}):
-        conn.execute(_LOCK, (key,))
+    book = book or IncidentBook()
+    rejections: list[IncidentRejection] = []
+    converted: list[tuple[int, TwinEvent]] = []
+    for index, event in enumerate(events):
+        try:
+            converted.append((index, _to_twin(conn, event, source, book.places)))
+        except InvalidEventError as exc:
+            rejections.append(IncidentRejection(index, Reason.SCHEMA, str(exc)))
+    outcomes = book.apply(conn, [e for _, e in converted])
     applied = duplicates = 0
-    for event in events:
-        params = _params(event, source)
-        if conn.execute(_INSERT_EVENT, params).fetchone() is None:
+    for (index, _), outcome in zip(converted, outcomes, strict=True):
+        if isinstance(outcome, Duplicate):
             duplicates += 1
-            continue
-        row = conn.execute(_UPSERT_INCIDENT, params).fetchone()
-        status = row[0] if row else STATUS_AFTER[event.type]
-        change = {"event": event.type, "event_id": event.event_id, "status": status}
-        conn.execute(_LOG, (event.community, event.incident, orjson.dumps(change).decode()))
-        applied += 1
-    return IncidentWriteResult(applied, duplicates)
+        elif isinstance(outcome, Rejected):
+            rejections.append(IncidentRejection(index, Reason.INVALID_TRANSITION, outcome.reason))
+        else:
+            applied += 1
+    rejections.sort(key=lambda r: r.index)
+    return IncidentWriteResult(applied, duplicates, tuple(rejections))
 
 
-def _params(event: IncidentEvent, source: str) -> dict[str, Any]:
-    loc = event.location
-    unit = loc if isinstance(loc, UnitLocation) else None
-    point = loc if isinstance(loc, LocalPosition) else None
-    data = {
-        k: v
-        for k, v in (
-            ("category", event.category),
-            ("title", event.title),
-            ("description", event.description),
-            ("reporter", event.reporter),
-            ("location", _location_json(loc)),
-        )
-        if v is not None
-    }
-    stamp = _STAMP.get(event.type)
-    params: dict[str, Any] = {
-        "community": event.community,
-        "incident": event.incident,
-        "event_id": event.event_id,
-        "type": event.type,
-        "ts": event.ts,
-        "source": source,
-        "actor": event.reporter if event.type == "reported" else event.assignee,
-        "assignee": event.assignee,
-        "note": event.note,
-        "data": orjson.dumps(data).decode(),
-        "status": STATUS_AFTER[event.type],
-        "category": event.category,
-        "title": event.title,
-        "description": event.description,
-        "reporter": event.reporter,
-        "building": unit.building if unit else None,
-        "storey": unit.storey if unit else None,
-        "unit": unit.unit if unit else None,
-        "x": point.x if point else None,
-        "y": point.y if point else None,
-        "z": point.z if point else None,
-        "reopened": 1 if event.type == "reopened" else 0,
-    }
-    for column in _STAMP.values():
-        params[column] = event.ts if column == stamp else None
-    return params
+def _to_twin(conn: Conn, e: IncidentEvent, source: str, places: Places | None) -> TwinEvent:
+    loc = e.location
+    if loc is not None and not isinstance(loc, UnitLocation | LocalPosition):
+        raise InvalidEventError("location: a WGS 84 position must be converted first")
+    community = places.get(conn, e.community) if places is not None and loc is not None else None
+    return TwinEvent(
+        community_id=e.community,
+        incident_id=e.incident,
+        event_id=e.event_id,
+        type=EventType(e.type),
+        ts=e.ts,
+        source=source,
+        category=e.category,
+        priority=e.priority,
+        title=e.title,
+        description=e.description,
+        reporter=e.reporter,
+        assignee=e.assignee,
+        note=e.note,
+        location=event_location(loc, community),
+        satisfaction=e.satisfaction,
+    )
 
 
-def _location_json(loc: object) -> dict[str, Any] | None:
-    if isinstance(loc, UnitLocation):
-        return {"building": loc.building, "storey": loc.storey, "unit": loc.unit}
-    if isinstance(loc, LocalPosition):
-        return {"x": loc.x, "y": loc.y, "z": loc.z}
-    return None
+def _dumps(obj: Any) -> str:
+    return orjson.dumps(obj).decode()

@@ -51,8 +51,8 @@ class Reason:
     TS_FUTURE: Final = "ts_future"  # more than 5 minutes ahead of the receive time
     TS_TOO_OLD: Final = "ts_too_old"  # before 2000-01-01
     UNKNOWN_COMMUNITY: Final = "unknown_community"  # community not in the database
-    # Reserved for the incident state machine (incidents issue): an event that
-    # is not a valid transition from the incident's current status.
+    # An incident event that is not a valid transition from the incident's
+    # status at the event's time (the detail names both).
     INVALID_TRANSITION: Final = "invalid_transition"
     # The message parsed but its rows were refused by the database (e.g. a
     # constraint); kept here so one bad message cannot stall the pipeline.
@@ -167,6 +167,9 @@ INCIDENT_EVENT_TYPES: Final[tuple[IncidentEventType, ...]] = (
     "cancelled",
 )
 
+IncidentPriority = Literal["low", "normal", "high", "critical"]
+INCIDENT_PRIORITIES: Final[tuple[IncidentPriority, ...]] = ("low", "normal", "high", "critical")
+
 
 @dataclass(frozen=True, slots=True)
 class IncidentEvent:
@@ -184,6 +187,8 @@ class IncidentEvent:
     assignee: str | None = None
     note: str | None = None
     location: UnitLocation | Position | None = None
+    priority: IncidentPriority | None = None
+    satisfaction: int | None = None  # 1..5, only on "closed"
 
     @property
     def ts(self) -> datetime:

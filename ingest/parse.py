@@ -26,6 +26,7 @@ import orjson
 
 from ingest.messages import (
     INCIDENT_EVENT_TYPES,
+    INCIDENT_PRIORITIES,
     DeviceStatus,
     GeoPosition,
     IncidentEvent,
@@ -50,8 +51,19 @@ _READING_KEYS: Final = frozenset({"ts", "values", "seq", "pos", "community", "de
 _STATUS_KEYS: Final = frozenset({"online", "ts", "battery", "rssi", "community", "device"})
 _EVENT_TEXT: Final = ("category", "title", "description", "reporter", "assignee", "note")
 _EVENT_KEYS: Final = frozenset(
-    {"event_id", "type", "ts", "location", "community", "incident", *_EVENT_TEXT}
+    {
+        "event_id",
+        "type",
+        "ts",
+        "location",
+        "community",
+        "incident",
+        "priority",
+        "satisfaction",
+        *_EVENT_TEXT,
+    }
 )
+_PRIORITIES: Final = frozenset(INCIDENT_PRIORITIES)
 _EVENT_TYPES: Final = frozenset(INCIDENT_EVENT_TYPES)
 _known_metrics: set[str] = set()  # names that passed METRIC_RE (a pure memo)
 
@@ -276,6 +288,9 @@ def _event(ref: TopicRef, doc: Any, received_us: int) -> IncidentEvent:
     ts = parse_ts(doc.get("ts"), received_us)
     if type(ts) is Rejected:
         raise _BadError(ts.reason, ts.detail)
+    priority = doc.get("priority")
+    if "priority" in doc and priority not in _PRIORITIES:
+        raise _BadError(Reason.SCHEMA, f"priority must be one of {', '.join(INCIDENT_PRIORITIES)}")
     location = doc.get("location")
     return IncidentEvent(
         ref.community,
@@ -290,7 +305,23 @@ def _event(ref: TopicRef, doc: Any, received_us: int) -> IncidentEvent:
         assignee=texts["assignee"],
         note=texts["note"],
         location=None if location is None else _location(location),
+        priority=priority,
+        satisfaction=_satisfaction(doc, kind),
     )
+
+
+def _satisfaction(doc: dict[str, Any], kind: str) -> int | None:
+    """The resident's rating, 1..5, on a ``closed`` event only (as the schema says)."""
+    if "satisfaction" not in doc:
+        return None
+    value = doc["satisfaction"]
+    if type(value) is float and value.is_integer():
+        value = int(value)  # JSON Schema's "integer" admits 4.0
+    if type(value) is not int or not 1 <= value <= 5:
+        raise _BadError(Reason.SCHEMA, "satisfaction must be an integer from 1 to 5")
+    if kind != "closed":
+        raise _BadError(Reason.SCHEMA, "satisfaction is only allowed on 'closed' events")
+    return value
 
 
 def _location(doc: object) -> UnitLocation | Position:

@@ -14,7 +14,11 @@ Hook seam for alarm rules (alarms issue): pass
 after the readings and statuses of the batch are written and before commit.
 A hook may write (alarms, change_log rows); if it raises, the whole batch is
 retried like any other failure. Under redelivery (at-least-once) a hook may
-see a reading again, so what it writes must be idempotent.
+see a reading again, so what it writes must be idempotent. ``after_commit`` /
+``after_rollback`` callbacks run once the transaction has ended either way
+(the rule engine applies its evaluation only after a commit).
+``PipelineHooks(incidents=IncidentBook(...))`` configures the incident closed
+loop, ``locate_positions`` fills the place columns of ``positions``.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import orjson
 from ingest import sql
 from ingest.copy_binary import readings_copy
 from ingest.geo import to_local
-from ingest.incident_writer import write_incident_events
+from ingest.incident_writer import IncidentBook, write_incident_events
 from ingest.messages import (
     DeviceStatus,
     GeoPosition,
@@ -43,8 +47,10 @@ from ingest.messages import (
     Telemetry,
 )
 from ingest.parse import DEFAULT_ROOT, parse
+from ingest.places import PositionRows
 from ingest.registry import Conn, Registry
 from ingest.rows import (
+    ReadingColumns,
     SeenThrottle,
     group_dead_letters,
     latest_per_device,
@@ -70,9 +76,15 @@ class BatchView:
     incident_events: Sequence[IncidentEvent]
     device_keys: Mapping[tuple[str, str], int]  # (community, device) → devices.key
     now_us: int
+    readings: ReadingColumns | None = None  # the rows offered to `readings`, as columns
 
 
 BatchHook = Callable[[Conn, BatchView], None]
+# A batch's positions → their building, storey, unit, grid columns.
+PositionLocator = Callable[
+    [Conn, PositionRows],
+    tuple[list[str | None], list[int | None], list[str | None], list[str | None]],
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +92,10 @@ class PipelineHooks:
     """Extension points, called inside the batch transaction (see module doc)."""
 
     after_writes: Sequence[BatchHook] = ()
+    after_commit: Sequence[Callable[[], None]] = ()
+    after_rollback: Sequence[Callable[[], None]] = ()
+    incidents: IncidentBook | None = None
+    locate_positions: PositionLocator | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +158,12 @@ class Pipeline:
                 result = self._write(conn, batch, parsed, now_us)
         except BaseException:
             self.registry.rollback()
+            for undo in self.hooks.after_rollback:
+                undo()
             raise
         self.registry.commit()
+        for done in self.hooks.after_commit:
+            done()
         return result
 
     def write_failed(self, conn: Conn, message: Inbound, error: str) -> None:
@@ -181,7 +201,7 @@ class Pipeline:
             conn, {n for m in telemetry for r in m.readings for n in r.metrics}
         )
 
-        offered, inserted_by_community = self._readings(conn, telemetry)
+        cols, inserted_by_community = self._readings(conn, telemetry)
         positions = self._positions(conn, telemetry)
         changes += self._statuses(conn, statuses)
         self._touch_last_seen(conn, telemetry, now_us)
@@ -189,7 +209,7 @@ class Pipeline:
             applied, events = self._incidents(conn, batch, parsed, events, dead)
             changes += applied
         if self.hooks.after_writes:
-            view = BatchView(telemetry, statuses, events, _KeyView(registry), now_us)
+            view = BatchView(telemetry, statuses, events, _KeyView(registry), now_us, cols)
             for hook in self.hooks.after_writes:
                 hook(conn, view)
         if dead:
@@ -199,7 +219,7 @@ class Pipeline:
             conn.execute(sql.NOTIFY_BATCH, (payload_json,))
         return BatchResult(
             messages=len(batch),
-            readings_offered=offered,
+            readings_offered=len(cols),
             readings_inserted=sum(inserted_by_community.values()),
             positions=positions,
             statuses=len(statuses),
@@ -225,8 +245,10 @@ class Pipeline:
             for m in parsed
         ]
 
-    def _readings(self, conn: Conn, telemetry: Sequence[Telemetry]) -> tuple[int, Counter[str]]:
-        """COPY the batch's readings; return (rows offered, rows inserted per community)."""
+    def _readings(
+        self, conn: Conn, telemetry: Sequence[Telemetry]
+    ) -> tuple[ReadingColumns, Counter[str]]:
+        """COPY the batch's readings; return (the columns offered, rows inserted per community)."""
         registry = self.registry
         key_of = registry.device_key
         cols = reading_columns(telemetry, lambda p: key_of(*p), registry.metric_key)
@@ -237,7 +259,7 @@ class Pipeline:
                     copy.write(readings_copy(cols.ts_us, cols.device, cols.metric, cols.value))
                 for device, n in cur.execute(self._move_readings).fetchall():
                     by_community[registry.community_of_key(device) or "?"] += n
-        return len(cols), by_community
+        return cols, by_community
 
     def _statuses(self, conn: Conn, statuses: Sequence[DeviceStatus]) -> int:
         if not statuses:
@@ -263,7 +285,9 @@ class Pipeline:
         events: list[IncidentEvent],
         dead: list[DeadItem],
     ) -> tuple[int, list[IncidentEvent]]:
-        outcome = write_incident_events(conn, [self._localise(e) for e in events])
+        outcome = write_incident_events(
+            conn, [self._localise(e) for e in events], book=self.hooks.incidents
+        )
         refused = {r.index for r in outcome.rejections}
         for rejection in outcome.rejections:
             e = events[rejection.index]
@@ -285,8 +309,15 @@ class Pipeline:
             zs.extend(gz.tolist())
         if not ts:
             return 0
+        n = len(ts)
+        places: tuple[list[Any], list[Any], list[Any], list[Any]] = ([None] * n,) * 4
+        if self.hooks.locate_positions is not None:
+            community_of = self.registry.community_of_key
+            communities = [community_of(k) or "" for k in dev]
+            rows = PositionRows(dev, ts, communities, xs, ys, zs)
+            places = self.hooks.locate_positions(conn, rows)
         return conn.execute(
-            sql.INSERT_POSITIONS, ([_us_to_dt(t) for t in ts], dev, xs, ys, zs)
+            sql.INSERT_POSITIONS, ([_us_to_dt(t) for t in ts], dev, xs, ys, zs, *places)
         ).rowcount
 
     def _localise(self, event: IncidentEvent) -> IncidentEvent:

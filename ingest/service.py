@@ -24,6 +24,8 @@ from ingest.committer import Committer
 from ingest.consumer import Consumer, MqttConfig
 from ingest.metrics import IngestMetrics
 from ingest.pipeline import Pipeline, PipelineHooks
+from ingest.policy import TwinOptions
+from ingest.twin_wiring import build_twin
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +51,18 @@ class IngestConfig:
     last_seen_interval_s: float = 60.0
     db_backoff: Backoff = field(default_factory=lambda: Backoff(0.2, 10.0))
     mqtt_backoff: Backoff = field(default_factory=lambda: Backoff(0.2, 30.0))
+    # Alarm rules, incident closed loop and their clock; None: telemetry only.
+    twin: TwinOptions | None = field(default_factory=TwinOptions)
 
 
 class IngestService:
     def __init__(self, config: IngestConfig, hooks: PipelineHooks | None = None) -> None:
         self.config = config
+        self.ticker = None
+        if hooks is None and config.twin is not None:
+            twin = build_twin(config.twin)
+            hooks = twin.hooks
+            self.ticker = twin.ticker(config.database_url)
         self.metrics = IngestMetrics()
         self.batcher = Batcher(config.queue_max, config.queue_max_bytes)
         self.pipeline = Pipeline(
@@ -120,6 +129,11 @@ class IngestService:
             target=self.committer.run, args=(self._give_up,), name="committer"
         )
         committer.start()
+        ticker_stop = threading.Event()
+        ticker = None
+        if self.ticker is not None:
+            ticker = threading.Thread(target=self.ticker.run, args=(ticker_stop,), name="ticker")
+            ticker.start()
         self.consumer.start()
         log.info(
             "ingest started client_id=%s topics=%s batch_max=%d linger_ms=%.0f metrics_port=%s",
@@ -139,6 +153,9 @@ class IngestService:
         if committer.is_alive():
             self._give_up.set()
             committer.join(10.0)
+        ticker_stop.set()
+        if ticker is not None:
+            ticker.join(10.0)
         self.consumer.stop()
         if self._server is not None:
             self._server.shutdown()

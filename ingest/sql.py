@@ -80,9 +80,11 @@ WITH ins AS (
 SELECT device_key, count(*) FROM ins GROUP BY device_key
 """
 
+# The place columns come from the twin locator (NULL when not located).
 INSERT_POSITIONS: Final = """
-INSERT INTO positions (ts, device_key, x, y, z)
-SELECT * FROM unnest(%s::timestamptz[], %s::bigint[], %s::float8[], %s::float8[], %s::float8[])
+INSERT INTO positions (ts, device_key, x, y, z, building_id, storey_idx, unit_id, grid_id)
+SELECT * FROM unnest(%s::timestamptz[], %s::bigint[], %s::float8[], %s::float8[], %s::float8[],
+                     %s::text[], %s::int[], %s::text[], %s::text[])
 ON CONFLICT DO NOTHING
 """
 

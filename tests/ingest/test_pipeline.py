@@ -199,13 +199,14 @@ def test_incident_events_recorded_idempotently(
     pipeline.write(
         conn,
         [
-            msg(topic, {"event_id": "e3", "type": "resolved"}),
-            msg(topic, {"event_id": "e4", "type": "reopened"}),
+            msg(topic, {"event_id": "e3", "type": "accepted"}),
+            msg(topic, {"event_id": "e4", "type": "resolved"}),
+            msg(topic, {"event_id": "e5", "type": "reopened"}),
         ],
     )
     assert (
         one(conn, "SELECT status || '/' || reopen_count FROM incidents WHERE id = 'r-1'")
-        == "reported/1"
+        == "dispatched/1"
     )
     kinds = [
         r[0]
@@ -213,8 +214,9 @@ def test_incident_events_recorded_idempotently(
             "SELECT data->>'event' FROM change_log WHERE kind = 'incident' ORDER BY seq"
         )
     ]
-    assert kinds == ["reported", "dispatched", "resolved", "reopened"]
-    # An event for an incident never reported is recorded as given.
+    assert kinds == ["reported", "dispatched", "accepted", "resolved", "reopened"]
+    # An event for an incident never reported is refused (the state machine,
+    # tests/incidents) but kept, in case its report arrives later.
     pipeline.write(
         conn,
         [
@@ -229,7 +231,9 @@ def test_incident_events_recorded_idempotently(
             )
         ],
     )
-    assert one(conn, "SELECT status, x, y FROM incidents WHERE id = 'r-2'")[0] == "accepted"
+    assert one(conn, "SELECT count(*) FROM incidents WHERE id = 'r-2'") == 0
+    assert one(conn, "SELECT count(*) FROM incident_events WHERE incident_id = 'r-2'") == 1
+    assert one(conn, "SELECT reason FROM dead_letters") == Reason.INVALID_TRANSITION
 
 
 def test_dead_letters_unknown_community_and_occurrences(conn: psycopg.Connection[Any]) -> None:

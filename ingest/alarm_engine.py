@@ -1,0 +1,243 @@
+"""The ingestor's alarm rule engine: fed per batch, by the clock, rebuilt from the database.
+
+One :class:`twin.rules.RuleEngine` holds the alarm state of every device this
+ingestor sees. Per batch (:meth:`AlarmStage.hook`, a pipeline hook inside
+the batch's transaction) the batch's readings, already in columns, become a
+:class:`~twin.rules.ReadingBatch` of numpy arrays and are evaluated at once;
+the events are persisted (:func:`ingest.alarm_writer.write_alarm_events`)
+in the same transaction, and the evaluation is applied to the engine only
+after the commit (:meth:`commit`), as the engine's contract asks: a rolled
+back batch leaves the engine as it was.
+
+The clock tick (:meth:`tick`, from :mod:`ingest.ticker`, in its own
+transaction on its own connection) raises no-data and duration alarms. A lock
+keeps a batch's evaluate → persist → commit → apply and a tick's from
+interleaving; it is held from the batch's evaluation to its commit.
+
+At start (first batch or tick) the engine is rebuilt from the database: the
+devices (kind, ``last_seen``), the active alarms, and the newest reading of
+each watched device/metric within :data:`LAST_READINGS_WINDOW` (an index probe
+per pair on ``readings``; cheaper and exact in both storage modes than the
+rollups). Every tick refreshes the devices' kinds and ``last_seen``, so model
+re-imports and readings written by *another* ingestor of a shared
+subscription count (see docs/incidents.md, "In ingest", for what stays
+approximate across split streams).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any, Final
+
+import numpy as np
+import psycopg
+
+from ingest.alarm_writer import NOWHERE, AlarmPlace, AlarmWriteResult, write_alarm_events
+from ingest.incident_writer import IncidentBook
+from ingest.pipeline import BatchView
+from ingest.places import Places
+from twin.rules import (
+    ActiveAlarm,
+    AlarmEvent,
+    DeviceRef,
+    Evaluation,
+    LastReading,
+    ReadingBatch,
+    RuleEngine,
+    RuleSet,
+)
+
+log = logging.getLogger(__name__)
+
+Conn = psycopg.Connection[Any]
+LAST_READINGS_WINDOW: Final = timedelta(days=1)
+_DEVICES: Final = (
+    "SELECT key, community_id, id, kind, extract(epoch FROM last_seen)::float8 FROM devices"
+)
+_DEVICES_BY_KEY: Final = _DEVICES + " WHERE key = ANY(%s)"
+_METRICS: Final = "SELECT key, name FROM metrics"
+_ACTIVE: Final = """
+SELECT community_id, device_id, rule_id, severity, extract(epoch FROM raised_at)::float8, value
+FROM alarms WHERE state <> 'cleared'
+"""
+_LAST: Final = """
+SELECT p.d, p.m, extract(epoch FROM r.ts)::float8, r.value
+FROM unnest(%s::bigint[], %s::int[]) AS p(d, m)
+CROSS JOIN LATERAL (
+    SELECT ts, value FROM readings
+    WHERE device_key = p.d AND metric_key = p.m AND ts >= now() - %s::interval
+    ORDER BY ts DESC LIMIT 1
+) r
+"""
+
+
+class AlarmStage:
+    """Rule engine + persistence, wired into the pipeline and the ticker."""
+
+    def __init__(self, rules: RuleSet, places: Places, book: IncidentBook | None) -> None:
+        self.rules = rules
+        self.places = places
+        self.book = book
+        self.lock = threading.Lock()
+        self.engine: RuleEngine | None = None
+        self.last_result = AlarmWriteResult()
+        self._known: set[int] = set()
+        self._metrics: set[int] = set()
+        self._pending: Evaluation | None = None
+        self._held = False
+
+    # --- the batch path (committer thread) ---------------------------------
+
+    def hook(self, conn: Conn, view: BatchView) -> None:
+        """Evaluate the batch's readings and persist the alarm events (pipeline hook)."""
+        self.lock.acquire()
+        self._held = True
+        engine = self._ensure(conn)
+        cols = view.readings
+        if cols is None or not len(cols):
+            return
+        device = np.array(cols.device, dtype=np.int64)
+        metric = np.array(cols.metric, dtype=np.int64)
+        self._register_unknown(conn, engine, device, metric)
+        batch = ReadingBatch(
+            device,
+            metric,
+            np.array(cols.ts_us, dtype=np.float64) / 1e6,
+            np.array(cols.value, dtype=np.float64),
+        )
+        evaluation = engine.evaluate(batch)
+        self._pending = evaluation
+        if evaluation.events:
+            self.last_result = self._write(conn, evaluation.events)
+
+    def commit(self) -> None:
+        """The batch committed: the engine takes its evaluation (pipeline after_commit)."""
+        self.places.commit()
+        if not self._held:
+            return
+        try:
+            if self._pending is not None and self.engine is not None:
+                self.engine.apply(self._pending)
+        finally:
+            self._release()
+
+    def rollback(self) -> None:
+        """The batch rolled back: its evaluation is dropped (pipeline after_rollback)."""
+        self.places.rollback()
+        self.last_result = AlarmWriteResult()
+        if self._held:
+            self._release()
+
+    def _release(self) -> None:
+        self._pending = None
+        self._held = False
+        self.lock.release()
+
+    # --- the clock (ticker thread) -------------------------------------------
+
+    def tick(self, conn: Conn, now: float) -> list[AlarmEvent]:
+        """No-data and duration alarms due at ``now`` (epoch s), persisted in their own
+        transaction on ``conn`` (autocommit), then applied."""
+        with self.lock:
+            engine = self._ensure(conn)
+            self._refresh_devices(conn, engine, conn.execute(_DEVICES).fetchall())
+            evaluation = engine.tick(now)
+            if evaluation.events:
+                with conn.transaction():
+                    self._write(conn, evaluation.events)
+            engine.apply(evaluation)
+            return list(evaluation.events)
+
+    # --- state -------------------------------------------------------------
+
+    def _ensure(self, conn: Conn) -> RuleEngine:
+        if self.engine is None:
+            self.engine = self.load(conn)
+        return self.engine
+
+    def load(self, conn: Conn) -> RuleEngine:
+        """Rebuild the engine from the database (what a previous process left)."""
+        devices = conn.execute(_DEVICES).fetchall()
+        metrics = {int(k): str(n) for k, n in conn.execute(_METRICS).fetchall()}
+        active = [
+            ActiveAlarm(c, d, r, s, float(t), v) for c, d, r, s, t, v in conn.execute(_ACTIVE)
+        ]
+        watched = {name for name in (r.metric for r in self.rules.rules) if name is not None}
+        metric_keys = {name: key for key, name in metrics.items() if name in watched}
+        pairs: list[tuple[int, int]] = []
+        for key, _c, _i, kind, _seen in devices:
+            for rule in self.rules.rules:
+                mk = metric_keys.get(rule.metric) if rule.metric is not None else None
+                if mk is not None and rule.applies_to(kind):
+                    pairs.append((int(key), mk))
+        pairs = sorted(set(pairs))
+        last = [
+            LastReading(int(d), int(m), float(t), float(v))
+            for d, m, t, v in conn.execute(
+                _LAST, ([p[0] for p in pairs], [p[1] for p in pairs], LAST_READINGS_WINDOW)
+            ).fetchall()
+        ]
+        engine = RuleEngine(
+            self.rules, devices=_refs(devices), metrics=metrics, active=active, last=last
+        )
+        self._known = {int(row[0]) for row in devices}
+        self._metrics = set(metrics)
+        log.info(
+            "alarm engine loaded: %d devices, %d active alarms, %d latest readings",
+            len(devices),
+            len(active),
+            len(last),
+        )
+        for orphan in engine.orphans:
+            log.warning(
+                "active alarm %s/%s/%s is covered by no rule any more (left as it is)",
+                orphan.community,
+                orphan.device,
+                orphan.rule_id,
+            )
+        return engine
+
+    def _register_unknown(
+        self, conn: Conn, engine: RuleEngine, device: np.ndarray, metric: np.ndarray
+    ) -> None:
+        """Devices and metrics first seen in this batch (registered by it, or since the load)."""
+        new = [k for k in np.unique(device).tolist() if k not in self._known]
+        if new:
+            rows = conn.execute(_DEVICES_BY_KEY, (new,)).fetchall()
+            self._refresh_devices(conn, engine, rows)
+        if any(k not in self._metrics for k in np.unique(metric).tolist()):
+            for key, name in conn.execute(_METRICS).fetchall():
+                engine.register_metric(int(key), str(name))
+                self._metrics.add(int(key))
+
+    def _refresh_devices(self, conn: Conn, engine: RuleEngine, rows: list[Any]) -> None:
+        for ref in _refs(rows):
+            engine.register_device(ref)
+            self._known.add(ref.key)
+
+    def _write(self, conn: Conn, events: Iterable[AlarmEvent]) -> AlarmWriteResult:
+        return write_alarm_events(conn, list(events), place_of=self.place_of, book=self.book)
+
+    def place_of(self, conn: Conn, community: str, device: str) -> AlarmPlace:
+        """Where a device's alarm is: its placement, or where a mobile device last was."""
+        places = self.places.get(conn, community)
+        if places is None:
+            return NOWHERE
+        info = places.by_id.get(device)
+        if info is None:
+            return NOWHERE
+        if info.mobile:
+            p = self.places.last_place(info.key)
+            if p is not None:
+                return AlarmPlace(p.building, p.storey, p.unit, p.grid)
+        return AlarmPlace(info.building, info.storey, info.unit, info.grid, info.x, info.y, info.z)
+
+
+def _refs(rows: Iterable[Any]) -> list[DeviceRef]:
+    return [
+        DeviceRef(int(key), str(c), str(i), kind, None if seen is None else float(seen))
+        for key, c, i, kind, seen in rows
+    ]

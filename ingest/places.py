@@ -1,0 +1,270 @@
+"""Where things are, for ingest: community models and locators, cached per community.
+
+Alarms, positions and incident events carry building/storey/unit/grid. Ingest
+gets them from the community model (``commtwin community import``): fixed
+devices from their stored placement (resolved once, at import), moving
+devices and incident coordinates by locating points with
+:class:`twin.locate.Locator` (vectorised per batch).
+
+:class:`Places` loads a community's model on first use (the SELECTs of
+:mod:`twin.community_rows`, run on the caller's connection, inside its
+transaction) and keeps it until it is marked stale: by a ``change_log`` row
+of kind ``community`` (the ticker LISTENs for it), after a reconnect of that
+listener (notifications may have been missed), or after ``max_age_s``.
+A model that does not load (bad stored geometry) is logged and retried at the
+next expiry; meanwhile nothing of that community is located, nothing fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, NamedTuple
+
+import numpy as np
+import psycopg
+
+from ingest.messages import LocalPosition, UnitLocation
+from twin.community_rows import COMMUNITY, TABLES, community_from_rows
+from twin.errors import ModelError
+from twin.incident_events import Location
+from twin.locate import Locator, Place
+from twin.model import Community
+
+log = logging.getLogger(__name__)
+
+Conn = psycopg.Connection[Any]
+_DEVICES: Final = """
+SELECT key, id, kind, mobile, modelled, building_id, storey_idx, unit_id, grid_id, x, y, z
+FROM devices WHERE community_id = %s
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    """A device row as ingest needs it; the placement was resolved at import."""
+
+    key: int
+    id: str
+    kind: str | None
+    mobile: bool
+    modelled: bool
+    building: str | None
+    storey: int | None
+    unit: str | None
+    grid: str | None
+    x: float | None
+    y: float | None
+    z: float | None
+
+
+@dataclass(frozen=True, eq=False)
+class CommunityPlaces:
+    """One community's model, its locator, its devices and grid workers."""
+
+    id: str
+    model: Community
+    locator: Locator
+    devices: Mapping[int, DeviceInfo]  # by devices.key, modelled or not
+    workers: Mapping[str, str]  # grid id → responsible worker (grids that have one)
+    _grid_cache: dict[tuple[str, str | None], str | None] = field(default_factory=dict)
+    _by_id: dict[str, DeviceInfo] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._by_id.update((d.id, d) for d in self.devices.values())
+
+    @property
+    def by_id(self) -> Mapping[str, DeviceInfo]:
+        return self._by_id
+
+    def grid_of(self, building: str, unit: str | None = None) -> str | None:
+        """The grid of a unit (its footprint, else its building's) or of a building."""
+        key = (building, unit)
+        if key not in self._grid_cache:
+            self._grid_cache[key] = self._locate_grid(building, unit)
+        return self._grid_cache[key]
+
+    def _locate_grid(self, building: str, unit: str | None) -> str | None:
+        found = self.model.buildings_by_id().get(building)
+        if found is None:
+            return None
+        area = found.footprint
+        if unit is not None:
+            u = found.unit(unit)
+            if u is not None and u.footprint is not None:
+                area = u.footprint
+        point = area.point_on_surface()
+        return self.locator.locate_one(float(point.x), float(point.y)).grid
+
+    def unit_storey(self, building: str, unit: str) -> int | None:
+        found = self.model.buildings_by_id().get(building)
+        u = found.unit(unit) if found is not None else None
+        return u.storey if u is not None else None
+
+
+def event_location(
+    loc: UnitLocation | LocalPosition | None, places: CommunityPlaces | None
+) -> Location | None:
+    """An incident event's location with its grid (and, for a point, its building,
+    storey and unit). Raises ``twin.incident_events.InvalidEventError`` for a
+    location the incident model refuses (storey 0)."""
+    if loc is None:
+        return None
+    if isinstance(loc, UnitLocation):
+        storey = loc.storey
+        grid = None
+        if places is not None:
+            if storey is None and loc.unit is not None:
+                storey = places.unit_storey(loc.building, loc.unit)
+            grid = places.grid_of(loc.building, loc.unit)
+        return Location(building=loc.building, storey=storey, unit=loc.unit, grid=grid)
+    if places is None:
+        return Location(x=loc.x, y=loc.y, z=loc.z)
+    found = places.locator.locate_one(loc.x, loc.y, loc.z)
+    return Location(
+        building=found.building,
+        storey=found.storey if found.building is not None else None,
+        unit=found.unit if found.building is not None else None,
+        x=loc.x,
+        y=loc.y,
+        z=loc.z,
+        grid=found.grid,
+    )
+
+
+def load_community_places(conn: Conn, community: str) -> CommunityPlaces | None:
+    """Read a community's model and devices; None if the community does not exist."""
+    head = conn.execute(COMMUNITY, (community,)).fetchone()
+    if head is None:
+        return None
+    tables = {t.name: conn.execute(t.select(), (community,)).fetchall() for t in TABLES}
+    model = community_from_rows(head, tables)
+    devices = {
+        int(row[0]): DeviceInfo(*row) for row in conn.execute(_DEVICES, (community,)).fetchall()
+    }
+    workers = {g.id: g.worker for g in model.grids if g.worker}
+    return CommunityPlaces(community, model, Locator(model), devices, workers)
+
+
+class PositionRows(NamedTuple):
+    """A batch's positions (community-local), one entry per ``positions`` row."""
+
+    keys: Sequence[int]
+    ts_us: Sequence[int]
+    communities: Sequence[str]
+    x: Sequence[float]
+    y: Sequence[float]
+    z: Sequence[float]
+
+
+class PlaceColumns(NamedTuple):
+    """Located places of a batch's positions, one entry per position row."""
+
+    building: list[str | None]
+    storey: list[int | None]
+    unit: list[str | None]
+    grid: list[str | None]
+
+
+class Places:
+    """Per-community models, loaded lazily and reloaded when stale. Thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        max_age_s: float = 600.0,
+        clock: Callable[[], float] = time.monotonic,
+        loader: Callable[[Conn, str], CommunityPlaces | None] = load_community_places,
+    ) -> None:
+        self.max_age_s = max_age_s
+        self._clock = clock
+        self._loader = loader
+        self._lock = threading.Lock()
+        self._cache: dict[str, tuple[CommunityPlaces | None, float]] = {}
+        self._stale: set[str] = set()
+        self.version = 0  # counts loads: users re-read device kinds when it moves
+        # Latest located place of each device that sent a position (mobile
+        # devices' alarms carry it): committed, and of the open batch.
+        self.latest: dict[int, tuple[int, Place]] = {}
+        self._pending: dict[int, tuple[int, Place]] = {}
+
+    def mark_stale(self, community: str | None = None) -> None:
+        """Reload ``community`` (None: every community) at its next use."""
+        with self._lock:
+            if community is None:
+                self._stale.update(self._cache)
+            else:
+                self._stale.add(community)
+
+    def get(self, conn: Conn, community: str) -> CommunityPlaces | None:
+        now = self._clock()
+        with self._lock:
+            cached = self._cache.get(community)
+            if (
+                cached is not None
+                and community not in self._stale
+                and now - cached[1] < self.max_age_s
+            ):
+                return cached[0]
+            self._stale.discard(community)
+            try:
+                loaded = self._loader(conn, community)
+            except (ModelError, ValueError) as exc:
+                log.error("community %s: model not loaded, nothing located: %s", community, exc)
+                loaded = None
+            self._cache[community] = (loaded, now)
+            self.version += 1
+            return loaded
+
+    def cached(self) -> list[CommunityPlaces]:
+        """The models loaded so far (for re-reading device kinds)."""
+        with self._lock:
+            return [p for p, _ in self._cache.values() if p is not None]
+
+    def locate_positions(self, conn: Conn, batch: PositionRows) -> PlaceColumns:
+        """Locate a batch's positions, one vectorised call per community."""
+        keys, ts_us, communities, x, y, z = batch
+        n = len(keys)
+        building, storey = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
+        unit, grid = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
+        xa, ya, za = (np.asarray(v, dtype=np.float64) for v in (x, y, z))
+        names = np.asarray(communities, dtype=object)
+        for community in sorted(set(communities)):
+            places = self.get(conn, community)
+            if places is None:
+                continue
+            rows = np.flatnonzero(names == community)
+            found = places.locator.locate(xa[rows], ya[rows], za[rows])
+            # Index -1 (none) picks the trailing None of each id table.
+            building[rows] = np.array([*found.building_ids, None], dtype=object)[found.building]
+            unit[rows] = np.array([*found.unit_ids, None], dtype=object)[found.unit]
+            grid[rows] = np.array([*found.grid_ids, None], dtype=object)[found.grid]
+            storeys = found.storey.astype(object)
+            storeys[found.storey == 0] = None
+            storey[rows] = storeys
+        out = PlaceColumns(building.tolist(), storey.tolist(), unit.tolist(), grid.tolist())
+        for i in range(n):
+            newest = self._pending.get(keys[i])
+            if newest is None or ts_us[i] >= newest[0]:
+                place = Place(out.building[i], out.storey[i], out.unit[i], out.grid[i])
+                self._pending[keys[i]] = (ts_us[i], place)
+        return out
+
+    def last_place(self, key: int) -> Place | None:
+        """Where device ``key`` was last located (this batch's positions included)."""
+        found = self._pending.get(key) or self.latest.get(key)
+        return found[1] if found is not None else None
+
+    def commit(self) -> None:
+        """The batch committed: its located positions are the devices' latest."""
+        for key, (ts, place) in self._pending.items():
+            known = self.latest.get(key)
+            if known is None or ts >= known[0]:
+                self.latest[key] = (ts, place)
+        self._pending = {}
+
+    def rollback(self) -> None:
+        self._pending = {}

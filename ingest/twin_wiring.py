@@ -1,0 +1,54 @@
+"""Assembles the twin side of ingest: places, the incident book, the alarm stage,
+their pipeline hooks and the ticker, from :class:`ingest.policy.TwinOptions`.
+
+>>> wiring = build_twin(TwinOptions())
+>>> len(wiring.hooks.after_writes), wiring.hooks.incidents is wiring.book
+(1, True)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ingest.alarm_engine import AlarmStage
+from ingest.incident_writer import IncidentBook
+from ingest.pipeline import PipelineHooks
+from ingest.places import Places
+from ingest.policy import TwinOptions
+from ingest.ticker import Ticker
+
+
+@dataclass(frozen=True, eq=False)
+class TwinWiring:
+    options: TwinOptions
+    places: Places
+    book: IncidentBook
+    alarms: AlarmStage
+    hooks: PipelineHooks
+
+    def ticker(self, database_url: str, clock: Callable[[], float] = time.time) -> Ticker:
+        return Ticker(
+            database_url,
+            alarms=self.alarms,
+            book=self.book,
+            places=self.places,
+            alarm_every_s=self.options.alarm_tick_s,
+            escalate_every_s=self.options.escalate_tick_s,
+            clock=clock,
+        )
+
+
+def build_twin(options: TwinOptions) -> TwinWiring:
+    places = Places(max_age_s=options.model_max_age_s)
+    book = IncidentBook(options.incident_policy(), places)
+    alarms = AlarmStage(options.rules, places, book)
+    hooks = PipelineHooks(
+        after_writes=[alarms.hook],
+        after_commit=[alarms.commit],
+        after_rollback=[alarms.rollback],
+        incidents=book,
+        locate_positions=places.locate_positions,
+    )
+    return TwinWiring(options, places, book, alarms, hooks)
