@@ -185,6 +185,12 @@ class Demo:
             f"{community.devices} devices ({'imported' if community.changed else 'unchanged'}; "
             f"storage {mode})"
         )
+        missing = demo_setup.missing_page_assets()
+        if missing:
+            self.say(
+                f"warning: the cockpit page's npm packages are missing ({', '.join(missing)}); "
+                "run scripts/setup.sh (needs Node.js 20 and npm) for the 3D view"
+            )
         key, reused = demo_setup.cockpit_key(database_url, state.key_for(database_url))
         state = state.with_key(database_url, key)
         save_state(o.data_dir, state)

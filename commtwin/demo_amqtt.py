@@ -47,6 +47,12 @@ async def serve(host: str, port: int) -> None:
     await broker.shutdown()
 
 
+def _not_a_probe(record: logging.LogRecord) -> bool:
+    """Drop amqtt's error for a connection closed before its first packet: the
+    demo's readiness probe (a TCP connect) does exactly that."""
+    return "No data to decode MQTT packet" not in record.getMessage()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m commtwin.demo_amqtt", description="amqtt broker for the commtwin demo"
@@ -56,6 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger(__name__).setLevel(logging.INFO)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_not_a_probe)
     asyncio.run(serve(args.host, args.port))
     return 0
 

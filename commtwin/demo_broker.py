@@ -16,6 +16,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from commtwin.demo_processes import ChildSpec
 
@@ -116,6 +117,21 @@ def broker_child(plan: BrokerPlan, data_dir: Path, port: int, env: Mapping[str, 
     return ChildSpec("amqtt", argv, env, logs / "amqtt.log")
 
 
+def redact(url: str) -> str:
+    """The URL without its password (the banner is often copied around).
+
+    >>> redact("mqtts://ingest:secret@broker:8883")
+    'mqtts://ingest:***@broker:8883'
+    >>> redact("mqtt://127.0.0.1:1883")
+    'mqtt://127.0.0.1:1883'
+    """
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def describe(plan: BrokerPlan) -> str:
     """One line for the banner.
 
@@ -127,4 +143,4 @@ def describe(plan: BrokerPlan) -> str:
         BrokerKind.MOSQUITTO: "private mosquitto",
         BrokerKind.AMQTT: "embedded amqtt broker",
     }[plan.kind]
-    return f"{plan.url} ({what}, MQTT {plan.protocol})"
+    return f"{redact(plan.url)} ({what}, MQTT {plan.protocol})"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psycopg
 
+from api.cockpit import DEFAULT_WEB_DIR, VENDOR_DIRS
 from api.community_store import import_community
 from api.db import run_once
 from api.errors import ApiError
@@ -95,3 +96,9 @@ def cockpit_key(url: str, stored: str | None) -> tuple[str, bool]:
     except (ApiError, psycopg.Error) as exc:
         raise DemoSetupError(f"making the cockpit key: {exc}") from None
     return created.key, False
+
+
+def missing_page_assets(web_dir: Path = DEFAULT_WEB_DIR) -> list[str]:
+    """npm packages the cockpit page loads that ``scripts/setup.sh`` has not
+    installed (the demo still runs; the page cannot draw without them)."""
+    return [name for name in VENDOR_DIRS if not (web_dir / "node_modules" / name).is_dir()]

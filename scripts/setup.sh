@@ -12,7 +12,10 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     .venv/bin/pip install --quiet -e '.[dev]'
     echo "$want" > "$stamp"
 fi
-if [ -f web/package.json ]; then
+if [ -f web/package.json ] && [ "${COMMTWIN_NPM_OPTIONAL:-0}" = "1" ] && ! command -v npm >/dev/null 2>&1; then
+    # scripts/demo: everything but the page's 3D view works without Node.
+    echo "warning: npm not found; the cockpit page needs Node.js 20 + npm for three.js and ECharts (install them and re-run)" >&2
+elif [ -f web/package.json ]; then
     web_stamp="web/node_modules/.commtwin-installed"
     web_want="$(cat web/package.json web/package-lock.json 2>/dev/null | sha256sum | cut -c1-64)"
     if [ "$(cat "$web_stamp" 2>/dev/null)" != "$web_want" ]; then

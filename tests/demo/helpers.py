@@ -10,14 +10,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import psutil
 
-from tests.services import ROOT
+from tests.services import ROOT, free_port
 
 COCKPIT_LINE = re.compile(r"Cockpit:\s+(http://\S+)/cockpit/(\S+)\?key=(\S+)")
 READY_S = 60.0
@@ -37,13 +37,19 @@ def demo_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+COMMTWIN_DEMO = (sys.executable, "-m", "commtwin", "demo")
+SCRIPTS_DEMO = (str(ROOT / "scripts" / "demo"),)  # the README's first command
+
+
 class DemoRun:
     """``commtwin demo ARGS`` in its own process group; output collected."""
 
-    def __init__(self, args: list[str], env: Mapping[str, str]) -> None:
+    def __init__(
+        self, args: list[str], env: Mapping[str, str], command: tuple[str, ...] = COMMTWIN_DEMO
+    ) -> None:
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "commtwin", "demo", *args],
+            [*command, *args],
             cwd=ROOT,
             env=dict(env),
             stdin=subprocess.DEVNULL,
@@ -164,3 +170,46 @@ def wait_online(cockpit: Cockpit, started: float, timeout: float = READY_S) -> t
                 return last[0], last[1]
             time.sleep(0.5)
     raise AssertionError(f"no device online {timeout:.0f} s after start (last: {last})")
+
+
+def start(
+    runs: list[DemoRun],
+    data_dir: Path,
+    env: dict[str, str],
+    *extra: str,
+    command: tuple[str, ...] = COMMTWIN_DEMO,
+) -> DemoRun:
+    run = DemoRun(["--data-dir", str(data_dir), "--port", str(free_port()), *extra], env, command)
+    runs.append(run)
+    return run
+
+
+def check_live(run: DemoRun) -> Cockpit:
+    """Devices online within 60 s (the printed key opens them) and the page served."""
+    cockpit = run.wait_for_cockpit()
+    assert cockpit.community == "demo"
+    endpoint, online = wait_online(cockpit, run.started)
+    assert online > 0, endpoint
+    page = httpx.get(f"{cockpit.base}/cockpit/demo", timeout=10)
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<html" in page.text.lower()
+    # The key is limited to the demo community: another id is hidden (404).
+    other = httpx.get(
+        f"{cockpit.base}/v1/communities/lanting",
+        headers={"Authorization": f"Bearer {cockpit.key}"},
+        timeout=10,
+    )
+    assert other.status_code == 404
+    return cockpit
+
+
+def stop_and_check_gone(run: DemoRun, data_dir: Path, extra: Iterable[int] = ()) -> None:
+    """Ctrl-C; then the demo, everything it started and ``extra`` pids are gone."""
+    tree = run.process_tree() | set(extra)
+    assert len(tree) >= 4, f"expected the demo and its services, found {tree}"
+    code = run.interrupt()
+    assert code == 0, run.output
+    assert "demo stopped" in run.output
+    assert alive(tree) == set(), f"left behind: {alive(tree)}\n{run.output}"
+    assert processes_using(data_dir) == set()

@@ -8,73 +8,21 @@ process group) must end it with every process it started.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import psycopg
-import pytest
 
 from tests.demo.helpers import (
-    Cockpit,
+    SCRIPTS_DEMO,
     DemoRun,
     alive,
+    check_live,
     demo_env,
     postmaster_pid,
-    processes_using,
-    wait_online,
+    start,
+    stop_and_check_gone,
 )
-from tests.services import Broker, free_port, scratch_database
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def runs() -> Iterator[list[DemoRun]]:
-    """Every demo a test starts is killed afterwards, whatever happened."""
-    started: list[DemoRun] = []
-    yield started
-    for run in started:
-        run.kill()
-
-
-def start(runs: list[DemoRun], data_dir: Path, env: dict[str, str], *extra: str) -> DemoRun:
-    run = DemoRun(["--data-dir", str(data_dir), "--port", str(free_port()), *extra], env)
-    runs.append(run)
-    return run
-
-
-def check_live(run: DemoRun) -> Cockpit:
-    """Devices online within 60 s (the printed key opens them) and the page served."""
-    cockpit = run.wait_for_cockpit()
-    assert cockpit.community == "demo"
-    endpoint, online = wait_online(cockpit, run.started)
-    assert online > 0, endpoint
-    page = httpx.get(f"{cockpit.base}/cockpit/demo", timeout=10)
-    assert page.status_code == 200
-    assert page.headers["content-type"].startswith("text/html")
-    assert "<html" in page.text.lower()
-    # The key is limited to the demo community: another id is hidden (404).
-    other = httpx.get(
-        f"{cockpit.base}/v1/communities/lanting",
-        headers={"Authorization": f"Bearer {cockpit.key}"},
-        timeout=10,
-    )
-    assert other.status_code == 404
-    return cockpit
-
-
-def stop_and_check_gone(run: DemoRun, data_dir: Path, extra: set[int] = frozenset()) -> None:
-    tree = run.process_tree() | set(extra)
-    assert len(tree) >= 4, f"expected the demo and its services, found {tree}"
-    code = run.interrupt()
-    assert code == 0, run.output
-    assert "demo stopped" in run.output
-    assert alive(tree) == set(), f"left behind: {alive(tree)}\n{run.output}"
-    assert processes_using(data_dir) == set()
+from tests.services import Broker, scratch_database
 
 
 def test_demo_uses_the_configured_database_and_broker(
@@ -108,7 +56,7 @@ def test_demo_with_nothing_configured_embeds_postgres_and_mosquitto_and_reuses_i
     data_dir: Path, runs: list[DemoRun]
 ) -> None:
     env = demo_env()
-    first = start(runs, data_dir, env)
+    first = start(runs, data_dir, env, command=SCRIPTS_DEMO)
     cockpit = check_live(first)
     assert "embedded PostgreSQL" in first.output
     assert "private mosquitto, MQTT 5" in first.output
