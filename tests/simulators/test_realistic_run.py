@@ -128,7 +128,7 @@ def test_feed_survives_a_broker_restart(small_model: Path) -> None:
         run = RealisticRun(
             model=small_model,
             speed=3600.0,
-            duration=5.0,
+            duration=4.0,
             options=FeedOptions(seed=4, incidents_per_day=0, outages=False),
             progress=False,
         )
