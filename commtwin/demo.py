@@ -26,6 +26,7 @@ from types import FrameType
 from typing import IO
 
 from commtwin import demo_setup
+from commtwin.demo_banner import Banner, url_host
 from commtwin.demo_broker import (
     BrokerKind,
     BrokerPlan,
@@ -77,14 +78,15 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def check_port_free(host: str, port: int, what: str) -> None:
+def check_port_free(host: str, port: int, what: str, option: str) -> None:
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError as exc:
             raise DemoError(
-                f"{what} port {host}:{port} is not available ({exc.strerror}); choose another"
+                f"{what} port {host}:{port} is not available ({exc.strerror}); "
+                f"choose another with {option}"
             ) from None
 
 
@@ -150,7 +152,7 @@ class Demo:
     def run(self) -> int:
         o = self.options
         o.data_dir.mkdir(parents=True, exist_ok=True)
-        check_port_free(o.host, o.port, "API")
+        check_port_free(o.host, o.port, "API", "--port")
         self.port = o.port or free_port(o.host)
         try:
             with _sigterm_as_stop(), ExitStack() as stack:
@@ -197,13 +199,21 @@ class Demo:
         plan = self._broker()
         env = self._child_env(database_url, plan)
         self._start_services(plan, env, model_path, state.simulated_until)
-        api = f"http://{self._display_host()}:{self.port}"
-        probe = ApiProbe(f"http://{self._probe_host()}:{self.port}", demo_setup.COMMUNITY, key)
+        api = f"http://{url_host(o.host, for_probe=False)}:{self.port}"
+        probe_url = f"http://{url_host(o.host, for_probe=True)}:{self.port}"
+        probe = ApiProbe(probe_url, demo_setup.COMMUNITY, key)
         self._wait("the API", probe.ready)
-        self._banner(api, key, reused, plan, database_text)
+        logs = o.data_dir / "logs"
+        banner = Banner(api, demo_setup.COMMUNITY, key, reused, describe(plan), database_text, logs)
+        self.say(banner.text())
         if o.simulator:
             online = self._wait("devices online", lambda: (probe.devices_online() or 0) > 0)
             self.say(f"ready in {online:.1f} s: devices are online; the cockpit is live")
+        else:
+            self.say(
+                f"ready in {time.monotonic() - self.t0:.1f} s (no simulator: publish to "
+                f"{plan.url} under {s.topic_root}/demo/...)"
+            )
         try:
             return self._supervise()
         finally:
@@ -226,7 +236,7 @@ class Demo:
         configured = s.mqtt_url if "mqtt_url" in s.model_fields_set else None
         port = o.mqtt_port or free_port()
         if configured is None and o.mqtt_port:
-            check_port_free("127.0.0.1", port, "MQTT")
+            check_port_free("127.0.0.1", port, "MQTT", "--mqtt-port")
         mosquitto = find_mosquitto() if o.broker in ("auto", "mosquitto") else None
         if o.broker == "mosquitto" and mosquitto is None:
             raise DemoError("--broker mosquitto: no mosquitto binary found (PATH, /usr/sbin)")
@@ -340,42 +350,6 @@ class Demo:
         stop_children(services, STOP_TIMEOUT_S)
         stop_children(brokers, STOP_TIMEOUT_S)
         self.children.clear()
-
-    def _display_host(self) -> str:
-        host = self.options.host
-        if host in ("0.0.0.0", "::", ""):
-            return socket.gethostname()
-        return f"[{host}]" if ":" in host else host
-
-    def _probe_host(self) -> str:
-        host = self.options.host
-        if host in ("0.0.0.0", ""):
-            return "127.0.0.1"
-        if host == "::":
-            return "[::1]"
-        return f"[{host}]" if ":" in host else host
-
-    def _banner(self, api: str, key: str, reused: bool, plan: BrokerPlan, database: str) -> None:
-        rule = "=" * 72
-        cockpit = f"{api}/cockpit/{demo_setup.COMMUNITY}?key={key}"
-        self.say(
-            "\n".join(
-                [
-                    rule,
-                    "  commtwin demo is running",
-                    "",
-                    f"  Cockpit:   {cockpit}",
-                    f"  API docs:  {api}/docs",
-                    f"  Key:       {key} (cockpit:read, {'reused' if reused else 'new'})",
-                    f"  MQTT:      {describe(plan)}",
-                    f"  Database:  {database}",
-                    f"  Logs:      {self.options.data_dir / 'logs'}",
-                    "",
-                    "  Press Ctrl-C to stop.",
-                    rule,
-                ]
-            )
-        )
 
 
 def _port_open(host: str, port: int) -> bool:

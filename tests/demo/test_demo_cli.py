@@ -50,7 +50,7 @@ def test_a_busy_api_port_stops_it_before_anything_starts(tmp_path: Path) -> None
     lines = out.stderr.strip().splitlines()
     assert lines == [
         f"commtwin: demo: API port 127.0.0.1:{port} is not available"
-        " (Address already in use); choose another"
+        " (Address already in use); choose another with --port"
     ], out.stderr
     assert not (tmp_path / "d" / "pg").exists()
     assert processes_using(tmp_path) == set()
