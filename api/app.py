@@ -32,6 +32,7 @@ from api.db import Conn
 from api.errors import ApiError
 from api.geo import GeoError
 from api.http_metrics import HttpMetrics, MetricsMiddleware
+from api.live.hub import LiveHub
 from api.ratelimit import RateLimiter
 from api.routes import (
     alarms,
@@ -42,7 +43,11 @@ from api.routes import (
     grids,
     health,
     history,
+    incidents,
     keys,
+    kpis,
+    live,
+    stream,
 )
 from api.state import ApiState
 
@@ -64,6 +69,15 @@ def create_app(
 ) -> FastAPI:
     """A ready-to-serve app; nothing connects until its lifespan starts."""
     metrics = HttpMetrics()
+    # The live state (/live, /stream): built per community on first use, kept
+    # current by LISTEN while the lifespan runs.
+    hub = LiveHub(
+        now=now,
+        timezone=config.timezone,
+        replay_limit=config.sse_replay_max,
+        subscriber_queue=config.sse_queue,
+        build_timeout_s=config.pool_timeout_s + 5.0,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -92,6 +106,7 @@ def create_app(
         app.state.api = state
         try:
             async with AsyncExitStack() as stack:
+                await stack.enter_async_context(hub.running(pool, config.database_url))
                 for service in services:
                     await stack.enter_async_context(service(state))
                 yield
@@ -115,8 +130,13 @@ def create_app(
         alarms.router,
         deadletters.router,
         keys.router,
+        live.router,
+        stream.router,
+        incidents.router,
+        kpis.router,
     ):
         app.include_router(router)
+    app.state.live = hub
     app.include_router(cockpit.make_router(config.web_dir or cockpit.DEFAULT_WEB_DIR))
     _install_error_handlers(app)
     # Added innermost first: metrics see every response, 413s and CORS preflights included.

@@ -41,6 +41,24 @@ class ApiConfig:
     # Holds the cockpit page's npm packages (web/node_modules); None: the
     # repository's web/ next to the api package (api.cockpit.DEFAULT_WEB_DIR).
     web_dir: Path | None = None
+    # --- live state, stream and incident commands (phase 2) ---
+    # Incident reports and transitions are published here, exactly as apps do
+    # over MQTT, and applied by the ingestor; None: those POSTs answer 503.
+    mqtt_url: str | None = None
+    topic_root: str = "commtwin/v1"
+    mqtt_protocol: str = "5"  # or "3.1.1"
+    mqtt_ca_file: str | None = None
+    mqtt_cert_file: str | None = None
+    mqtt_key_file: str | None = None
+    # How long a POST waits for the ingestor's commit before answering 202.
+    commit_timeout_s: float = 5.0
+    # "Today" of the closed-loop rate in /live starts at midnight in this zone.
+    timezone: str = "UTC"
+    # /stream: keep-alive comment interval; most changes replayed on resume.
+    sse_ping_s: float = 15.0
+    sse_replay_max: int = 1000
+    # Events queued per /stream client before it is told to refetch /live.
+    sse_queue: int = 1000
 
 
 def parse_origins(value: str) -> tuple[str, ...]:

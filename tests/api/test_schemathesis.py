@@ -9,7 +9,10 @@ that parameters are fuzzed on code paths that reach the database.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
+import httpx
+import psycopg
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -25,19 +28,68 @@ from api.config import ApiConfig
 from commtwin import db
 from tests.api.conftest import serve
 from tests.api.seed import A, Seed, seed
-from tests.services import scratch_database
+from tests.services import Broker, scratch_database
 
-REAL_IDS = {"cid": A, "bid": "b1", "did": "env-a2"}
+REAL_IDS = {"cid": A, "bid": "b1", "did": "env-a2", "iid": "r-fuzz"}
 
 
 @pytest.fixture(scope="module")
-def fuzz_target() -> Iterator[tuple[str, Seed]]:
+def fuzz_target(broker: Broker) -> Iterator[tuple[str, Seed]]:
     with scratch_database("commtwin_fuzz") as url:
         db.upgrade(url, prefer="plain")
         seeded = seed(url)
-        config = ApiConfig(url, rate_per_s=1e6, rate_burst=1e6, max_points=2000)
+        _add_incident(url)
+        # Incident POSTs are published to a real broker; no ingestor listens on
+        # this root, so a valid one answers 202 (not committed) after 0.1 s.
+        config = ApiConfig(
+            url,
+            rate_per_s=1e6,
+            rate_burst=1e6,
+            max_points=2000,
+            mqtt_url=broker.url,
+            topic_root="fuzz/v1",
+            commit_timeout_s=0.1,
+        )
         with serve(create_app(config)) as base:
             yield base, seeded
+
+
+def _add_incident(url: str) -> None:
+    """A dispatched incident of A, so incident routes are fuzzed on a real one too."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO incidents (community_id, id, status, category, assignee, reported_at,"
+            " dispatched_at) VALUES (%s, 'r-fuzz', 'dispatched', 'noise', 'w-zhang',"
+            " now() - interval '1 hour', now() - interval '50 minutes')",
+            (A,),
+        )
+        for eid, kind, ago in (("e1", "reported", 60), ("e2", "dispatched", 50)):
+            conn.execute(
+                "INSERT INTO incident_events (community_id, incident_id, event_id, type, ts,"
+                " assignee) VALUES (%s, 'r-fuzz', %s, %s, now() - make_interval(mins => %s),"
+                " 'w-zhang')",
+                (A, eid, kind, ago),
+            )
+
+
+def _check_stream(case: schemathesis.Case, base: str, headers: dict[str, str]) -> None:
+    """/stream never ends: read the head of the response and hang up."""
+    kwargs: dict[str, Any] = case.as_transport_kwargs(base_url=base, headers=headers)
+    try:
+        with httpx.stream(
+            kwargs["method"],
+            kwargs["url"],
+            headers=kwargs.get("headers"),
+            params=kwargs.get("params"),
+            timeout=10,
+        ) as response:
+            assert response.status_code < 500, response.read()
+            if response.status_code == 200:
+                assert response.headers["content-type"].startswith("text/event-stream")
+                first = next(response.iter_lines())
+                assert first.startswith(("event:", "id:", "retry:", "data:", ":"))
+    except (httpx.LocalProtocolError, UnicodeEncodeError):
+        return  # a header this client cannot send at all
 
 
 # The document the server publishes at /openapi.json; building the app does
@@ -66,6 +118,11 @@ def test_no_server_errors(case: schemathesis.Case, fuzz_target: tuple[str, Seed]
     if case.method == "DELETE" and case.path == "/v1/keys/{kid}":
         # Revoking the key the run itself uses would end the run early.
         case.path_parameters = {"kid": "999999999"}
+    if case.path.endswith("/stream"):
+        _check_stream(case, base, headers)
+        case.path_parameters = {"cid": A}
+        _check_stream(case, base, headers)
+        return
     if case.path.startswith("/cockpit"):
         # The page's routes belong to api/cockpit.py; hold them to "no 5xx" here.
         case.call_and_validate(base_url=base, headers=headers, checks=[not_a_server_error])

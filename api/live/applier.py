@@ -1,0 +1,254 @@
+"""The one task that changes live states: builds, notifications, rebuilds after gaps.
+
+Everything that changes a community's :class:`~api.live.document.CommunityLive`
+runs here, in order, so reads of the database and updates never interleave.
+Items that arrived together are handled together: the changes of a community
+cost one read of the change log and one query per kind of object, however many.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final
+
+import orjson
+
+from api.live import events as ev
+from api.live.document import CommunityLive
+from api.live.fanout import Fanout
+from api.live.loading import ChangedObjects, alarm_ref
+from api.live.reader import LiveReader, LiveUnavailableError, change_event
+from api.live.rows import alarm_state, device_state, incident_state, recent_incident
+
+log = logging.getLogger(__name__)
+
+RETRY_S: Final = 2.0
+_DRAIN_MAX: Final = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One ``commtwin_changes`` notification."""
+
+    seq: int
+    community: str
+    kind: str
+    ref: str
+
+
+def parse_change(payload: str) -> Change | None:
+    """The notification's fields, or None when it is not one of ours.
+
+    >>> parse_change('{"seq": 5, "community": "c", "kind": "alarm", "ref": "17"}')
+    Change(seq=5, community='c', kind='alarm', ref='17')
+    >>> parse_change('{"seq": "x"}') is None
+    True
+    """
+    try:
+        doc = orjson.loads(payload)
+        return Change(int(doc["seq"]), str(doc["community"]), str(doc["kind"]), str(doc["ref"]))
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Build:
+    community: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resync:
+    """Rebuild these communities (None: every one held) and replay to subscribers."""
+
+    communities: frozenset[str] | None
+    reason: str
+
+
+Work = Change | Build | Resync
+
+
+class Applier:
+    def __init__(self, reader: LiveReader, fanout: Fanout) -> None:
+        self.reader = reader
+        self.fanout = fanout
+        self.entries: dict[str, CommunityLive] = {}
+        self.builds: dict[str, asyncio.Future[CommunityLive | None]] = {}
+        self.work: asyncio.Queue[Work] = asyncio.Queue()
+
+    def request_build(self, community: str) -> asyncio.Future[CommunityLive | None]:
+        fut = self.builds.get(community)
+        if fut is None:
+            fut = asyncio.get_running_loop().create_future()
+            self.builds[community] = fut
+            self.work.put_nowait(Build(community))
+        return fut
+
+    def fail_builds(self, reason: str) -> None:
+        for fut in self.builds.values():
+            if not fut.done():
+                fut.set_exception(LiveUnavailableError(reason))
+        self.builds.clear()
+
+    async def run(self) -> None:
+        while True:
+            items: list[Work] = [await self.work.get()]
+            while not self.work.empty() and len(items) < _DRAIN_MAX:
+                items.append(self.work.get_nowait())
+            try:
+                await self.process(items)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the applier must outlive any bad row or bug
+                log.exception("live: applying changes failed; rebuilding in %.0f s", RETRY_S)
+                self._retry(None, "an update failed")
+
+    def _retry(self, communities: frozenset[str] | None, reason: str) -> None:
+        asyncio.get_running_loop().call_later(
+            RETRY_S, self.work.put_nowait, Resync(communities, reason)
+        )
+
+    async def process(self, items: list[Work]) -> None:
+        resync: set[str] = set()
+        reason = ""
+        changes: dict[str, list[Change]] = defaultdict(list)
+        builds: list[str] = []
+        for item in items:
+            if isinstance(item, Change):
+                changes[item.community].append(item)
+            elif isinstance(item, Build):
+                builds.append(item.community)
+            else:
+                held = frozenset(self.entries) | self.fanout.communities()
+                resync |= held if item.communities is None else item.communities
+                reason = reason or item.reason
+        sent: dict[str, set[int]] = {}
+        for community in sorted(resync):
+            sent[community] = await self._resync(community, reason)
+        for community, batch in changes.items():
+            try:
+                await self._apply(community, batch, sent.get(community, set()))
+            except LiveUnavailableError as exc:
+                log.warning("live: %s: %s; rebuilding in %.0f s", community, exc, RETRY_S)
+                self._retry(frozenset({community}), "an update failed")
+        for community in builds:
+            await self._build(community)
+
+    async def _build(self, community: str) -> None:
+        fut = self.builds.pop(community, None)
+        try:
+            entry = self.entries.get(community)
+            if entry is None:
+                entry = await self.reader.load(community)
+                if entry is not None:
+                    self.entries[community] = entry
+        except LiveUnavailableError as exc:
+            if fut is not None and not fut.done():
+                fut.set_exception(exc)
+            return
+        if fut is not None and not fut.done():
+            fut.set_result(entry)
+
+    async def _rebuild(self, community: str) -> CommunityLive | None:
+        """Reload a held community; its version never goes back."""
+        old = self.entries.get(community)
+        new = await self.reader.load(community)
+        if new is None:
+            self.entries.pop(community, None)
+            return None
+        if old is not None and new.version <= old.version:
+            # The same sequence, perhaps other content (a change that committed
+            # late, or missed during a gap): keep the version, change the ETag.
+            new.state.set_version(old.version, old.state.last_update)
+            new.revision = old.revision
+            new.touch()
+        self.entries[community] = new
+        return new
+
+    async def _resync(self, community: str, reason: str) -> set[int]:
+        """Rebuild one community after a gap; replay what its subscribers missed.
+
+        Returns the sequences replayed, so that the same changes arriving as
+        notifications in this round are not sent twice.
+        """
+        old = self.entries.get(community)
+        listening = self.fanout.count(community) > 0
+        try:
+            if old is None:
+                if listening:
+                    self.fanout.publish(community, [ev.reset_event(reason, 0)])
+                return set()
+            entry = await self._rebuild(community)
+            if entry is None:
+                self.fanout.publish(community, [ev.reset_event("the community was removed", 0)])
+                return set()
+            if not listening:
+                return set()
+            events, why = await self.reader.replay(community, old.version)
+        except LiveUnavailableError as exc:
+            log.warning("live: %s: rebuild failed (%s); retry in %.0f s", community, exc, RETRY_S)
+            self._retry(frozenset({community}), reason)
+            return set()
+        if why is not None:
+            self.fanout.publish(community, [ev.reset_event(f"{reason}: {why}", entry.version)])
+            return set()
+        self.fanout.publish(community, [*events, ev.version_event(entry.version, entry.etag)])
+        return {e.id for e in events if e.id is not None}
+
+    async def _apply(self, community: str, batch: list[Change], sent: set[int]) -> None:
+        entry = self.entries.get(community)
+        listening = self.fanout.count(community) > 0
+        if entry is None and not listening:
+            return  # nobody looks at it: it is read fresh when someone does
+        seqs = sorted({c.seq for c in batch})
+        refs = {(c.kind, c.ref) for c in batch}
+        rows, objects = await self.reader.changes(community, seqs, refs)
+        if entry is not None:
+            if any(c.kind == "community" for c in batch):
+                entry = await self._rebuild(community)
+            else:
+                changed = apply_objects(entry, refs, objects)
+                last = rows.get(seqs[-1])
+                entry.advance(seqs[-1], last["at"] if last else None, changed=changed)
+        if listening:
+            now = self.reader.now()
+            out = [
+                change_event(
+                    community,
+                    rows.get(c.seq) or {"seq": c.seq, "kind": c.kind, "ref": c.ref},
+                    objects,
+                    now,
+                )
+                for c in sorted(batch, key=lambda c: c.seq)
+                if c.seq not in sent
+            ]
+            if entry is not None:
+                out.append(ev.version_event(entry.version, entry.etag))
+            else:
+                out.append(ev.reset_event("the community was removed", 0))
+            self.fanout.publish(community, out)
+
+
+def apply_objects(
+    entry: CommunityLive, refs: Iterable[tuple[str, str]], objects: ChangedObjects
+) -> bool:
+    """Put the current rows of the changed objects into ``entry``; True if anything changed."""
+    changed = False
+    for kind, ref in sorted(refs):
+        row = objects.row_for(kind, ref)
+        try:
+            if kind == "device":
+                changed |= entry.apply_device(ref, device_state(row) if row else None)
+            elif kind == "alarm":
+                alarm_id = alarm_ref(ref)
+                if alarm_id is not None:
+                    changed |= entry.apply_alarm(alarm_id, alarm_state(row) if row else None)
+            elif kind == "incident":
+                state = incident_state(row) if row else None
+                changed |= entry.apply_incident(ref, state, recent_incident(row) if row else None)
+        except (ValueError, KeyError) as exc:
+            log.warning("live: skipping the %s %r: %s", kind, ref, exc)
+    return changed
