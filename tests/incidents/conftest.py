@@ -27,15 +27,20 @@ def root() -> str:
 
 @pytest.fixture(scope="module")
 def ingestor(
-    loop_db: str, broker: Broker, root: str, tmp_path_factory: pytest.TempPathFactory
+    loop_db: str,
+    broker: Broker,
+    root: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[IngestProcess]:
+    """The module's ingestor; a module's ``INGEST_OPTIONS`` are added to its command line."""
     process = IngestProcess(
         loop_db,
         broker.url,
         tmp_path_factory.mktemp("ingest"),
         client_id=f"loop-{root}",
         root=root,
-        extra=("--linger-ms", "20"),
+        extra=("--linger-ms", "20", *getattr(request.module, "INGEST_OPTIONS", ())),
     )
     try:
         process.wait_connected()

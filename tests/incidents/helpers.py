@@ -3,6 +3,9 @@ MQTT publishing of incident events and telemetry, and polling the database."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +19,7 @@ from api.community_store import import_community
 from commtwin import db
 from tests.ingest.helpers import LANTING_CRS
 from tests.ingest.publisher import publish
-from tests.services import scratch_database
+from tests.services import ROOT, scratch_database
 from twin.community_file import community_from_json
 
 
@@ -121,3 +124,18 @@ def wait_rows(
         time.sleep(0.2)
         found = rows(url, query, *params)
     return found
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``python -m commtwin ...`` with only the given COMMTWIN_* variables."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("COMMTWIN_")}
+    full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "commtwin", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
