@@ -78,6 +78,9 @@ class Applier:
         self.entries: dict[str, CommunityLive] = {}
         self.builds: dict[str, asyncio.Future[CommunityLive | None]] = {}
         self.work: asyncio.Queue[Work] = asyncio.Queue()
+        # Sequences the last resync replayed per community: their notifications
+        # may still arrive afterwards and must not be sent twice.
+        self.replayed: dict[str, set[int]] = {}
 
     def request_build(self, community: str) -> asyncio.Future[CommunityLive | None]:
         fut = self.builds.get(community)
@@ -125,12 +128,11 @@ class Applier:
                 held = frozenset(self.entries) | self.fanout.communities()
                 resync |= held if item.communities is None else item.communities
                 reason = reason or item.reason
-        sent: dict[str, set[int]] = {}
         for community in sorted(resync):
-            sent[community] = await self._resync(community, reason)
+            self.replayed[community] = await self._resync(community, reason)
         for community, batch in changes.items():
             try:
-                await self._apply(community, batch, sent.get(community, set()))
+                await self._apply(community, batch, self.replayed.get(community, set()))
             except LiveUnavailableError as exc:
                 log.warning("live: %s: %s; rebuilding in %.0f s", community, exc, RETRY_S)
                 self._retry(frozenset({community}), "an update failed")
@@ -171,8 +173,8 @@ class Applier:
     async def _resync(self, community: str, reason: str) -> set[int]:
         """Rebuild one community after a gap; replay what its subscribers missed.
 
-        Returns the sequences replayed, so that the same changes arriving as
-        notifications in this round are not sent twice.
+        Returns the sequences replayed, so that their notifications, which may
+        still arrive, are not sent twice.
         """
         old = self.entries.get(community)
         listening = self.fanout.count(community) > 0

@@ -18,6 +18,8 @@ from psycopg import sql
 
 log = logging.getLogger(__name__)
 
+# How the link shows in pg_stat_activity.
+APPLICATION_NAME = "commtwin-api-live"
 # How often an idle link is checked (a server gone without a TCP reset shows here).
 CHECK_EVERY_S = 30.0
 
@@ -51,6 +53,7 @@ async def listen(
                 url,
                 autocommit=True,
                 connect_timeout=5,
+                application_name=APPLICATION_NAME,
                 keepalives=1,
                 keepalives_idle=10,
                 keepalives_interval=5,
