@@ -111,15 +111,23 @@ def _data_dir_lock(data_dir: Path) -> Iterator[None]:
 
 
 @contextmanager
-def _sigterm_as_stop() -> Iterator[None]:
-    def handler(signum: int, frame: FrameType | None) -> None:
+def _stop_signals() -> Iterator[None]:
+    """SIGINT (Ctrl-C) and SIGTERM stop the demo cleanly. SIGINT explicitly:
+    a shell starts background jobs with SIGINT ignored, and Python keeps it
+    so, yet ``kill -INT`` must stop the demo as Ctrl-C does."""
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
         raise _StopRequestedError
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {
+        signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, on_term),
+    }
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @contextmanager
@@ -155,7 +163,7 @@ class Demo:
         check_port_free(o.host, o.port, "API", "--port")
         self.port = o.port or free_port(o.host)
         try:
-            with _sigterm_as_stop(), ExitStack() as stack:
+            with _stop_signals(), ExitStack() as stack:
                 stack.enter_context(_data_dir_lock(o.data_dir))
                 try:
                     return self._run(stack)

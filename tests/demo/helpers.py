@@ -94,9 +94,10 @@ class DemoRun:
         except psutil.NoSuchProcess:
             return set()
 
-    def interrupt(self, timeout: float = 60.0) -> int:
-        """Ctrl-C: SIGINT to the demo's process group; returns the exit status."""
-        os.killpg(self.proc.pid, signal.SIGINT)
+    def interrupt(self, sig: int = signal.SIGINT, timeout: float = 60.0) -> int:
+        """Ctrl-C: SIGINT to the demo's process group (or ``sig``, e.g. SIGTERM
+        as a service manager sends); returns the exit status."""
+        os.killpg(self.proc.pid, sig)
         code = self.proc.wait(timeout=timeout)
         self._reader.join(5)
         return code
@@ -204,11 +205,13 @@ def check_live(run: DemoRun) -> Cockpit:
     return cockpit
 
 
-def stop_and_check_gone(run: DemoRun, data_dir: Path, extra: Iterable[int] = ()) -> None:
+def stop_and_check_gone(
+    run: DemoRun, data_dir: Path, extra: Iterable[int] = (), sig: int = signal.SIGINT
+) -> None:
     """Ctrl-C; then the demo, everything it started and ``extra`` pids are gone."""
     tree = run.process_tree() | set(extra)
     assert len(tree) >= 4, f"expected the demo and its services, found {tree}"
-    code = run.interrupt()
+    code = run.interrupt(sig)
     assert code == 0, run.output
     assert "demo stopped" in run.output
     assert alive(tree) == set(), f"left behind: {alive(tree)}\n{run.output}"

@@ -8,6 +8,7 @@ process group) must end it with every process it started.
 from __future__ import annotations
 
 import secrets
+import signal
 from pathlib import Path
 
 import psycopg
@@ -89,4 +90,5 @@ def test_demo_falls_back_to_the_embedded_amqtt_broker(data_dir: Path, runs: list
     assert "embedded amqtt broker, MQTT 3.1.1" in run.output
     pg = postmaster_pid(data_dir / "pg")
     assert pg is not None
-    stop_and_check_gone(run, data_dir, {pg})
+    # A service manager stops with SIGTERM: the same clean stop as Ctrl-C.
+    stop_and_check_gone(run, data_dir, {pg}, signal.SIGTERM)
