@@ -12,7 +12,8 @@ back batch leaves the engine as it was.
 The clock tick (:meth:`tick`, from :mod:`ingest.ticker`, in its own
 transaction on its own connection) raises no-data and duration alarms. A lock
 keeps a batch's evaluate → persist → commit → apply and a tick's from
-interleaving; it is held from the batch's evaluation to its commit.
+interleaving; a batch takes it first in its transaction (before any row lock)
+and gives it back after the commit or rollback.
 
 At start (first batch or tick) the engine is rebuilt from the database: the
 devices (kind, ``last_seen``), the active alarms, and the newest reading of
@@ -91,10 +92,20 @@ class AlarmStage:
 
     # --- the batch path (committer thread) ---------------------------------
 
-    def hook(self, conn: Conn, view: BatchView) -> None:
-        """Evaluate the batch's readings and persist the alarm events (pipeline hook)."""
+    def prepare(self, conn: Conn) -> None:
+        """First in the batch's transaction (pipeline before_writes): take the engine
+        for this batch, and load it if this is the first batch. Loading now, before
+        the batch's rows are written, keeps them out of the restored state; taking
+        the lock before the batch holds any row lock keeps the ticker from waiting
+        on a row while the batch waits on the lock."""
         self.lock.acquire()
         self._held = True
+        self._ensure(conn)
+
+    def hook(self, conn: Conn, view: BatchView) -> None:
+        """Evaluate the batch's readings and persist the alarm events (pipeline hook)."""
+        if not self._held:
+            raise RuntimeError("AlarmStage.hook without prepare: wire it with build_twin")
         engine = self._ensure(conn)
         cols = view.readings
         if cols is None or not len(cols):

@@ -14,9 +14,10 @@ Hook seam for alarm rules (alarms issue): pass
 after the readings and statuses of the batch are written and before commit.
 A hook may write (alarms, change_log rows); if it raises, the whole batch is
 retried like any other failure. Under redelivery (at-least-once) a hook may
-see a reading again, so what it writes must be idempotent. ``after_commit`` /
-``after_rollback`` callbacks run once the transaction has ended either way
-(the rule engine applies its evaluation only after a commit).
+see a reading again, so what it writes must be idempotent. ``before_writes``
+callbacks run first in the transaction (they see no row of the batch yet);
+``after_commit`` / ``after_rollback`` callbacks run once the transaction has
+ended either way (the rule engine applies its evaluation only after a commit).
 ``PipelineHooks(incidents=IncidentBook(...))`` configures the incident closed
 loop, ``locate_positions`` fills the place columns of ``positions``.
 """
@@ -92,6 +93,7 @@ class PipelineHooks:
     """Extension points, called inside the batch transaction (see module doc)."""
 
     after_writes: Sequence[BatchHook] = ()
+    before_writes: Sequence[Callable[[Conn], None]] = ()  # first in the transaction
     after_commit: Sequence[Callable[[], None]] = ()
     after_rollback: Sequence[Callable[[], None]] = ()
     incidents: IncidentBook | None = None
@@ -176,6 +178,8 @@ class Pipeline:
         self, conn: Conn, batch: Sequence[Inbound], parsed: list[Parsed], now_us: int
     ) -> BatchResult:
         registry = self.registry
+        for prepare in self.hooks.before_writes:
+            prepare(conn)
         parsed = self._reject_unknown_communities(conn, parsed, now_us)
         telemetry: list[Telemetry] = []
         statuses: list[DeviceStatus] = []

@@ -127,8 +127,8 @@ class Ticker:
                 connect_timeout=5,
                 application_name="commtwin-ingest-ticker",
             )
-            # A tick waiting on a row a batch holds gives up instead of waiting
-            # long (the batch may be waiting for the engine lock the tick holds).
+            # Belt and braces: a tick never waits long on a row lock (batches take
+            # the engine lock before any row lock, so they cannot wait on it).
             conn.execute("SET lock_timeout = '5s'")
             conn.execute("LISTEN commtwin_changes")
             self.places.mark_stale()

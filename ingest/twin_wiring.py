@@ -45,6 +45,7 @@ def build_twin(options: TwinOptions) -> TwinWiring:
     book = IncidentBook(options.incident_policy(), places)
     alarms = AlarmStage(options.rules, places, book)
     hooks = PipelineHooks(
+        before_writes=[alarms.prepare],
         after_writes=[alarms.hook],
         after_commit=[alarms.commit],
         after_rollback=[alarms.rollback],
