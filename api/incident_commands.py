@@ -75,6 +75,7 @@ class Command:
 
     event: IncidentEvent
     payload: dict[str, Any]
+    ts_given: bool = True  # False: the request left ts out (now was used)
 
     @property
     def community(self) -> str:
@@ -137,6 +138,7 @@ def build_command(
     event_id: str,
     event_type: str,
     ts: datetime,
+    ts_given: bool,
     fields: dict[str, Any],
     location: UnitPlace | LocalPoint | GeoPoint | None,
 ) -> Command:
@@ -165,7 +167,7 @@ def build_command(
     if where is not None:
         payload["location"] = where
     check_wire(payload)
-    return Command(event, payload)
+    return Command(event, payload, ts_given)
 
 
 def report_command(community: str, body: IncidentReport, now: datetime) -> Command:
@@ -179,6 +181,7 @@ def report_command(community: str, body: IncidentReport, now: datetime) -> Comma
         event_id=body.event_id or f"api-{secrets.token_hex(8)}",
         event_type="reported",
         ts=event_time(body.ts, now),
+        ts_given=body.ts is not None,
         fields=fields,
         location=body.location,
     )
@@ -196,8 +199,30 @@ def transition_command(
         event_id=body.event_id or f"api-{secrets.token_hex(8)}",
         event_type=body.type,
         ts=event_time(body.ts, now),
+        ts_given=body.ts is not None,
         fields=fields,
         location=body.location,
+    )
+
+
+def repeats(stored: IncidentEvent, cmd: Command) -> bool:
+    """Whether the stored event with the command's event id is the same step (a retry):
+    the same type, and the same value of every field the request gave (``ts`` only
+    when it was given; its source and the place the ingestor located may differ).
+    """
+    new = cmd.event
+    if stored.type != new.type or (cmd.ts_given and stored.ts != new.ts):
+        return False
+    for name in cmd.payload.keys() - {"event_id", "type", "ts", "location"}:
+        if getattr(stored, name) != getattr(new, name):
+            return False
+    if new.location is None:
+        return True
+    if stored.location is None:
+        return False
+    return all(
+        getattr(new.location, k) is None or getattr(new.location, k) == getattr(stored.location, k)
+        for k in ("building", "storey", "unit", "x", "y", "z")
     )
 
 
@@ -227,7 +252,7 @@ async def submit(ctx: CommandContext, cmd: Command) -> Outcome:
         raise NotFoundError("incident", cmd.incident)
     checked = check_event(stored, cmd.event)
     if isinstance(checked, Duplicate):
-        if not checked.identical:
+        if not repeats(checked.existing, cmd):
             raise ConflictError(
                 f"event_id {cmd.event.event_id!r} is already used by another event "
                 f"of incident {cmd.incident!r}"

@@ -3,14 +3,17 @@ module, an API served on it, and a server-sent events reader running in a thread
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import queue
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,9 +22,11 @@ from psycopg import sql
 
 from api.app import create_app
 from api.config import ApiConfig
+from api.mqtt_publish import BrokerConfig, publish
 from commtwin import db
 from tests.api.conftest import serve
 from tests.api.seed import Seed, seed
+from tests.ingest.helpers import IngestProcess
 from tests.services import scratch_database
 
 
@@ -186,3 +191,43 @@ def add_incident(site_url: str, community: str, iid: str, status: str, **columns
     )
     with psycopg.connect(site_url, autocommit=True) as conn:
         conn.execute(query, tuple(cols.values()))
+
+
+@contextmanager
+def ingest_site(prefix: str, broker_url: str, log_dir: Path, **config: Any) -> Iterator[LiveSite]:
+    """A seeded database, a real ``commtwin ingest`` on it (a topic root of its own on
+    the shared broker), and an API publishing incident commands to that root."""
+    root = f"{prefix.replace('_', '-')}-{secrets.token_hex(3)}/v1"
+    with seeded_database(prefix) as (url, seeded):
+        ingestor = IngestProcess(
+            url,
+            broker_url,
+            log_dir,
+            client_id=f"{prefix}-{secrets.token_hex(3)}",
+            root=root,
+            extra=("--linger-ms", "20"),
+        )
+        try:
+            ingestor.wait_connected()
+            options: dict[str, Any] = {
+                "rate_per_s": 1e6,
+                "rate_burst": 1e6,
+                "sse_ping_s": 1.0,
+                "mqtt_url": broker_url,
+                "topic_root": root,
+            }
+            options.update(config)
+            cfg = ApiConfig(url, **options)
+            with serve(create_app(cfg)) as base:
+                yield LiveSite(url, base, seeded, cfg)
+        finally:
+            if ingestor.proc.poll() is None:
+                ingestor.terminate()
+
+
+def mqtt_publish(site: LiveSite, topic_tail: str, payload: object) -> None:
+    """Publish (QoS 1) under the site's topic root, as a device or app would."""
+    assert site.config.mqtt_url is not None
+    broker = BrokerConfig(site.config.mqtt_url)
+    topic = f"{site.config.topic_root}/{topic_tail}"
+    asyncio.run(publish(broker, topic, json.dumps(payload).encode(), 5.0))

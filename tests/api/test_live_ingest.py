@@ -1,0 +1,59 @@
+"""End to end with a real ingestor: a device status published over MQTT is committed
+by ``commtwin ingest`` and shows in /live and on /stream within a few seconds."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from tests.api.live_fixtures import LiveSite, SseReader, ingest_site, mqtt_publish, wait_until
+from tests.api.seed import A
+from tests.services import Broker
+
+
+@pytest.fixture(scope="module")
+def site(broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
+    with ingest_site("commtwin_live_ingest", broker.url, tmp_path_factory.mktemp("logs")) as s:
+        yield s
+
+
+def live(site: LiveSite) -> httpx.Response:
+    return httpx.get(f"{site.base}/v1/communities/{A}/live", headers=site.headers("reader_a"))
+
+
+def test_a_status_published_over_mqtt_reaches_live_and_stream(site: LiveSite) -> None:
+    before = live(site)
+    online = before.json()["kpis"]["devices_online"]
+    url = f"{site.base}/v1/communities/{A}/stream"
+    with SseReader(url, site.headers("reader_a")) as stream:
+        assert stream.next().event == "version"
+        sent = time.monotonic()
+        mqtt_publish(
+            site,
+            f"{A}/devices/env-b2/status",
+            {"online": False, "ts": datetime.now(UTC).isoformat()},
+        )
+        event = stream.until(lambda e: e.event == "device", timeout=10)[-1]
+        seen = time.monotonic() - sent
+        assert event.data["ref"] == "env-b2"
+        assert event.data["device"]["online"] is False
+        assert event.data["change"]["was"] is True
+        version = stream.until(lambda e: e.event == "version")[-1].data
+    assert seen < 5.0
+    assert wait_until(lambda: live(site).json()["version"] >= version["version"], timeout=5)
+    after = live(site)
+    assert after.headers["etag"] == version["etag"]
+    assert after.json()["kpis"]["devices_online"] == online - 1
+    b2 = next(b for b in after.json()["buildings"] if b["id"] == "b2")
+    assert b2["status"] == "offline"
+    assert live_with(site, before.headers["etag"]).status_code == 200
+    assert live_with(site, after.headers["etag"]).status_code == 304
+
+
+def live_with(site: LiveSite, etag: str) -> httpx.Response:
+    headers = {**site.headers("reader_a"), "If-None-Match": etag}
+    return httpx.get(f"{site.base}/v1/communities/{A}/live", headers=headers)
