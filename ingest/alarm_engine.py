@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any, Final
@@ -202,14 +203,32 @@ class AlarmStage:
             len(active),
             len(last),
         )
-        for orphan in engine.orphans:
-            log.warning(
-                "active alarm %s/%s/%s is covered by no rule any more (left as it is)",
-                orphan.community,
-                orphan.device,
-                orphan.rule_id,
-            )
+        if engine.orphans:
+            self._clear_orphans(conn, engine.orphans)
         return engine
+
+    def _clear_orphans(self, conn: Conn, orphans: tuple[ActiveAlarm, ...]) -> None:
+        """Clear the active alarms no rule covers any more (rule removed or
+        disabled, device gone or of another kind): nothing would ever clear them."""
+        now = time.time()
+        events = [
+            AlarmEvent(
+                "cleared",
+                a.community,
+                a.device,
+                a.rule_id,
+                None,
+                a.severity,
+                None,
+                max(now, a.raised_at),
+                "cleared: no alarm rule covers it any more",
+            )
+            for a in orphans
+        ]
+        for a in orphans:
+            log.warning("alarm %s/%s/%s: no rule covers it", a.community, a.device, a.rule_id)
+        with conn.transaction():
+            write_alarm_events(conn, events, place_of=self.place_of, book=None)
 
     def _register_unknown(
         self, conn: Conn, engine: RuleEngine, device: np.ndarray, metric: np.ndarray

@@ -63,3 +63,25 @@ def test_two_engines_raise_one_alarm_and_one_incident(conn: psycopg.Connection[A
     assert conn.execute(
         "SELECT data->>'event' FROM change_log WHERE kind = 'alarm' ORDER BY seq"
     ).fetchall() == [("raised",), ("cleared",)]
+
+
+def test_an_alarm_no_rule_covers_is_cleared_when_the_engine_loads(
+    conn: psycopg.Connection[Any],
+) -> None:
+    t0 = now_utc() - timedelta(minutes=5)
+    conn.execute(
+        "INSERT INTO alarms (community_id, device_id, rule_id, severity, state, raised_at,"
+        " updated_at) VALUES ('lanting', 'leak-b03', 'retired_rule', 'minor', 'active_unack',"
+        " %s, %s), ('lanting', 'leak-b03', 'water_leak', 'critical', 'active_ack', %s, %s)",
+        (t0, t0, t0, t0),
+    )
+    pipeline = Pipeline(hooks=build_twin(TwinOptions()).hooks)
+    pipeline.attach(conn)
+    pipeline.write(conn, [tel("leak-b03", t0 + timedelta(seconds=1), leak=True)])
+    assert conn.execute("SELECT rule_id, state FROM alarms ORDER BY rule_id").fetchall() == [
+        ("retired_rule", "cleared"),
+        ("water_leak", "active_ack"),  # restored as active: the leak raises nothing new
+    ]
+    assert conn.execute(
+        "SELECT data->>'event', data->>'rule' FROM change_log WHERE kind = 'alarm'"
+    ).fetchall() == [("cleared", "retired_rule")]
