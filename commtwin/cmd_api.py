@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import socket
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from api.config import ApiConfig, parse_origins
 from commtwin.commands import CommandError, SubParsers
@@ -22,16 +23,32 @@ def register(sub: SubParsers) -> None:
     parser.add_argument(
         "--burst", type=float, default=200.0, help="requests a key may send at once above --rate"
     )
+    parser.add_argument(
+        "--timezone",
+        default="UTC",
+        help="IANA time zone whose midnight starts 'today' for /live's closed-loop rate "
+        "(default UTC), e.g. Asia/Shanghai",
+    )
     parser.set_defaults(handler=_run)
 
 
-def config_from(settings: Settings, rate: float = 50.0, burst: float = 200.0) -> ApiConfig:
+def config_from(
+    settings: Settings, rate: float = 50.0, burst: float = 200.0, timezone: str = "UTC"
+) -> ApiConfig:
     """The API's configuration from the process settings (read once by the CLI)."""
     return ApiConfig(
         database_url=settings.database_url,
         cors_origins=parse_origins(settings.cors_origins),
         rate_per_s=rate,
         rate_burst=burst,
+        # Incident reports and transitions go to the broker the ingestor reads.
+        mqtt_url=settings.mqtt_url,
+        topic_root=settings.topic_root,
+        mqtt_protocol=settings.mqtt_protocol,
+        mqtt_ca_file=settings.mqtt_ca_file,
+        mqtt_cert_file=settings.mqtt_cert_file,
+        mqtt_key_file=settings.mqtt_key_file,
+        timezone=timezone,
     )
 
 
@@ -46,9 +63,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(f"--port: {port} is not a TCP port")
     if args.rate <= 0 or args.burst < 1:
         raise CommandError("--rate must be positive and --burst at least 1")
+    try:
+        ZoneInfo(args.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CommandError(f"--timezone: unknown time zone {args.timezone!r}") from None
     host = args.host or settings.api_host
     _check_bindable(host, port)
-    app = create_app(config_from(settings, args.rate, args.burst))
+    app = create_app(config_from(settings, args.rate, args.burst, args.timezone))
     try:
         uvicorn.run(
             app,
