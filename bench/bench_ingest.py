@@ -117,6 +117,7 @@ class Ingestor:
         while time.monotonic() < deadline:
             try:
                 if self.metric("commtwin_ingest_mqtt_connected") == 1.0:
+                    time.sleep(0.5)  # let the broker register the new subscription
                     return
             except OSError:
                 pass

@@ -153,6 +153,7 @@ class Consumer:
         client.on_connect = self._on_connect
         client.on_message = self._on_message
         client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
         return client
 
     def _connect(self) -> None:
@@ -203,6 +204,14 @@ class Consumer:
             self.session_present,
             ",".join(self.config.topics),
         )
+
+    def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, reasons: Any, _p: Any) -> None:
+        refused = [r for r in reasons if r.is_failure]
+        if refused:
+            # E.g. an ACL without read access: nothing will arrive; say so loudly.
+            log.error("mqtt subscription refused reasons=%s", ",".join(map(str, refused)))
+            return
+        log.info("mqtt subscribed generation=%d", self.generation)
 
     def _on_disconnect(self, _c: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         self.connected.clear()

@@ -103,8 +103,10 @@ class IngestProcess:
         return self.log_path.read_text(errors="replace")
 
     def wait_connected(self, timeout: float = 20.0) -> None:
+        # Subscribed, not merely connected: a message published before the
+        # broker registered a new session's subscription would not be queued.
         if not wait_for(
-            lambda: "mqtt connected" in self.log or self.proc.poll() is not None, timeout
+            lambda: "mqtt subscribed" in self.log or self.proc.poll() is not None, timeout
         ):
             raise TimeoutError(f"ingestor did not connect:\n{self.log}")
         if self.proc.poll() is not None:

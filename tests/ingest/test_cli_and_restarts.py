@@ -114,7 +114,7 @@ def test_broker_restart_mid_feed(ingest_db: str, root: str, tmp_path: Path) -> N
         feed = list(telemetry_feed(20_000, community="lanting", root=root))
         publish(private.url, feed[:10_000])
         private.restart()
-        assert wait_for_value(lambda: ingestor.log.count("mqtt connected"), 2, 30) == 2
+        assert wait_for_value(lambda: ingestor.log.count("mqtt subscribed"), 2, 30) == 2
         assert "generation=2 session_present=True" in ingestor.log
         publish(private.url, feed[10_000:])
         rows = "SELECT count(*) FROM readings"
