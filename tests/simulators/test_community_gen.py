@@ -12,11 +12,9 @@ from shapely.geometry import Point, shape
 
 from simulators.community_gen import CommunitySpec, GenerationError, generate_community, summary
 from simulators.from_model import place_into
+from tests.shared_data import DELFT
 from twin.community_file import community_from_json, read_community_file
 from twin.kinds import KINDS
-
-DELFT = Path("/work/shared/data/3dbag-delft.city.json")
-SHARED_DELFT = Path(__file__).resolve().parents[3] / "shared" / "data" / "3dbag-delft.city.json"
 
 
 @pytest.fixture(scope="module")
@@ -117,10 +115,9 @@ def test_bad_parameters_are_refused(spec: CommunitySpec) -> None:
 
 
 def _delft() -> Path:
-    for p in (DELFT, SHARED_DELFT):
-        if p.exists():
-            return p
-    pytest.fail("the shared 3D BAG file is missing")
+    if not DELFT.exists():
+        pytest.fail(f"the shared 3D BAG file is missing: {DELFT}")
+    return DELFT
 
 
 def test_devices_go_into_the_real_3dbag_buildings(tmp_path: Path) -> None:

@@ -10,15 +10,14 @@ from typing import Any
 import pytest
 from pyproj import Transformer
 
+from tests.shared_data import SHARED_DATA
 from twin.community_export import community_to_json
 from twin.community_file import community_from_json, read_community_file
 from twin.errors import ModelError
 from twin.geojson import HEIGHT_DEFAULTED
 from twin.model import Placement, Position
 
-SHARED = Path("/work/shared/data")
-if not SHARED.exists():
-    SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+SHARED = SHARED_DATA
 
 LANTING: dict[str, Any] = {
     "id": "lanting",

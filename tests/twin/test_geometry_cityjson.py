@@ -10,7 +10,6 @@ import copy
 import json
 import math
 import re
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,14 +17,11 @@ import pytest
 import shapely
 from pyproj import Transformer
 
+from tests.shared_data import DELFT
 from twin.cityjson import read_cityjson
 from twin.crs import Frame, local_tmerc
 from twin.errors import ModelError
 from twin.geojson import HEIGHT_DEFAULTED
-
-DELFT = Path("/work/shared/data/3dbag-delft.city.json")
-if not DELFT.exists():  # the checkout's sibling "shared" directory
-    DELFT = Path(__file__).resolve().parents[3] / "shared" / "data" / DELFT.name
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import pytest
 import shapely
 from pyproj import Geod
 
+from tests.shared_data import HEFEI
 from twin.crs import Frame
 from twin.errors import ModelError
 from twin.geojson import (
@@ -23,10 +23,6 @@ from twin.geojson import (
     footprint_to_geojson,
     read_geojson_buildings,
 )
-
-HEFEI = Path("/work/shared/data/osm-hfut-hefei.geojson")
-if not HEFEI.exists():
-    HEFEI = Path(__file__).resolve().parents[3] / "shared" / "data" / HEFEI.name
 
 
 @pytest.fixture(scope="module")
