@@ -32,6 +32,7 @@ from api.db import Conn
 from api.errors import ApiError
 from api.geo import GeoError
 from api.http_metrics import HttpMetrics, MetricsMiddleware
+from api.live.fastpath import LiveFastPath
 from api.live.hub import LiveHub
 from api.ratelimit import RateLimiter
 from api.routes import (
@@ -140,6 +141,8 @@ def create_app(
     app.include_router(cockpit.make_router(config.web_dir or cockpit.DEFAULT_WEB_DIR))
     _install_error_handlers(app)
     # Added innermost first: metrics see every response, 413s and CORS preflights included.
+    # /live polls answered from memory before routing (api/live/fastpath.py).
+    app.add_middleware(LiveFastPath, hub=hub, route=live.router.routes[0])
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
     if config.cors_origins:
         app.add_middleware(

@@ -61,6 +61,9 @@ class LiveDocument:
     etag: str
     body: bytes
     headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # The same as raw ASGI headers, for the fast path (api.live.fastpath).
+    raw_ok: tuple[tuple[bytes, bytes], ...] = ()
+    raw_not_modified: tuple[tuple[bytes, bytes], ...] = ()
 
 
 def day_start_in(zone: str) -> Callable[[datetime], datetime]:
@@ -269,11 +272,18 @@ class CommunityLive:
         snap = self.state.snapshot(now)
         body = orjson.dumps({**snap, "model_version": self.model_version})
         etag = self.etag
+        cache = ((b"etag", etag.encode()), (b"cache-control", b"no-cache"))
         doc = LiveDocument(
             self.state.version,
             etag,
             body,
             MappingProxyType({"ETag": etag, "Cache-Control": "no-cache"}),
+            raw_ok=(
+                (b"content-length", str(len(body)).encode()),
+                (b"content-type", b"application/json"),
+                *cache,
+            ),
+            raw_not_modified=cache,
         )
         self._doc = doc
         self._valid_until = self._next_change(now, day_start)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -287,3 +288,33 @@ def test_an_incident_becoming_overdue_changes_the_document(site: LiveSite) -> No
     assert body["kpis"]["incidents_overdue"] == first.json()["kpis"]["incidents_overdue"] + 1
     b1 = next(b for b in body["buildings"] if b["id"] == "b1")
     assert {s["index"]: s["scenes"]["governance"] for s in b1["storeys"]}[3] == "alarm"
+
+
+def test_answers_from_memory_equal_the_routed_ones(site: LiveSite) -> None:
+    """With its key cached, /live is answered before routing (api/live/fastpath.py); a key
+    not cached yet takes the route. Same statuses, headers and documents."""
+    url = f"{site.base}/v1/communities/{A}/live"
+    for conditional in (False, True):
+        made = run_once(site.url, lambda c: create_key(c, ["cockpit:read"], [A], "fresh"))
+        headers = {"Authorization": f"Bearer {made.key}"}
+        if conditional:
+            headers["If-None-Match"] = get_live(site).headers["etag"]
+        routed, remembered = (httpx.get(url, headers=headers) for _ in range(2))
+        assert remembered.status_code == routed.status_code == (304 if conditional else 200)
+        for name in ("etag", "cache-control", "content-type", "content-length"):
+            assert remembered.headers.get(name) == routed.headers.get(name), name
+        assert remembered.content == routed.content  # the same rendered bytes
+    metrics = httpx.get(f"{site.base}/metrics").text
+    live_route = 'route="/v1/communities/{cid}/live"'
+    assert f'commtwin_http_requests_total{{method="GET",{live_route},status="200"}}' in metrics
+    assert f'{live_route},status="304"' in metrics
+
+
+def test_the_rate_limit_holds_for_answers_from_memory(site: LiveSite) -> None:
+    limited = replace(site.config, rate_per_s=0.5, rate_burst=3.0)
+    with serve(create_app(limited)) as base:
+        url = f"{base}/v1/communities/{A}/live"
+        codes = [httpx.get(url, headers=site.headers("reader_a")).status_code for _ in range(5)]
+        assert codes == [200, 200, 200, 429, 429]
+        r = httpx.get(url, headers=site.headers("reader_a"))
+        assert r.headers["retry-after"] == "2"

@@ -1,0 +1,83 @@
+"""``GET /v1/communities/{cid}/live`` answered before FastAPI's routing, when it can be.
+
+Hundreds of screens poll ``/live``; FastAPI's routing and parameter handling
+cost several times what the answer itself does (bytes already rendered). This
+middleware serves the request directly when everything it needs is already
+in memory: the key in the key cache, the community known to exist, the
+document rendered. The checks are those of the route (:func:`api.deps.authorize`,
+same caches, same order). Anything else (a key or community not cached, a
+rate-limited key, a community not built yet, a malformed path) falls through
+to the route, which answers it with the same rules and fills the caches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Final, cast
+
+from starlette.requests import Request
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.deps import presented_key
+from api.live.document import LiveDocument, etag_matches
+from api.live.hub import LiveHub
+from api.state import ApiState
+
+_PREFIX: Final = "/v1/communities/"
+_SUFFIX: Final = "/live"
+_COMMUNITY: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+
+
+class LiveFastPath:
+    def __init__(self, app: ASGIApp, hub: LiveHub, route: BaseRoute) -> None:
+        self.app = app
+        self.hub = hub
+        # The /live route, set in the scope as routing would (the metrics' label).
+        self.route = route
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            path: str = scope["path"]
+            if path.startswith(_PREFIX) and path.endswith(_SUFFIX):
+                cid = path[len(_PREFIX) : -len(_SUFFIX)]
+                if _COMMUNITY.fullmatch(cid):
+                    answered = await self._answer(scope, cid, send)
+                    if answered:
+                        return
+        await self.app(scope, receive, send)
+
+    async def _answer(self, scope: Scope, cid: str, send: Send) -> bool:
+        state = cast(ApiState | None, getattr(scope["app"].state, "api", None))
+        if state is None:
+            return False
+        request = Request(scope)
+        text = presented_key(request)
+        if not text:
+            return False
+        now = state.monotonic()
+        key = state.keys.get(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest(), now)
+        if key is None or not key.sees(cid) or not key.grants("cockpit:read"):
+            return False
+        if not state.communities.get(cid, now):
+            return False
+        doc = self.hub.cached(cid, state.now())
+        if doc is None:
+            return False
+        # Last, as the route does it: a token is spent only on a request served.
+        if state.limiter.check(key.id, now) is not None:
+            return False  # the route answers 429 (its check spends nothing more)
+        scope["route"] = self.route
+        condition = request.headers.get("if-none-match")
+        if condition is not None and etag_matches(condition, doc.etag):
+            await _send(send, 304, doc, b"")
+        else:
+            await _send(send, 200, doc, doc.body)
+        return True
+
+
+async def _send(send: Send, status: int, doc: LiveDocument, body: bytes) -> None:
+    headers = doc.raw_ok if status == 200 else doc.raw_not_modified
+    await send({"type": "http.response.start", "status": status, "headers": list(headers)})
+    await send({"type": "http.response.body", "body": body})

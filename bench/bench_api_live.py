@@ -1,0 +1,411 @@
+#!/usr/bin/env python
+"""/live under 200 concurrent pollers, and change-to-visible latency (issue 6).
+
+Everything runs on this machine: a scratch database holding one community of
+2,000 devices (40 buildings of a basement and 18 storeys, 20 active alarms,
+60 open incidents, 500 closed or cancelled in the last 30 days), a private
+Mosquitto, ``commtwin ingest`` and ``commtwin api`` (one uvicorn worker) in
+their own processes, and ``wrk`` (Debian package ``wrk``) as the load
+generator in another process, 200 connections on 2 threads.
+
+* ``live_200_*`` / ``live_304_*``: as fast as wrk can (closed loop), then paced
+  at an offered 3,000 requests/s (each connection waits between requests):
+  requests/s, p50 and p99 latency, and the API process's CPU time per request
+  (robust on a shared machine: requests/s one core could serve = 1e6 / µs).
+* ``change_*``: device status messages published over MQTT one every 150 ms
+  while wrk polls at 3,000 requests/s; commit time = arrival of the
+  ``commtwin_changes`` NOTIFY at this process, visible = the SSE event on
+  ``/stream`` and the first ``/live`` poll (every 5 ms, If-None-Match) showing
+  the version.
+
+Options: --seconds (per wrk run), --changes, --connections. Prints JSON lines
+(docs/CONTRIBUTING.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import paho.mqtt.client as mqtt  # noqa: E402
+import psycopg  # noqa: E402
+from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
+
+from api.db import run_once  # noqa: E402
+from api.queries.keys import create_key  # noqa: E402
+from commtwin import db  # noqa: E402
+from tests.services import Broker, free_port, scratch_database  # noqa: E402
+
+PY = sys.executable
+CID = "bench"
+BUILDINGS = 40
+STOREYS = [-1, *range(1, 19)]
+DEVICES = 2000
+KINDS = ["smoke", "smoke", "smoke", "water_leak", "door", "env", "wearable", "power_meter"]
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def emit(metric: str, value: float, unit: str, ref: str) -> None:
+    line = {
+        "bench": "api_live",
+        "metric": metric,
+        "value": round(value, 2),
+        "unit": unit,
+        "ref": ref,
+    }
+    print(json.dumps(line), flush=True)
+
+
+def log(message: str) -> None:
+    print(f"[bench_api_live] {message}", file=sys.stderr, flush=True)
+
+
+def fill(url: str) -> None:
+    rng = random.Random(7)
+    now = datetime.now(UTC)
+    square = '{"type": "Polygon", "coordinates": [[[0,0],[20,0],[20,20],[0,20],[0,0]]]}'
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+        conn.execute(
+            "INSERT INTO communities (id, name, crs) VALUES (%s, 'Bench', 'EPSG:32651')", (CID,)
+        )
+        conn.execute(
+            "INSERT INTO grids (community_id, id, name, polygon, worker)"
+            " VALUES (%s, 'g1', 'G1', %s, 'w-1')",
+            (
+                CID,
+                json.dumps(
+                    {
+                        "type": "Polygon",
+                        "coordinates": [
+                            [[-1e4, -1e4], [1e4, -1e4], [1e4, 1e4], [-1e4, 1e4], [-1e4, -1e4]]
+                        ],
+                    }
+                ),
+            ),
+        )
+        for b in range(BUILDINGS):
+            bid = f"b{b:02d}"
+            conn.execute(
+                "INSERT INTO buildings (community_id, id, footprint, ground_z, roof_z)"
+                " VALUES (%s, %s, %s, 0, 54)",
+                (CID, bid, square),
+            )
+            for idx in STOREYS:
+                conn.execute(
+                    "INSERT INTO storeys (community_id, building_id, idx, floor_z, height)"
+                    " VALUES (%s, %s, %s, %s, 3)",
+                    (CID, bid, idx, 3.0 * idx),
+                )
+        for i in range(DEVICES):
+            conn.execute(
+                "INSERT INTO devices (community_id, id, kind, building_id, storey_idx, grid_id,"
+                " online, modelled) VALUES (%s, %s, %s, %s, %s, 'g1', %s, true)",
+                (CID, f"d{i:04d}", rng.choice(KINDS), f"b{i % BUILDINGS:02d}",
+                 rng.choice(STOREYS), rng.random() > 0.01),
+            )  # fmt: skip
+        for i in range(20):
+            conn.execute(
+                "INSERT INTO alarms (community_id, device_id, rule_id, severity, state, message,"
+                " raised_at, updated_at, building_id, storey_idx)"
+                " VALUES (%s, %s, 'r', %s, 'active_unack', 'bench', %s, %s, %s, 3)",
+                (CID, f"d{1000 + i:04d}", ["critical", "major", "minor", "warning"][i % 4],
+                 now, now, f"b{i % BUILDINGS:02d}"),
+            )  # fmt: skip
+        for i in range(560):
+            status = (
+                ["reported", "dispatched", "accepted", "resolved"][i % 4]
+                if i < 60
+                else ("closed" if i % 10 else "cancelled")
+            )
+            reported = now - timedelta(hours=rng.uniform(0, 24 * 29))
+            conn.execute(
+                "INSERT INTO incidents (community_id, id, status, category, title, grid_id,"
+                " building_id, storey_idx, reported_at, respond_due_at, resolve_due_at)"
+                " VALUES (%s, %s, %s, 'noise', 'bench incident', 'g1', %s, 2, %s, %s, %s)",
+                (CID, f"i{i:04d}", status, f"b{i % BUILDINGS:02d}", reported,
+                 reported + timedelta(minutes=30), reported + timedelta(hours=24)),
+            )  # fmt: skip
+
+
+@contextmanager
+def process(args: list[str], env: dict[str, str], name: str) -> Iterator[subprocess.Popen[bytes]]:
+    logfile = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=logfile, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if proc.returncode not in (0, -15):
+            logfile.seek(0)
+            tail = logfile.read()[-2000:].decode(errors="replace")
+            log(f"{name} exited {proc.returncode}: {tail}")
+        logfile.close()
+
+
+def base_env(url: str, broker: Broker) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMMTWIN_")}
+    env |= {"COMMTWIN_DATABASE_URL": url, "COMMTWIN_MQTT_URL": broker.url,
+            "COMMTWIN_LOG_LEVEL": "WARNING", "COMMTWIN_METRICS_PORT": "0"}  # fmt: skip
+    return env
+
+
+def wait_ready(base: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("commtwin api did not become ready")
+
+
+_PACE_LUA = "delay = function() return {ms} end\n"
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def wrk(
+    url: str, headers: dict[str, str], seconds: int, conns: int, pace_ms: float | None
+) -> dict[str, float]:
+    cmd = ["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    for k, v in headers.items():
+        cmd += ["-H", f"{k}: {v}"]
+    script = None
+    if pace_ms is not None:
+        script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)  # noqa: SIM115
+        script.write(_PACE_LUA.format(ms=pace_ms))
+        script.close()
+        cmd += ["-s", script.name]
+    try:
+        out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    finally:
+        if script is not None:
+            os.unlink(script.name)
+    result = {"rps": float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))}  # type: ignore[union-attr]
+    result["requests"] = float(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    for pct in ("50", "99"):
+        m = re.search(rf"\s{pct}%\s+([0-9.]+)(us|ms|s)\b", out)
+        assert m is not None, out
+        result[f"p{pct}"] = float(m.group(1)) * _UNITS[m.group(2)]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: .*", out)
+    result["bad"] = float(bad.group(1)) if bad else 0.0
+    if errors:
+        log(f"wrk: {errors.group(0)}")
+    return result
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def poll_runs(
+    api: subprocess.Popen[bytes], url: str, key: str, etag: str, a: argparse.Namespace
+) -> None:
+    auth = {"Authorization": f"Bearer {key}"}
+    pace = 1000.0 * a.connections / a.rate  # ms per connection between requests
+    for label, headers in (("200", auth), ("304", {**auth, "If-None-Match": etag})):
+        for mode, pace_ms in (("max", None), ("paced", pace)):
+            cpu0 = cpu_seconds(api.pid)
+            r = wrk(url, headers, a.seconds, a.connections, pace_ms)
+            cpu_us = (cpu_seconds(api.pid) - cpu0) / r["requests"] * 1e6
+            if r["bad"]:
+                log(f"{label}/{mode}: {r['bad']:.0f} responses other than 2xx/3xx")
+            name = f"live_{label}" + ("" if mode == "max" else f"_offered_{a.rate}")
+            target = ">= 3000" if mode == "max" else f"offered {a.rate}/s"
+            emit(f"{name}_req_per_s", r["rps"], "req/s", target)
+            emit(f"{name}_p50_ms", r["p50"], "ms", "report")
+            emit(f"{name}_p99_ms", r["p99"], "ms", "<= 50" if mode == "paced" else "report")
+            emit(f"{name}_server_cpu_us_per_req", cpu_us, "us", "report")
+
+
+class Visibility:
+    """Commit (NOTIFY), /stream and /live arrival times per change sequence."""
+
+    def __init__(self, url: str, base: str, key: str) -> None:
+        self.commit: dict[int, float] = {}
+        self.ref: dict[str, int] = {}
+        self.sse: dict[int, float] = {}
+        self.live: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.auth = {"Authorization": f"Bearer {key}"}
+        self.base = base
+        for target in (lambda: self._listen(url), self._stream, self._poll):
+            threading.Thread(target=self._quietly, args=(target,), daemon=True).start()
+
+    def _quietly(self, target: Callable[[], None]) -> None:
+        try:
+            target()
+        except (httpx.HTTPError, psycopg.Error):
+            if not self.stop.is_set():  # the servers stop under our feet at the end
+                raise
+
+    def _listen(self, url: str) -> None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("LISTEN commtwin_changes")
+            for note in conn.notifies():
+                t = time.monotonic()
+                doc = json.loads(note.payload)
+                self.commit[doc["seq"]] = t
+                self.ref[doc["ref"]] = doc["seq"]
+                if self.stop.is_set():
+                    return
+
+    def _stream(self) -> None:
+        with (
+            httpx.Client(timeout=httpx.Timeout(10, read=None)) as client,
+            client.stream(
+                "GET", f"{self.base}/v1/communities/{CID}/stream", headers=self.auth
+            ) as response,
+        ):
+            for line in response.iter_lines():
+                if line.startswith("id: "):
+                    self.sse.setdefault(int(line[4:]), time.monotonic())
+                if self.stop.is_set():
+                    return
+
+    def _poll(self) -> None:
+        etag = None
+        seen = 0
+        with httpx.Client(timeout=10) as client:
+            while not self.stop.is_set():
+                headers = dict(self.auth)
+                if etag:
+                    headers["If-None-Match"] = etag
+                r = client.get(f"{self.base}/v1/communities/{CID}/live", headers=headers)
+                if r.status_code == 200:
+                    t = time.monotonic()
+                    etag = r.headers["etag"]
+                    version = int(r.json()["version"])
+                    for seq in [s for s in self.commit if seen < s <= version]:
+                        self.live.setdefault(seq, t)
+                    seen = max(seen, version)
+                time.sleep(0.005)
+
+
+def change_latency(url: str, base: str, key: str, broker: Broker, n: int) -> None:
+    vis = Visibility(url, base, key)
+    time.sleep(1.0)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-{os.getpid()}")
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    published: dict[str, float] = {}
+    for i in range(n):
+        device = f"d{i:04d}"
+        payload = json.dumps({"online": False, "ts": datetime.now(UTC).isoformat()})
+        published[device] = time.monotonic()
+        client.publish(f"commtwin/v1/{CID}/devices/{device}/status", payload, qos=1)
+        time.sleep(0.15)
+    time.sleep(2.0)
+    vis.stop.set()
+    client.loop_stop()
+    client.disconnect()
+    seqs = {d: vis.ref[d] for d in published if d in vis.ref}
+    if len(seqs) < n:
+        log(f"only {len(seqs)} of {n} changes committed")
+    to_sse = [(vis.sse[s] - vis.commit[s]) * 1e3 for s in seqs.values() if s in vis.sse]
+    to_live = [(vis.live[s] - vis.commit[s]) * 1e3 for s in seqs.values() if s in vis.live]
+    pub = [(vis.sse[s] - published[d]) * 1e3 for d, s in seqs.items() if s in vis.sse]
+    for name, samples in (("commit_to_stream", to_sse), ("commit_to_live", to_live),
+                          ("publish_to_stream", pub)):  # fmt: skip
+        if len(samples) < len(seqs):
+            log(f"{name}: {len(seqs) - len(samples)} changes never seen")
+        q = statistics.quantiles(samples, n=100, method="inclusive")
+        target = "<= 1000" if name.startswith("commit") else "report (includes ingest batching)"
+        emit(f"change_{name}_p50_ms", statistics.median(samples), "ms", "report")
+        emit(f"change_{name}_p99_ms", q[98], "ms", target)
+        emit(f"change_{name}_missed", float(n - len(samples)), "changes", "0")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=200)
+    parser.add_argument("--rate", type=int, default=3000, help="offered requests/s when paced")
+    parser.add_argument("--changes", type=int, default=60)
+    a = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("bench_api_live: wrk is needed (apt-get install -y wrk)", file=sys.stderr)
+        return 2
+    broker = Broker().start()
+    try:
+        with scratch_database("commtwin_bench_api_live") as url:
+            db.upgrade(url, prefer="plain")
+            fill(url)
+            key = run_once(url, lambda c: create_key(c, ["cockpit:read"], [CID], "bench")).key
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            env = base_env(url, broker)
+            api_cmd = [
+                PY,
+                "-m",
+                "commtwin",
+                "api",
+                "--port",
+                str(port),
+                "--rate",
+                "1e9",
+                "--burst",
+                "1e9",
+            ]
+            ingest_cmd = [
+                PY,
+                "-m",
+                "commtwin",
+                "ingest",
+                "--client-id",
+                "bench-api-live",
+                "--linger-ms",
+                "20",
+            ]
+            with process(ingest_cmd, env, "ingest"), process(api_cmd, env, "api") as api:
+                wait_ready(base)
+                live_url = f"{base}/v1/communities/{CID}/live"
+                first = httpx.get(live_url, headers={"Authorization": f"Bearer {key}"})
+                first.raise_for_status()
+                emit("snapshot_kb", len(first.content) / 1024, "KiB", "report")
+                log(f"polling {live_url} ({len(first.content) / 1024:.0f} KiB)")
+                poll_runs(api, live_url, key, first.headers["etag"], a)
+                log("change latency under paced polling")
+                pace = 1000.0 * a.connections / a.rate
+                load = threading.Thread(
+                    target=wrk,
+                    args=(live_url, {"Authorization": f"Bearer {key}"}, int(a.changes * 0.15) + 6,
+                          a.connections, pace),
+                    daemon=True,
+                )  # fmt: skip
+                load.start()
+                time.sleep(1.0)
+                change_latency(url, base, key, broker, a.changes)
+                load.join()
+    finally:
+        broker.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
