@@ -71,23 +71,32 @@ def register(sub: SubParsers) -> None:
     parser.add_argument(
         "--speed",
         type=_positive,
-        default=60.0,
-        help="simulated seconds per real second while the simulator catches up with the "
-        "present (default 60); it then runs in real time",
+        default=30.0,
+        help="simulated seconds per real second while the feed catches up with the present "
+        "(default 30); it then runs in real time (timestamps never run ahead of the clock)",
     )
     parser.add_argument(
         "--catch-up",
         type=_positive,
-        default=6.0,
-        metavar="HOURS",
-        help="hours of simulated history before now on a first run (default 6); later runs "
-        "continue from where the last one stopped",
+        default=45.0,
+        metavar="MINUTES",
+        help="simulated time before now the feed starts at (default 45; more than 60 makes "
+        "every device's data older than the no-data alarm window at first); a later run "
+        "continues from where the last one stopped, at most this far back",
     )
     parser.add_argument(
         "--event-rate",
         type=_positive,
         default=20.0,
-        help="multiply rare events (alarms, falls, outages) so they show (default 20)",
+        help="multiply rare events (smoke, leaks, falls, lift faults, outages) so alarms show "
+        "(default 20)",
+    )
+    parser.add_argument(
+        "--incidents-per-day",
+        type=_positive,
+        default=200.0,
+        help="residents' reports per day, worked by simulated grid workers (default 200, "
+        "about 14x a real community of this size, so the closed loop shows)",
     )
     parser.add_argument(
         "--mqtt-port",
@@ -115,8 +124,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port,
         mqtt_port=args.mqtt_port,
         speed=args.speed,
-        catch_up_s=args.catch_up * 3600.0,
+        catch_up_s=args.catch_up * 60.0,
         event_rate=args.event_rate,
+        incidents_per_day=args.incidents_per_day,
         simulator=not args.no_simulator,
         broker=args.broker,
     )

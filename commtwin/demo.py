@@ -65,9 +65,13 @@ class DemoOptions:
     host: str = "127.0.0.1"
     port: int = 8000
     mqtt_port: int = 0  # 0: a free port
-    speed: float = 60.0
-    catch_up_s: float = 6 * 3600.0  # simulated history raced through on a first run
+    speed: float = 30.0
+    # Simulated time raced through before the feed reaches the present. Kept
+    # under the rules' 60-minute no-data window: readings older than that
+    # would raise a "no data" alarm for every device until the feed caught up.
+    catch_up_s: float = 45 * 60.0
     event_rate: float = 20.0
+    incidents_per_day: float = 200.0
     simulator: bool = True
     broker: str = "auto"  # auto | mosquitto | amqtt (when COMMTWIN_MQTT_URL is not set)
 
@@ -313,6 +317,8 @@ class Demo:
                 iso,
                 "--event-rate",
                 f"{o.event_rate:g}",
+                "--incidents-per-day",
+                f"{o.incidents_per_day:g}",
             )
             self._start(ChildSpec("simulator", argv, env, logs / "simulator.log"))
             self.sim_start, self.sim_started_at = start, time.time()
