@@ -57,3 +57,41 @@ def test_a_status_published_over_mqtt_reaches_live_and_stream(site: LiveSite) ->
 def live_with(site: LiveSite, etag: str) -> httpx.Response:
     headers = {**site.headers("reader_a"), "If-None-Match": etag}
     return httpx.get(f"{site.base}/v1/communities/{A}/live", headers=headers)
+
+
+def test_a_smoke_alarm_raised_by_telemetry_shows_with_its_incident(site: LiveSite) -> None:
+    site.sql(
+        "INSERT INTO devices (community_id, id, kind, metrics, building_id, storey_idx, grid_id,"
+        " online, modelled) VALUES (%s, 'smoke-a9', 'smoke', '{smoke}', 'b1', 3, 'g1', true, true)",
+        (A,),
+    )
+    url = f"{site.base}/v1/communities/{A}/stream"
+    with SseReader(url, site.headers("reader_a")) as stream:
+        assert stream.next().event == "version"
+        mqtt_publish(
+            site,
+            f"{A}/devices/smoke-a9/telemetry",
+            {"ts": datetime.now(UTC).isoformat(), "values": {"smoke": True, "temperature": 60}},
+        )
+        # One ingest batch: the incident opened by the alarm and auto-dispatched, the
+        # alarms it raised (smoke, and the temperature of 60 °C), then the version.
+        events = stream.until(lambda e: e.event == "version", timeout=10)
+        alarms = {e.data["alarm"]["rule"]: e.data["alarm"] for e in events if e.event == "alarm"}
+        alarm = alarms["smoke"]
+        assert (alarm["device"], alarm["severity"], alarm["state"]) == (
+            "smoke-a9",
+            "critical",
+            "active_unack",
+        )
+        opened = [e.data["incident"] for e in events if e.event == "incident"]
+        assert opened[-1]["id"] == alarm["incident"] == f"alarm-{alarm['id']}"
+        assert (opened[-1]["priority"], opened[-1]["status"]) == ("critical", "dispatched")
+        version = events[-1].data["version"]
+    assert wait_until(lambda: live(site).json()["version"] >= version, timeout=5)
+    snap = live(site).json()
+    listed = next(a for a in snap["alarms"] if a["id"] == alarm["id"])
+    assert listed["incident"] == f"alarm-{alarm['id']}"
+    assert snap["alarms"][0]["severity"] == "critical"
+    assert any(i["id"] == f"alarm-{alarm['id']}" for i in snap["incidents"])
+    b1 = next(b for b in snap["buildings"] if b["id"] == "b1")
+    assert {s["index"]: s["status"] for s in b1["storeys"]}[3] == "alarm"
