@@ -147,7 +147,10 @@ class Applier:
                 entry = await self.reader.load(community)
                 if entry is not None:
                     self.entries[community] = entry
-        except LiveUnavailableError as exc:
+        except Exception as exc:  # whatever it is, the waiting request is told
+            if not isinstance(exc, LiveUnavailableError):
+                log.exception("live: building %s failed", community)
+                exc = LiveUnavailableError(f"the live state of {community!r} could not be built")
             if fut is not None and not fut.done():
                 fut.set_exception(exc)
             return

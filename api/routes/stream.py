@@ -28,6 +28,7 @@ from api.errors import ApiError, BadRequestError, NotFoundError
 from api.live import events as ev
 from api.live.fanout import Subscriber
 from api.live.hub import LiveHub
+from api.live.reader import LiveUnavailableError
 from api.models.common import problems
 from api.routes.live import live_hub
 
@@ -119,7 +120,10 @@ async def _events(
     try:
         replayed: set[int] = set()
         if after is not None:
-            events, why = await hub.replay(cid, after)
+            try:
+                events, why = await hub.replay(cid, after)
+            except LiveUnavailableError as exc:
+                events, why = [], str(exc)
             if why is not None:
                 yield _sse(ev.reset_event(why, first.id or 0), RETRY_MS)
             for event in events:
