@@ -1,8 +1,7 @@
 """Asking the demo's API whether it is ready and whether devices are online.
 
-Plain ``urllib`` (no extra dependency). ``/live`` is the contract
-(``kpis.devices_online``); an API without it (before phase 2 of the API)
-is asked ``/devices?online=true`` instead, decided once from /openapi.json.
+Plain ``urllib`` (no extra dependency). Online devices are the ``/live``
+snapshot's ``kpis.devices_online``, what the cockpit itself shows.
 """
 
 from __future__ import annotations
@@ -12,8 +11,6 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
-
-LIVE_PATH = "/v1/communities/{cid}/live"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,17 +39,6 @@ def _json(raw: bytes) -> Any:
         return None
 
 
-def has_live(openapi: Any) -> bool:
-    """Whether the API serves ``/live`` (from its OpenAPI document).
-
-    >>> has_live({"paths": {"/v1/communities/{cid}/live": {}}})
-    True
-    >>> has_live({"paths": {}}), has_live(None)
-    (False, False)
-    """
-    return isinstance(openapi, dict) and LIVE_PATH in openapi.get("paths", {})
-
-
 def online_from_live(body: Any) -> int | None:
     """``kpis.devices_online`` of a /live snapshot.
 
@@ -67,18 +53,6 @@ def online_from_live(body: Any) -> int | None:
         return None
 
 
-def online_from_devices(body: Any) -> int | None:
-    """``count`` of a ``/devices?online=true`` page.
-
-    >>> online_from_devices({"count": 7, "devices": []})
-    7
-    """
-    try:
-        return int(body["count"])
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
 class ApiProbe:
     """Questions to one API about one community, with one key."""
 
@@ -86,7 +60,6 @@ class ApiProbe:
         self.base = base_url.rstrip("/")
         self.community = community
         self.key = key
-        self._live: bool | None = None
 
     def ready(self) -> bool:
         """``/readyz`` says the database is reachable and the schema current."""
@@ -94,14 +67,5 @@ class ApiProbe:
 
     def devices_online(self) -> int | None:
         """How many of the community's devices are online (None: no answer yet)."""
-        if self._live is None:
-            openapi = get_json(self.base + "/openapi.json")
-            if openapi.status != 200:
-                return None
-            self._live = has_live(openapi.body)
-        prefix = f"{self.base}/v1/communities/{self.community}"
-        if self._live:
-            answer = get_json(prefix + "/live", self.key)
-            return online_from_live(answer.body) if answer.status == 200 else None
-        answer = get_json(prefix + "/devices?online=true&limit=1", self.key)
-        return online_from_devices(answer.body) if answer.status == 200 else None
+        answer = get_json(f"{self.base}/v1/communities/{self.community}/live", self.key)
+        return online_from_live(answer.body) if answer.status == 200 else None

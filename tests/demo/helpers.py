@@ -145,32 +145,28 @@ def postmaster_pid(pgdata: Path) -> int | None:
         return None
 
 
-def devices_online(client: httpx.Client, cockpit: Cockpit) -> tuple[str, int | None]:
-    """``(endpoint used, devices online)``: /live's KPI once the API has /live,
-    else the count of ``/devices?online=true``."""
-    headers = {"Authorization": f"Bearer {cockpit.key}"}
-    paths = client.get(f"{cockpit.base}/openapi.json").json()["paths"]
-    prefix = f"{cockpit.base}/v1/communities/{cockpit.community}"
-    if "/v1/communities/{cid}/live" in paths:
-        r = client.get(f"{prefix}/live", headers=headers)
-        return "live", r.json()["kpis"]["devices_online"] if r.status_code == 200 else None
-    r = client.get(f"{prefix}/devices", params={"online": "true", "limit": 1}, headers=headers)
-    return "devices", r.json()["count"] if r.status_code == 200 else None
+def devices_online(client: httpx.Client, cockpit: Cockpit) -> int | None:
+    """``kpis.devices_online`` of the community's ``/live`` snapshot."""
+    r = client.get(
+        f"{cockpit.base}/v1/communities/{cockpit.community}/live",
+        headers={"Authorization": f"Bearer {cockpit.key}"},
+    )
+    return int(r.json()["kpis"]["devices_online"]) if r.status_code == 200 else None
 
 
-def wait_online(cockpit: Cockpit, started: float, timeout: float = READY_S) -> tuple[str, int]:
-    """Poll until devices are online; at most ``timeout`` after ``started``."""
-    last: tuple[str, int | None] = ("", None)
+def wait_online(cockpit: Cockpit, started: float, timeout: float = READY_S) -> int:
+    """Poll /live until devices are online; at most ``timeout`` after ``started``."""
+    last: int | None = None
     with httpx.Client(timeout=5.0) as client:
         while time.monotonic() < started + timeout:
             try:
                 last = devices_online(client, cockpit)
             except httpx.HTTPError:
-                last = ("", None)
-            if last[1]:
-                return last[0], last[1]
+                last = None
+            if last:
+                return last
             time.sleep(0.5)
-    raise AssertionError(f"no device online {timeout:.0f} s after start (last: {last})")
+    raise AssertionError(f"/live shows no device online {timeout:.0f} s after start ({last})")
 
 
 def start(
@@ -189,8 +185,16 @@ def check_live(run: DemoRun) -> Cockpit:
     """Devices online within 60 s (the printed key opens them) and the page served."""
     cockpit = run.wait_for_cockpit()
     assert cockpit.community == "demo"
-    endpoint, online = wait_online(cockpit, run.started)
-    assert online > 0, endpoint
+    assert wait_online(cockpit, run.started) > 0
+    live = httpx.get(
+        f"{cockpit.base}/v1/communities/demo/live",
+        headers={"Authorization": f"Bearer {cockpit.key}"},
+        timeout=10,
+    )
+    snapshot = live.json()
+    assert snapshot["community"] == "demo"
+    assert snapshot["kpis"]["devices_total"] >= snapshot["kpis"]["devices_online"] > 0
+    assert len(snapshot["buildings"]) == 21  # the generated community's
     page = httpx.get(f"{cockpit.base}/cockpit/demo", timeout=10)
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
