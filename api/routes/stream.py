@@ -99,7 +99,7 @@ async def stream(
     # No await between reading the version and subscribing: nothing slips between.
     first = ev.version_event(entry.version, entry.etag)
     sub = hub.subscribe(cid)
-    recheck_s = max(5.0, state.config.key_cache_s)
+    recheck_s = max(1.0, state.config.key_cache_s)
     return EventSourceResponse(
         _events(request, hub, sub, after=after, first=first, recheck_s=recheck_s),
         ping=state.config.sse_ping_s,
@@ -126,20 +126,29 @@ async def _events(
                 events, why = [], str(exc)
             if why is not None:
                 yield _sse(ev.reset_event(why, first.id or 0), RETRY_MS)
-            for event in events:
-                yield _sse(event, RETRY_MS if not replayed else None)
-                replayed.add(event.id or 0)
+            for missed in events:
+                yield _sse(missed, RETRY_MS if not replayed else None)
+                replayed.add(missed.id or 0)
         yield _sse(first, RETRY_MS)
+        clock = asyncio.get_running_loop().time
+        next_check = clock() + recheck_s
         while True:
             try:
-                event = await asyncio.wait_for(sub.queue.get(), recheck_s)
+                event: ev.StreamEvent | None = await asyncio.wait_for(
+                    sub.queue.get(), max(0.0, next_check - clock())
+                )
             except TimeoutError:
-                # A long stream outlives its key check: look again (cached, cheap).
+                event = None
+            if clock() >= next_check:
+                # A stream outlives its key check: look again (cached, cheap), so a
+                # revoked key stops streaming like it stops polling.
                 try:
                     await authorize(request, cid, "cockpit:read")
                 except (HTTPException, ApiError) as exc:
                     yield _sse(ev.closing_event(str(getattr(exc, "detail", exc))))
                     return
+                next_check = clock() + recheck_s
+            if event is None:
                 continue
             if sub.lagged:
                 sub.drain()

@@ -10,14 +10,16 @@ import httpx
 import psycopg
 import pytest
 
+from api.db import run_once
 from api.live.listener import APPLICATION_NAME
+from api.queries.keys import create_key
 from tests.api.live_fixtures import LiveSite, SseReader, live_site, log_change, wait_until
 from tests.api.seed import A, B
 
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[LiveSite]:
-    with live_site("commtwin_stream") as s:
+    with live_site("commtwin_stream", key_cache_s=1.0) as s:
         yield s
 
 
@@ -167,3 +169,16 @@ def test_a_client_that_falls_behind_is_told_to_refetch() -> None:
         # And it goes on with what comes next.
         seq = set_online(site, "env-b2", False)
         assert s.until(lambda e: e.id == str(seq))[-1].event == "device"
+
+
+def test_a_revoked_key_ends_its_stream(site: LiveSite) -> None:
+    made = run_once(site.url, lambda c: create_key(c, ["cockpit:read"], [A], "stream-key"))
+    url = f"{site.base}/v1/communities/{A}/stream"
+    with SseReader(url, {"Authorization": f"Bearer {made.key}"}) as s:
+        assert s.next().event == "version"
+        site.sql("UPDATE api_keys SET revoked_at = now() WHERE prefix = %s", (made.prefix,))
+        # The check runs every key_cache_s (1 s here), busy stream or not.
+        for online in (True, False, True):
+            set_online(site, "env-b2", online)
+        closing = s.until(lambda e: e.event == "closing", timeout=10)[-1]
+    assert closing.data == {"reason": "the API key is not valid or has been revoked"}
