@@ -86,34 +86,23 @@ def fill(url: str) -> None:
         conn.execute(
             "INSERT INTO communities (id, name, crs) VALUES (%s, 'Bench', 'EPSG:32651')", (CID,)
         )
+        big = [[-1e4, -1e4], [1e4, -1e4], [1e4, 1e4], [-1e4, 1e4], [-1e4, -1e4]]
         conn.execute(
             "INSERT INTO grids (community_id, id, name, polygon, worker)"
             " VALUES (%s, 'g1', 'G1', %s, 'w-1')",
-            (
-                CID,
-                json.dumps(
-                    {
-                        "type": "Polygon",
-                        "coordinates": [
-                            [[-1e4, -1e4], [1e4, -1e4], [1e4, 1e4], [-1e4, 1e4], [-1e4, -1e4]]
-                        ],
-                    }
-                ),
-            ),
+            (CID, json.dumps({"type": "Polygon", "coordinates": [big]})),
         )
-        for b in range(BUILDINGS):
-            bid = f"b{b:02d}"
-            conn.execute(
-                "INSERT INTO buildings (community_id, id, footprint, ground_z, roof_z)"
-                " VALUES (%s, %s, %s, 0, 54)",
-                (CID, bid, square),
-            )
-            for idx in STOREYS:
-                conn.execute(
-                    "INSERT INTO storeys (community_id, building_id, idx, floor_z, height)"
-                    " VALUES (%s, %s, %s, %s, 3)",
-                    (CID, bid, idx, 3.0 * idx),
-                )
+        conn.execute(
+            "INSERT INTO buildings (community_id, id, footprint, ground_z, roof_z)"
+            " SELECT %s, 'b' || lpad(b::text, 2, '0'), %s, 0, 54 FROM generate_series(0, %s) b",
+            (CID, square, BUILDINGS - 1),
+        )
+        conn.execute(
+            "INSERT INTO storeys (community_id, building_id, idx, floor_z, height)"
+            " SELECT %s, id, idx, 3 * idx, 3 FROM buildings, unnest(%s::int[]) idx"
+            " WHERE community_id = %s",
+            (CID, STOREYS, CID),
+        )
         for i in range(DEVICES):
             conn.execute(
                 "INSERT INTO devices (community_id, id, kind, building_id, storey_idx, grid_id,"

@@ -138,9 +138,6 @@ class LiveHub:
         except TimeoutError:
             raise LiveUnavailableError("the live state is not ready yet, try again") from None
 
-    def held(self) -> list[str]:
-        return sorted(self._applier.entries) if self._applier is not None else []
-
     # --------------------------------------------------------------- stream
     def subscribe(self, community: str) -> Subscriber:
         return self.fanout.subscribe(community)
