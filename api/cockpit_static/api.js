@@ -120,6 +120,13 @@ export class Api {
     return this.request(this.communityPath("/live"), { etag });
   }
 
+  /** The /stream response, read as it arrives (no timeout: it is endless). */
+  openStream(signal) {
+    const headers = { Accept: "text/event-stream" };
+    if (this.key) headers.Authorization = `Bearer ${this.key}`;
+    return fetch(this.base + this.communityPath("/stream"), { headers, signal, cache: "no-store" });
+  }
+
   buildings() {
     return this.get("/buildings");
   }

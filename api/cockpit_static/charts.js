@@ -97,31 +97,40 @@ export class Charts {
           splitLine: { lineStyle: { color: AXIS } },
           axisLabel: { color: TEXT },
         },
-        series: series.map((s) => ({ name: s.name, type: s.type ?? "bar", data: s.counts, smooth: true })),
+        series: series.map((s) => ({ name: s.name, type: s.type ?? "bar", data: s.counts })),
       },
       true,
     );
   }
 
-  /** Time series per group: {title, unit, stacked, series: [{name, points: [[ms, v]]}]}. */
-  setSeries(target, { title, series, stacked }) {
+  /**
+   * Bars per category: {title, categories, series: [{name, values, color}],
+   * stacked, max, counts}. Values above each bar when there is one series.
+   */
+  setBars(target, { title, categories, series, stacked = false, max, counts = false }) {
     this[target].setOption(
       {
         animation: false,
         title: { text: title, left: 8, top: 4, textStyle: { color: TEXT, fontSize: 13, fontWeight: "normal" } },
         color: PALETTE,
         grid: { left: 48, right: 16, top: 40, bottom: 28 },
-        legend: { type: "scroll", top: 4, right: 8, width: "55%", textStyle: { color: TEXT } },
-        tooltip: { trigger: "axis" },
-        xAxis: { type: "time", axisLine: { lineStyle: { color: AXIS } }, axisLabel: { color: TEXT } },
-        yAxis: { type: "value", splitLine: { lineStyle: { color: AXIS } }, axisLabel: { color: TEXT } },
+        legend: series.length > 1 ? { type: "scroll", top: 4, right: 8, width: "50%", textStyle: { color: TEXT } } : undefined,
+        tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+        xAxis: {
+          type: "category",
+          data: categories,
+          axisLine: { lineStyle: { color: AXIS } },
+          axisLabel: { color: TEXT, interval: 0, hideOverlap: true },
+        },
+        yAxis: { type: "value", max, minInterval: counts ? 1 : undefined, splitLine: { lineStyle: { color: AXIS } }, axisLabel: { color: TEXT } },
         series: series.map((s) => ({
           name: s.name,
-          type: "line",
+          type: "bar",
           stack: stacked ? "total" : undefined,
-          areaStyle: stacked ? { opacity: 0.25 } : undefined,
-          showSymbol: false,
-          data: s.points,
+          barMaxWidth: 36,
+          itemStyle: s.color ? { color: s.color } : undefined,
+          label: series.length === 1 ? { show: true, position: "top", color: TEXT, formatter: s.format } : undefined,
+          data: s.values,
         })),
       },
       true,
@@ -129,13 +138,13 @@ export class Charts {
   }
 
   /** An empty chart saying there is nothing to show (endpoint missing or no data). */
-  setEmpty(target, title) {
+  setEmpty(target, title, text = t("trend.unavailable")) {
     this[target].setOption(
       {
         title: [
           { text: title, left: 8, top: 4, textStyle: { color: TEXT, fontSize: 13, fontWeight: "normal" } },
           {
-            text: t("trend.unavailable"),
+            text,
             left: "center",
             top: "middle",
             textStyle: { color: "#5d6f8c", fontSize: 14, fontWeight: "normal" },

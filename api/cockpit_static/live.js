@@ -7,6 +7,9 @@
 // itself; it stops on "noaccess"/"needkey" because retrying cannot help.
 
 export const POLL_MS = 2000;
+// Announced changes are fetched at once, but not more often than this: a busy
+// community commits many batches a second, a screen needs a few frames.
+export const MIN_GAP_MS = 400;
 const MAX_BACKOFF_MS = 5000;
 
 /** The next state after a poll's outcome (pure, for tests and clarity). */
@@ -33,7 +36,7 @@ export class LivePoller {
    * fetchLive(etag) -> {status, etag, body}; onSnapshot(body) on each new
    * version; onState(state, info) on each state change and failure.
    */
-  constructor({ fetchLive, onSnapshot, onState, intervalMs = POLL_MS }) {
+  constructor({ fetchLive, onSnapshot, onState, intervalMs = POLL_MS, minGapMs = MIN_GAP_MS, now = Date.now }) {
     this.fetchLive = fetchLive;
     this.intervalMs = intervalMs;
     this.onSnapshot = onSnapshot;
@@ -44,6 +47,11 @@ export class LivePoller {
     this.lastOkMs = null;
     this.timer = null;
     this.stopped = false;
+    this.minGapMs = minGapMs;
+    this.now = now;
+    this.startedMs = -Infinity; // when the last poll started
+    this.inFlight = false;
+    this.again = false; // pollNow() came during a poll: poll once more right after it
   }
 
   start() {
@@ -56,7 +64,24 @@ export class LivePoller {
     clearTimeout(this.timer);
   }
 
+  /**
+   * Poll soon (a change was announced): at once, or when `minGapMs` has
+   * passed since the last poll started; never two polls at a time.
+   */
+  pollNow() {
+    if (this.stopped || this.state === "noaccess" || this.state === "needkey") return;
+    if (this.inFlight) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    const wait = this.startedMs + this.minGapMs - this.now();
+    this.timer = setTimeout(() => this.poll(), Math.max(0, wait));
+  }
+
   async poll() {
+    this.inFlight = true;
+    this.startedMs = this.now();
     let outcome;
     let error = null;
     try {
@@ -76,12 +101,15 @@ export class LivePoller {
       this.failures += 1;
       if (outcome !== "error") this.etag = null;
     }
+    this.inFlight = false;
     const state = nextState(this.state, outcome);
     if (state !== this.state || state === "stale") {
       this.state = state;
       this.onState(state, { error, lastOkMs: this.lastOkMs });
     }
     if (this.stopped || state === "noaccess" || state === "needkey") return;
-    this.timer = setTimeout(() => this.poll(), delayAfter(this.failures, this.intervalMs));
+    const delay = this.again && outcome !== "error" ? this.minGapMs : delayAfter(this.failures, this.intervalMs);
+    this.again = false;
+    this.timer = setTimeout(() => this.poll(), delay);
   }
 }

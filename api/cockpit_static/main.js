@@ -1,7 +1,8 @@
 // The cockpit page: loads the community once, then follows /live.
 //
 // Order: language → key → which endpoints exist → buildings (+ a couple of
-// building details to pin the local frame) → 3D scene → poll /live every 2 s.
+// building details to pin the local frame) → 3D scene → poll /live every 2 s,
+// and at once when /stream announces a new version.
 // A 404 at any point means "no such community for this key": everything
 // shown is cleared and nothing of another community is ever requested.
 
@@ -17,7 +18,8 @@ import { SCENES, alarmInScene, statusIn } from "./scenes.js";
 import { SidePanel } from "./sidepanel.js";
 import { clockTime } from "./sla.js";
 import { refreshState, showState, wireKeyForm } from "./status_ui.js";
-import { buildingsWithKind, hourlyCounts, parkingOccupancy, powerByBuilding } from "./trends.js";
+import { ChangeStream } from "./stream.js";
+import { drawTrends, loadTrends, trendFollowsLive } from "./trend_panels.js";
 
 const TREND_REFRESH_MS = 5 * 60 * 1000;
 const cid = decodeURIComponent(location.pathname.replace(/\/+$/, "").split("/").pop());
@@ -108,6 +110,7 @@ function onSnapshot(snapshot) {
   if (snapshot.name) setText(byId("community-name"), snapshot.name);
   renderUpdated(snapshot);
   redraw();
+  if (trendFollowsLive(state.scene)) showTrends();
   document.body.dataset.version = snapshot.version ?? "";
   if (state.modelVersion === undefined) state.modelVersion = snapshot.model_version;
   if (!state.reloading && modelOutdated(state.model, snapshot, state.modelVersion)) {
@@ -169,35 +172,16 @@ async function loadDevices() {
   }
 }
 
-async function loadTrends() {
+async function refreshTrends() {
   state.devices = await loadDevices();
   redraw();
-  const now = Date.now();
-  const hourly = await hourlyCounts(api, now);
-  const powerBuildings = buildingsWithKind(state.devices, "power_meter");
-  state.trends = {
-    hourly,
-    power: await powerByBuilding(api, powerBuildings, state.names, now),
-    parking: await parkingOccupancy(api, now),
-  };
-  drawTrends();
+  const gridNames = new Map((state.model?.grids ?? []).map((g) => [g.id, g.name || g.id]));
+  state.trends = await loadTrends(api, { devices: state.devices, names: state.names, gridNames, nowMs: Date.now() });
+  showTrends();
 }
 
-function drawTrends() {
-  const tr = state.trends;
-  if (!tr) return;
-  if (tr.hourly) {
-    const series = [];
-    const labels = (tr.hourly.alarms ?? tr.hourly.reports).labels;
-    if (tr.hourly.alarms) series.push({ name: t("alarms.title"), counts: tr.hourly.alarms.counts });
-    if (tr.hourly.reports) series.push({ name: t("incidents.title"), counts: tr.hourly.reports.counts, type: "line" });
-    charts.setHourly("left", `${t("trend.alarms")} / ${t("trend.reports")}`, { labels, series });
-  } else charts.setEmpty("left", t("trend.alarms"));
-  const traffic = state.scene === "traffic";
-  const data = traffic ? tr.parking : tr.power;
-  const title = t(traffic ? "trend.parking" : "trend.power");
-  if (data?.length) charts.setSeries("right", { title, series: data, stacked: !traffic });
-  else charts.setEmpty("right", title);
+function showTrends() {
+  drawTrends(charts, state.trends, { scene: state.scene, snapshot: state.snapshot, names: state.names });
 }
 
 function wireTabs() {
@@ -212,7 +196,7 @@ function wireTabs() {
     for (const b of tabs.children) b.classList.toggle("active", b.dataset.scene === s);
     document.body.dataset.scene = s;
     redraw();
-    drawTrends();
+    showTrends();
   };
   tabs.addEventListener("click", (e) => {
     const s = e.target.closest("button")?.dataset.scene;
@@ -257,6 +241,31 @@ async function reloadModel(modelVersion) {
   }
 }
 
+/**
+ * Once /live has answered, follow /stream: a version other than the one
+ * shown (or a reset) makes the poller fetch /live now.
+ */
+function followStream(poller) {
+  const stream = new ChangeStream({
+    open: (signal) => api.openStream(signal),
+    onEvent: (e) => {
+      if (e.event === "reset") poller.pollNow();
+      if (e.event !== "version") return;
+      try {
+        if (JSON.parse(e.data).etag !== poller.etag) poller.pollNow();
+      } catch {
+        poller.pollNow();
+      }
+    },
+  });
+  const started = setInterval(() => {
+    if (poller.state === "live") {
+      clearInterval(started);
+      stream.start();
+    } else if (poller.state === "noaccess" || poller.state === "needkey") clearInterval(started);
+  }, 250);
+}
+
 async function boot() {
   startLanguage();
   wireKeyForm();
@@ -274,7 +283,7 @@ async function boot() {
   wireTabs();
   onLanguageChange(() => {
     redraw();
-    drawTrends();
+    showTrends();
     charts.setClosedLoop(state.snapshot?.kpis?.closed_loop_rate_today, state.snapshot?.kpis?.closed_loop_rate_30d);
     renderUpdated(state.snapshot);
   });
@@ -309,12 +318,22 @@ async function boot() {
     },
   });
   poller.start();
-  loadTrends().catch(() => {});
-  setInterval(() => loadTrends().catch(() => {}), TREND_REFRESH_MS);
+  if (liveAvailable && api.has("/stream")) followStream(poller);
+  refreshTrends().catch(() => {});
+  setInterval(() => refreshTrends().catch(() => {}), TREND_REFRESH_MS);
   ready(true);
   return undefined;
 }
 
 // A small handle for diagnostics from the browser console (and browser tests).
-window.cockpit = { state, ready: readyPromise, get view() { return view; } };
+window.cockpit = {
+  state,
+  ready: readyPromise,
+  get view() {
+    return view;
+  },
+  get charts() {
+    return charts;
+  },
+};
 boot();

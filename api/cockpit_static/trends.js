@@ -1,14 +1,22 @@
-// Data of the trend charts, from the API's list and history endpoints.
-// Each loader returns null when its endpoint is missing or refuses this key
-// (e.g. history needing a wider scope), so its chart shows "no data" instead
-// of breaking the page.
+// Data of the bottom charts, from what a cockpit:read key may read: the
+// alarm and incident lists, /kpis, device latest values, and /live itself.
+// Area /history (power over 24 h) needs the maintainer scope and a screen
+// cannot tell its key's scopes, so the page never asks for it: asking would
+// only earn a 403 (a console error) on every screen.
+//
+// Loaders return null when their endpoint is missing or answers with an
+// error, so the chart shows "no data" instead of breaking the page.
 
 import { Api } from "./api.js";
+import { SEVERITIES, SEVERITY_COLORS } from "./scenes.js";
 import { perHour } from "./sla.js";
 
 const DAY_MS = 24 * 3600 * 1000;
 const PAGE = 1000;
 const MAX_PAGES = 5;
+// Latest values are read per device: bound the requests of one refresh.
+const MAX_DEVICES = 200;
+const PARALLEL = 4;
 
 /** Times (ISO) of list items newer than `sinceMs`, reading newest-first pages. */
 async function recentTimes(api, suffix, field, sinceMs, extra = {}) {
@@ -31,8 +39,7 @@ async function optional(fn) {
   try {
     return await fn();
   } catch (err) {
-    // 0 = API away (the live state shows that), 403/404 = not for this key:
-    // either way the chart just has no data this round.
+    // 0 = API away (the live state shows that), 4xx/5xx = nothing this round.
     if (err.status !== undefined) return null;
     throw err;
   }
@@ -54,40 +61,87 @@ export async function hourlyCounts(api, nowMs) {
   };
 }
 
-async function areaHistory(api, params) {
-  return api.get(`/history${Api.query({ bucket: "1h", agg: "avg", ...params })}`);
-}
-
 /**
- * Hourly power per building over 24 h: a building's average meter reading
- * times its number of reporting meters, i.e. its total kW.
+ * Closed loop per grid over the last 30 days (/kpis?by=grid): closed and
+ * still-open incidents per grid, grids named, incidents without a grid last.
  */
-export async function powerByBuilding(api, buildingIds, names, nowMs) {
-  if (!api.has("/history") || !buildingIds.length) return null;
-  const from = new Date(nowMs - DAY_MS).toISOString();
-  const series = [];
-  for (const id of buildingIds) {
-    const h = await optional(() => areaHistory(api, { building: id, metric: "power_kw", from }));
-    if (h === null) return null; // refused for one, refused for all
-    if (!h.points?.length) continue;
-    series.push({
-      name: names.get(id) ?? id,
-      points: h.points.filter((p) => p.v !== null).map((p) => [Date.parse(p.t), p.v * Math.max(1, h.devices)]),
-    });
+export async function closedLoopByGrid(api, gridNames) {
+  if (!api.has("/kpis")) return null;
+  const body = await optional(() => api.get("/kpis?by=grid"));
+  return body === null ? null : kpiBars(body.groups ?? [], gridNames);
+}
+
+/** Bar data of /kpis groups (pure). */
+export function kpiBars(groups, names) {
+  const shown = groups.filter((g) => g.reported > 0);
+  return {
+    categories: shown.map((g) => (g.key === null ? "–" : (names.get(g.key) ?? g.key))),
+    closed: shown.map((g) => g.closed),
+    open: shown.map((g) => g.open),
+    rate: shown.map((g) => g.closed_loop_rate),
+  };
+}
+
+/** Active alarms of a scene per building and severity, from /live (pure). */
+export function alarmsByBuilding(alarms, names) {
+  const buildings = [...new Set(alarms.map((a) => a.building ?? ""))].sort();
+  const index = new Map(buildings.map((b, i) => [b, i]));
+  const series = SEVERITIES.map((severity) => ({
+    key: severity,
+    color: SEVERITY_COLORS[severity],
+    values: new Array(buildings.length).fill(0),
+  }));
+  for (const a of alarms) {
+    const s = series.find((x) => x.key === a.severity);
+    if (s) s.values[index.get(a.building ?? "")] += 1;
   }
-  return series;
+  return {
+    categories: buildings.map((b) => (b ? (names.get(b) ?? b) : "–")),
+    series: series.filter((s) => s.values.some((v) => v > 0)),
+  };
 }
 
-/** Average parking occupancy (%) per hour over 24 h. */
-export async function parkingOccupancy(api, nowMs) {
-  if (!api.has("/history")) return null;
-  const from = new Date(nowMs - DAY_MS).toISOString();
-  const h = await optional(() => areaHistory(api, { kind: "parking", metric: "occupancy", from }));
-  if (h === null) return null;
-  return [{ name: "occupancy", points: h.points.filter((p) => p.v !== null).map((p) => [Date.parse(p.t), p.v * 100]) }];
+/** Latest value of `metric` for each device (Map id -> number), a few requests at a time. */
+async function latestValues(api, devices, metric) {
+  const values = new Map();
+  const queue = devices.slice(0, MAX_DEVICES);
+  const worker = async () => {
+    while (queue.length) {
+      const d = queue.shift();
+      const detail = await optional(() => api.get(`/devices/${encodeURIComponent(d.id)}`));
+      const latest = detail?.latest?.[metric];
+      const value = typeof latest === "object" && latest !== null ? latest.value : latest;
+      if (Number.isFinite(value)) values.set(d.id, value);
+    }
+  };
+  await Promise.all(Array.from({ length: PARALLEL }, worker));
+  return values;
 }
 
-/** Buildings having power meters, from the device list. */
-export function buildingsWithKind(devices, kind) {
-  return [...new Set(devices.filter((d) => d.kind === kind && d.building).map((d) => d.building))].sort();
+/** Power now per building: the sum of its meters' latest power_kw. */
+export async function powerNowByBuilding(api, devices, names) {
+  const meters = devices.filter((d) => d.kind === "power_meter" && d.building);
+  if (!meters.length || !api.has("/devices/{id}")) return null;
+  const latest = await latestValues(api, meters, "power_kw");
+  return sumByBuilding(meters, latest, names);
+}
+
+/** Per-building sums of device values (pure), buildings in id order. */
+export function sumByBuilding(devices, values, names) {
+  const sums = new Map();
+  for (const d of devices) {
+    if (!values.has(d.id)) continue;
+    sums.set(d.building, (sums.get(d.building) ?? 0) + values.get(d.id));
+  }
+  const ids = [...sums.keys()].sort();
+  return { categories: ids.map((b) => names.get(b) ?? b), values: ids.map((b) => sums.get(b)) };
+}
+
+/** Occupancy now (%) of each parking sensor. */
+export async function parkingNow(api, devices) {
+  const lots = devices.filter((d) => d.kind === "parking");
+  if (!lots.length || !api.has("/devices/{id}")) return null;
+  const latest = await latestValues(api, lots, "occupancy");
+  const ids = lots.map((d) => d.id).filter((id) => latest.has(id));
+  return { categories: ids, values: ids.map((id) => latest.get(id) * 100) };
 }

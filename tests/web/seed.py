@@ -3,8 +3,9 @@
 Six buildings around a courtyard in a transverse-Mercator frame with a
 non-zero offset (so the page's WGS 84 → local fit is exercised), storeys,
 units, two grids, devices of several kinds (one offline), two active alarms
-(critical in b01 storey 3, minor in b02 storey 5), incidents and an hour of
-power readings per building.
+(critical in b01 storey 3, minor in b02 storey 5), two open incidents (one
+overdue) and a closed one (closed-loop rate 1/3), three hours of power
+readings per building and a parking occupancy.
 """
 
 from __future__ import annotations
@@ -154,8 +155,13 @@ def _seed_devices(conn: psycopg.Connection[tuple[object, ...]], cid: str, now: d
                 " last_ts, last_value) VALUES (%s, %s, %s, 1, %s, %s, %s, %s, %s)",
                 (ts, meter, power_key[0], value, value, value, ts, value),
             )
-    _device(
+    parking = _device(
         conn, cid, "parking-north", "parking", metrics=["occupancy"], place=(None, None, 60.0, 75.0)
+    )
+    conn.execute(
+        "INSERT INTO readings (ts, device_key, metric_key, value)"
+        " SELECT %s, %s, key, 0.62 FROM metrics WHERE name = 'occupancy'",
+        (now - timedelta(minutes=5), parking),
     )
     _device(
         conn,
@@ -228,6 +234,31 @@ def _seed_alarms_and_incidents(
             "INSERT INTO incident_events (community_id, incident_id, event_id, type, ts, source)"
             " VALUES (%s, %s, 'e1', 'reported', %s, 'api')",
             (cid, iid, reported),
+        )
+    _seed_closed_incident(conn, cid, now)
+
+
+def _seed_closed_incident(
+    conn: psycopg.Connection[tuple[object, ...]], cid: str, now: datetime
+) -> None:
+    """r-3 went through the whole loop in the last 50 minutes (reported, dispatched,
+    accepted, resolved, closed; satisfaction 5)."""
+    start = now - timedelta(minutes=50)
+    steps = ("reported", "dispatched", "accepted", "resolved", "closed")
+    at = {step: start + timedelta(minutes=5 * i) for i, step in enumerate(steps)}
+    conn.execute(
+        "INSERT INTO incidents (community_id, id, status, category, title, assignee,"
+        " building_id, storey_idx, grid_id, reported_at, dispatched_at, accepted_at,"
+        " resolved_at, closed_at, respond_due_at, resolve_due_at, satisfaction)"
+        " VALUES (%s, 'r-3', 'closed', 'repair', '电梯按钮失灵', 'w-li', 'b06', 1, 'g2',"
+        " %s, %s, %s, %s, %s, %s, %s, 5)",
+        (cid, *at.values(), start + timedelta(minutes=30), start + timedelta(hours=4)),
+    )
+    for i, step in enumerate(steps):
+        conn.execute(
+            "INSERT INTO incident_events (community_id, incident_id, event_id, type, ts, source)"
+            " VALUES (%s, 'r-3', %s, %s, %s, 'api')",
+            (cid, f"e{i + 1}", step, at[step]),
         )
 
 
