@@ -63,8 +63,10 @@ DEFAULT_RULES: tuple[dict[str, Any], ...] = (
      "escalate": [{"value": 2000, "severity": "minor"}],
      "message": "CO2 {value:.0f} ppm"},
     # --- energy
+    # A power_meter meters a whole building's supply: a high-rise draws 100-300 kW
+    # at the evening peak; 500 kW nears a typical 630 kVA feeder's limit.
     {"id": "power_overload", "kind": "power_meter", "metric": "power_kw",
-     "type": "threshold", "op": "gt", "value": 80, "clear": 70, "severity": "major",
+     "type": "threshold", "op": "gt", "value": 500, "clear": 450, "severity": "major",
      "message": "power {value:.1f} kW above {threshold:.0f} kW"},
     # --- elderly care: falls and SOS open incidents
     {"id": "fall", "kind": "wearable", "metric": "fall", "type": "equals", "value": True,

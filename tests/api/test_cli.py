@@ -50,8 +50,8 @@ def test_keys_create_prints_the_key_alone_on_its_last_line(
     listing = run(database_url, "keys", "list")
     assert "cli-test" in listing.stdout
     assert key not in listing.stdout
-    assert key.split("_")[2] not in listing.stdout
-    prefix = key.split("_")[1]
+    assert key.split("_", 2)[2] not in listing.stdout
+    prefix = key.split("_", 2)[1]
     revoked = run(database_url, "keys", "revoke", prefix)
     assert revoked.returncode == 0
     assert "cli-test" not in run(database_url, "keys", "list").stdout

@@ -193,7 +193,8 @@ class TcpProxy:
                     if not data:
                         return
                     (b if s is a else a).sendall(data)
-        except OSError:
+        except (OSError, ValueError):
+            # cut() closes the sockets under us: select() then sees fd -1 (ValueError).
             return
         finally:
             for s in socks:
