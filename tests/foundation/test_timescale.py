@@ -1,0 +1,71 @@
+"""The TimescaleDB storage path. Runs wherever the server offers the extension;
+these machines have plain PostgreSQL 15 only, so here it is skipped with that
+reason (the plain path's equivalents run in test_migrations.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from commtwin import db
+from tests.services import scratch_database
+
+pytestmark = pytest.mark.timescale
+
+
+@pytest.fixture
+def timescale_url() -> Iterator[str]:
+    with scratch_database("commtwin_ts") as url:
+        with psycopg.connect(url) as conn:
+            if not db.timescale_available(conn):
+                pytest.skip("the timescaledb extension is not offered by this server")
+        yield url
+
+
+def test_upgrade_chooses_timescale_and_creates_its_objects(timescale_url: str) -> None:
+    report = db.upgrade(timescale_url)
+    assert report.mode == "timescale"
+    info = db.info(timescale_url)
+    assert {"readings", "device_status", "positions", "incident_events"} <= set(info.hypertables)
+    assert {"readings_1m", "readings_1h"} <= set(info.continuous_aggregates)
+    with psycopg.connect(timescale_url) as conn:
+        jobs = {
+            str(r[0])
+            for r in conn.execute(
+                "SELECT proc_name FROM timescaledb_information.jobs WHERE hypertable_name IN "
+                "('readings', 'device_status', 'positions', 'readings_1m', 'readings_1h')"
+            )
+        }
+    assert {"policy_compression", "policy_retention", "policy_refresh_continuous_aggregate"} <= jobs
+    assert db.upgrade(timescale_url).applied == []
+
+
+def test_real_time_aggregates_match_the_plain_rollup_columns(timescale_url: str) -> None:
+    db.upgrade(timescale_url)
+    ts = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
+    with psycopg.connect(timescale_url, autocommit=True) as conn:
+        for i, value in enumerate((1.0, 5.0, 3.0)):
+            conn.execute(
+                "INSERT INTO readings (ts, device_key, metric_key, value) VALUES (%s, 1, 1, %s)",
+                (ts + timedelta(seconds=10 * i), value),
+            )
+        row = conn.execute(
+            "SELECT n, v_sum, v_min, v_max, last_value FROM readings_1m "
+            "WHERE device_key = 1 AND metric_key = 1 AND bucket = %s",
+            (ts,),
+        ).fetchone()
+    assert row == (3, 9.0, 1.0, 5.0, 3.0)
+
+
+def test_retention_setting_replaces_the_policy(timescale_url: str) -> None:
+    db.upgrade(timescale_url, retention_days=30)
+    with psycopg.connect(timescale_url) as conn:
+        row = conn.execute(
+            "SELECT config->>'drop_after' FROM timescaledb_information.jobs "
+            "WHERE proc_name = 'policy_retention' AND hypertable_name = 'readings'"
+        ).fetchone()
+    assert row is not None
+    assert "30 days" in str(row[0])
