@@ -19,7 +19,7 @@ import { SidePanel } from "./sidepanel.js";
 import { clockTime } from "./sla.js";
 import { refreshState, showState, wireKeyForm } from "./status_ui.js";
 import { ChangeStream } from "./stream.js";
-import { drawTrends, loadTrends, trendFollowsLive } from "./trend_panels.js";
+import { TrendData, drawTrends, trendFollowsLive } from "./trend_panels.js";
 
 const TREND_REFRESH_MS = 5 * 60 * 1000;
 const cid = decodeURIComponent(location.pathname.replace(/\/+$/, "").split("/").pop());
@@ -42,6 +42,7 @@ let api;
 let view;
 let charts;
 let side;
+let trendData;
 let ready;
 const readyPromise = new Promise((resolve) => {
   ready = resolve;
@@ -111,6 +112,7 @@ function onSnapshot(snapshot) {
   renderUpdated(snapshot);
   redraw();
   if (trendFollowsLive(state.scene)) showTrends();
+  trendData?.noticeSnapshot(snapshot, () => refreshCounts().catch(() => {}), Date.now());
   document.body.dataset.version = snapshot.version ?? "";
   if (state.modelVersion === undefined) state.modelVersion = snapshot.model_version;
   if (!state.reloading && modelOutdated(state.model, snapshot, state.modelVersion)) {
@@ -172,11 +174,22 @@ async function loadDevices() {
   }
 }
 
+function gridNames() {
+  return new Map((state.model?.grids ?? []).map((g) => [g.id, g.name || g.id]));
+}
+
 async function refreshTrends() {
   state.devices = await loadDevices();
   redraw();
-  const gridNames = new Map((state.model?.grids ?? []).map((g) => [g.id, g.name || g.id]));
-  state.trends = await loadTrends(api, { devices: state.devices, names: state.names, gridNames, nowMs: Date.now() });
+  const context = { devices: state.devices, names: state.names, gridNames: gridNames(), nowMs: Date.now() };
+  state.trends = await trendData.loadAll(context);
+  showTrends();
+}
+
+/** Alarm and incident counts only: /live showed the lists changed. */
+async function refreshCounts() {
+  await trendData.loadLists({ gridNames: gridNames(), nowMs: Date.now() });
+  state.trends = trendData.data;
   showTrends();
 }
 
@@ -291,6 +304,7 @@ async function boot() {
   setInterval(everySecond, 1000);
 
   api = new Api(cid, takeKey(location, history, localStorage));
+  trendData = new TrendData(api);
   await api.discover();
   let collection;
   try {

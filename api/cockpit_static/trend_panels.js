@@ -4,8 +4,9 @@
 //   safety, elderly care: active alarms of the scene per building (/live);
 //   low-carbon: power now per building (meters' latest values);
 //   traffic: occupancy now of each parking sensor.
-// List-based data is reloaded every few minutes; the alarm chart follows
-// every /live snapshot.
+// Device values are reloaded every few minutes; alarm and incident counts
+// also when /live shows the alarms or incidents changed (at most every
+// LIST_GAP_MS); the alarm chart follows every /live snapshot.
 
 import { t } from "./i18n.js";
 import { alarmInScene } from "./scenes.js";
@@ -20,14 +21,62 @@ import {
 const CLOSED_COLOR = "#3ee6a0";
 const OPEN_COLOR = "#ffb020";
 
-/** Everything the charts need from the API, loaded in one go (null parts: no data). */
-export async function loadTrends(api, { devices, names, gridNames, nowMs }) {
-  return {
-    hourly: await hourlyCounts(api, nowMs),
-    byGrid: await closedLoopByGrid(api, gridNames),
-    power: await powerNowByBuilding(api, devices, names),
-    parking: await parkingNow(api, devices),
-  };
+const LIST_GAP_MS = 10 * 1000;
+
+/** What /live says about the lists the counts come from: ids and statuses (pure). */
+export function listSignature(snapshot) {
+  if (!snapshot?.alarms || !snapshot?.incidents) return null;
+  const alarms = snapshot.alarms.map((a) => a.id).sort();
+  const incidents = snapshot.incidents.map((i) => `${i.id}:${i.status}`).sort();
+  return `${alarms.join(",")}|${incidents.join(",")}`;
+}
+
+/** The data of the bottom charts and when to reload it. */
+export class TrendData {
+  constructor(api, { gapMs = LIST_GAP_MS } = {}) {
+    this.api = api;
+    this.gapMs = gapMs;
+    this.data = null; // {hourly, byGrid, power, parking}, null parts: no data
+    this.listsAt = 0;
+    this.signature = null;
+    this.timer = null;
+  }
+
+  /** Everything: counts, closed loop per grid, device values. */
+  async loadAll({ devices, names, gridNames, nowMs }) {
+    const lists = await this.loadLists({ gridNames, nowMs });
+    const power = await powerNowByBuilding(this.api, devices, names);
+    const parking = await parkingNow(this.api, devices);
+    this.data = { ...lists, power, parking };
+    return this.data;
+  }
+
+  async loadLists({ gridNames, nowMs }) {
+    this.listsAt = nowMs;
+    const lists = {
+      hourly: await hourlyCounts(this.api, nowMs),
+      byGrid: await closedLoopByGrid(this.api, gridNames),
+    };
+    if (this.data) this.data = { ...this.data, ...lists };
+    return lists;
+  }
+
+  /**
+   * A new snapshot: if its alarms or incidents differ from the last one's,
+   * call `reload()` now or once the gap since the last list load has passed.
+   */
+  noticeSnapshot(snapshot, reload, nowMs) {
+    const signature = listSignature(snapshot);
+    if (signature === null || signature === this.signature) return;
+    const first = this.signature === null;
+    this.signature = signature;
+    if (first || this.timer) return; // the first one is what the start-up load read
+    const wait = Math.max(0, this.listsAt + this.gapMs - nowMs);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      reload();
+    }, wait);
+  }
 }
 
 function drawHourly(charts, hourly) {

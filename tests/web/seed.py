@@ -13,10 +13,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from api.keys import new_key
+from twin.incident_events import EventType, IncidentEvent, Location
+from twin.incident_rows import event_to_row, record_to_row
+from twin.incidents import replay
 
 CRS = "+proj=tmerc +lat_0=30.27 +lon_0=120.15 +k=1 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
 OFFSET = (1500.0, -800.0, 0.0)
@@ -40,6 +46,11 @@ BUILDINGS = (
     SeededBuilding("b06", "6幢", 90, 45, 18),
 )
 STOREY_M = 3.0
+
+
+def grid_of(b: SeededBuilding) -> str:
+    """The grid holding a building's centre (g1 west of x = 65, g2 east of it)."""
+    return "g1" if b.x + 15 < 65 else "g2"
 
 
 def _square(x0: float, y0: float, w: float, h: float) -> dict[str, object]:
@@ -95,15 +106,18 @@ def _device(
     *,
     metrics: list[str],
     place: tuple[str | None, int | None, float | None, float | None],
+    grid: str | None = None,
     online: bool = True,
     mobile: bool = False,
 ) -> int:
     building, storey, x, y = place
+    z = None if x is None else 0
     row = conn.execute(
         "INSERT INTO devices (community_id, id, kind, metrics, building_id, storey_idx, x, y, z,"
-        " mobile, online, status_at, last_seen, modelled)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now(), now(), true) RETURNING key",
-        (cid, did, kind, metrics, building, storey, x, y, None if x is None else 0, mobile, online),
+        " grid_id, mobile, online, status_at, last_seen, modelled)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now(), now(), true)"
+        " RETURNING key",
+        (cid, did, kind, metrics, building, storey, x, y, z, grid, mobile, online),
     ).fetchone()
     assert row is not None
     return int(str(row[0]))
@@ -127,6 +141,7 @@ def _seed_devices(conn: psycopg.Connection[tuple[object, ...]], cid: str, now: d
                     "smoke",
                     metrics=["smoke", "temperature"],
                     place=(b.id, i, None, None),
+                    grid=grid_of(b),
                     online=online,
                 )
         meter = _device(
@@ -136,6 +151,7 @@ def _seed_devices(conn: psycopg.Connection[tuple[object, ...]], cid: str, now: d
             "power_meter",
             metrics=["power_kw", "energy_kwh"],
             place=(b.id, 1, None, None),
+            grid=grid_of(b),
         )
         start = (now - timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
         for h in range(3):
@@ -170,6 +186,7 @@ def _seed_devices(conn: psycopg.Connection[tuple[object, ...]], cid: str, now: d
         "wearable",
         metrics=["heart_rate", "fall", "sos"],
         place=(None, None, 30.0, 30.0),
+        grid="g1",
         mobile=True,
     )
 
@@ -199,67 +216,61 @@ def _seed_alarms_and_incidents(
                 storey,
             ),
         )
-    incidents = (
-        (
-            "r-1",
-            "dispatched",
-            "noise",
-            "楼道噪音",
-            "b04",
-            2,
-            now - timedelta(minutes=20),
-            now + timedelta(minutes=10),
-            now + timedelta(hours=4),
-        ),
-        (
-            "r-2",
-            "accepted",
-            "leak",
-            "水管漏水",
-            "b05",
-            7,
-            now - timedelta(hours=6),
-            now - timedelta(hours=5),
-            now - timedelta(minutes=30),
-        ),
+    for history in _incident_histories(cid, now):
+        _write_incident(conn, history)
+
+
+def _incident_histories(cid: str, now: datetime) -> list[list[IncidentEvent]]:
+    """r-1 dispatched, respond due in 10 min; r-2 accepted, its 2 h resolve deadline
+    (a critical category) 4 h past; r-3 through the whole loop in the last 50 min."""
+
+    def history(
+        iid: str, reported_ago: timedelta, steps: tuple[str, ...], **fields: Any
+    ) -> list[IncidentEvent]:
+        at = now - reported_ago
+        events = [IncidentEvent(cid, iid, "e1", EventType.REPORTED, at, source="api", **fields)]
+        for n, step in enumerate(steps, start=2):
+            at += timedelta(minutes=1 if step == "dispatched" else 5)
+            extra: dict[str, Any] = {"assignee": fields["assignee"]} if step == "dispatched" else {}
+            if step == "closed":
+                extra["satisfaction"] = 5
+            events.append(
+                IncidentEvent(cid, iid, f"e{n}", EventType(step), at, source="api", **extra)
+            )
+        return events
+
+    def place(building: str, storey: int, grid: str) -> Location:
+        return Location(building=building, storey=storey, grid=grid)
+
+    return [
+        history("r-1", timedelta(minutes=20), ("dispatched",), category="noise",
+                title="楼道噪音", assignee="w-zhang", location=place("b04", 2, "g1")),
+        history("r-2", timedelta(hours=6), ("dispatched", "accepted"), category="water_leak",
+                title="水管漏水", assignee="w-zhang", location=place("b05", 7, "g1")),
+        history("r-3", timedelta(minutes=50), ("dispatched", "accepted", "resolved", "closed"),
+                category="repair", title="电梯按钮失灵", assignee="w-li",
+                location=place("b06", 1, "g2")),
+    ]  # fmt: skip
+
+
+def _insert(conn: psycopg.Connection[tuple[object, ...]], table: str, row: dict[str, Any]) -> None:
+    values = [Jsonb(v) if isinstance(v, dict) else v for v in row.values()]
+    query = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+        sql.Identifier(table),
+        sql.SQL(", ").join(map(sql.Identifier, row)),
+        sql.SQL(", ").join(sql.Placeholder() * len(row)),
     )
-    for iid, status, category, title, building, storey, reported, respond, resolve in incidents:
-        conn.execute(
-            "INSERT INTO incidents (community_id, id, status, category, title, assignee,"
-            " building_id, storey_idx, grid_id, reported_at, respond_due_at, resolve_due_at)"
-            " VALUES (%s, %s, %s, %s, %s, 'w-zhang', %s, %s, 'g1', %s, %s, %s)",
-            (cid, iid, status, category, title, building, storey, reported, respond, resolve),
-        )
-        conn.execute(
-            "INSERT INTO incident_events (community_id, incident_id, event_id, type, ts, source)"
-            " VALUES (%s, %s, 'e1', 'reported', %s, 'api')",
-            (cid, iid, reported),
-        )
-    _seed_closed_incident(conn, cid, now)
+    conn.execute(query, values)
 
 
-def _seed_closed_incident(
-    conn: psycopg.Connection[tuple[object, ...]], cid: str, now: datetime
+def _write_incident(
+    conn: psycopg.Connection[tuple[object, ...]], events: list[IncidentEvent]
 ) -> None:
-    """r-3 went through the whole loop in the last 50 minutes (reported, dispatched,
-    accepted, resolved, closed; satisfaction 5)."""
-    start = now - timedelta(minutes=50)
-    steps = ("reported", "dispatched", "accepted", "resolved", "closed")
-    at = {step: start + timedelta(minutes=5 * i) for i, step in enumerate(steps)}
-    conn.execute(
-        "INSERT INTO incidents (community_id, id, status, category, title, assignee,"
-        " building_id, storey_idx, grid_id, reported_at, dispatched_at, accepted_at,"
-        " resolved_at, closed_at, respond_due_at, resolve_due_at, satisfaction)"
-        " VALUES (%s, 'r-3', 'closed', 'repair', '电梯按钮失灵', 'w-li', 'b06', 1, 'g2',"
-        " %s, %s, %s, %s, %s, %s, %s, 5)",
-        (cid, *at.values(), start + timedelta(minutes=30), start + timedelta(hours=4)),
-    )
-    for i, step in enumerate(steps):
-        conn.execute(
-            "INSERT INTO incident_events (community_id, incident_id, event_id, type, ts, source)"
-            " VALUES (%s, 'r-3', %s, %s, %s, 'api')",
-            (cid, f"e{i + 1}", step, at[step]),
-        )
+    """Store an incident as the ingestor does: its events and their replay, so
+    an ingestor replaying the stored events later finds the same incident."""
+    for event in events:
+        _insert(conn, "incident_events", event_to_row(event))
+    _insert(conn, "incidents", record_to_row(replay(events)))
 
 
 def create_key(

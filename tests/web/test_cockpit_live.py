@@ -38,15 +38,16 @@ def percent(fraction: float | None) -> str:
     return "–" if fraction is None else f"{fraction * 100:.1f}%"
 
 
-def right_chart(page: Page) -> dict[str, Any]:
-    """Title, categories and series of the right-hand chart, from ECharts itself."""
-    option: dict[str, Any] = page.evaluate(
-        """() => {
-          const o = window.cockpit.charts.right.getOption();
-          return {title: o.title.map(t => t.text), categories: (o.xAxis?.[0]?.data) ?? [],
-                  series: o.series.map(s => ({name: s.name, data: s.data}))};
-        }"""
-    )
+_CHART_JS = """(which) => {
+  const o = window.cockpit.charts[which].getOption();
+  return {title: o.title.map(t => t.text), categories: (o.xAxis?.[0]?.data) ?? [],
+          series: o.series.map(s => ({name: s.name, data: s.data}))};
+}"""
+
+
+def chart_of(page: Page, which: str = "right") -> dict[str, Any]:
+    """Title, categories and series of a bottom chart ("left" or "right"), from ECharts."""
+    option: dict[str, Any] = page.evaluate(_CHART_JS, which)
     return option
 
 
@@ -110,9 +111,9 @@ def test_kpis_and_lists_match_live(cockpit: Cockpit, page_and_log: tuple[Page, C
         expect(page.locator(f"#incident-list .sla.overdue[data-incident='{iid}']")).to_be_visible()
     # Overview: closed loop per grid over 30 days, from /kpis (g2 holds the closed one).
     page.wait_for_function("window.cockpit.state.trends !== null")
-    chart = right_chart(page)
-    assert chart["categories"] == ["第一网格", "第二网格"]
-    assert [s["data"] for s in chart["series"]] == [[0, 1], [2, 0]]
+    shown = chart_of(page)
+    assert shown["categories"] == ["第一网格", "第二网格"]
+    assert [s["data"] for s in shown["series"]] == [[0, 1], [2, 0]]
     save_screenshot(page, "cockpit-live")
     # Only what a cockpit:read key may read was asked for: no refusals at all.
     assert [a for a in answers if a[0] >= 400] == []
@@ -141,17 +142,17 @@ def test_scene_tabs_recolour_by_that_scenes_state(
     assert colour_of("b01", 3) == "blue"  # no energy trouble there
     # Low-carbon: power now per building from the meters' latest values (seeded
     # 20 + 5 h + storeys kW at h = 2: b01 has 18 storeys).
-    chart = right_chart(page)
-    assert chart["categories"] == [b.name for b in BUILDINGS]
-    assert chart["series"][0]["data"] == [30.0 + b.storeys for b in BUILDINGS]
+    shown = chart_of(page)
+    assert shown["categories"] == [b.name for b in BUILDINGS]
+    assert shown["series"][0]["data"] == [30.0 + b.storeys for b in BUILDINGS]
     page.locator("#scene-tabs .tab[data-scene='safety']").click()
     assert colour_of("b01", 3) == "red"
     # Safety: active alarms per building and severity, from /live.
-    chart = right_chart(page)
-    assert chart["categories"] == ["1幢", "2幢"]
-    assert {s["name"]: s["data"] for s in chart["series"]} == {"紧急": [1, 0], "次要": [0, 1]}
+    shown = chart_of(page)
+    assert shown["categories"] == ["1幢", "2幢"]
+    assert {s["name"]: s["data"] for s in shown["series"]} == {"紧急": [1, 0], "次要": [0, 1]}
     page.locator("#scene-tabs .tab[data-scene='traffic']").click()
-    assert right_chart(page)["series"][0]["data"] == [62.0]
+    assert chart_of(page)["series"][0]["data"] == [62.0]
     assert log.errors == []
 
 

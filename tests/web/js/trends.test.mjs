@@ -56,3 +56,33 @@ test("sumByBuilding adds the meters of a building, skipping meters without a val
   ]);
   assert.deepEqual(sumByBuilding(meters, values, names), { categories: ["1幢", "b02"], values: [3.5, 5] });
 });
+
+test("listSignature changes with alarm ids and incident statuses only", async () => {
+  const { listSignature } = await import("../../../api/cockpit_static/trend_panels.js");
+  const snap = {
+    kpis: { devices_online: 3 },
+    alarms: [{ id: 2 }, { id: 1 }],
+    incidents: [{ id: "r-1", status: "dispatched" }],
+  };
+  assert.equal(listSignature(snap), "1,2|r-1:dispatched");
+  assert.equal(listSignature({ ...snap, kpis: { devices_online: 2 } }), listSignature(snap));
+  assert.notEqual(listSignature({ ...snap, incidents: [{ id: "r-1", status: "accepted" }] }), listSignature(snap));
+  assert.equal(listSignature({ buildings: [] }), null); // not a /live snapshot
+});
+
+test("TrendData reloads counts once per change burst, keeping the gap", async () => {
+  const { TrendData } = await import("../../../api/cockpit_static/trend_panels.js");
+  const data = new TrendData(null, { gapMs: 30 });
+  let reloads = 0;
+  const reload = () => (reloads += 1);
+  const snap = (ids) => ({ alarms: ids.map((id) => ({ id })), incidents: [] });
+  data.listsAt = 1000;
+  data.noticeSnapshot(snap([1]), reload, 1000); // what the start-up load read
+  data.noticeSnapshot(snap([1, 2]), reload, 1010);
+  data.noticeSnapshot(snap([1, 2, 3]), reload, 1012); // same burst: one reload
+  data.noticeSnapshot(snap([1, 2, 3]), reload, 1013);
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(reloads, 0, "waits for the gap since the last load");
+  await new Promise((r) => setTimeout(r, 40));
+  assert.equal(reloads, 1);
+});
