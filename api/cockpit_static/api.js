@@ -38,7 +38,7 @@ export function normalizePath(path) {
   return path.replace(/\{[^}]*\}/g, "{}");
 }
 
-/** "/history?x=1" -> "history": the first path segment under the community. */
+/** "/kpis?by=grid" -> "kpis": the first path segment under the community. */
 function family(suffix) {
   return suffix.split("?")[0].split("/")[1] ?? "";
 }
@@ -49,8 +49,9 @@ export class Api {
     this.key = key;
     this.base = base;
     this.paths = null; // set of OpenAPI path templates, once discovered
-    // Endpoint families that refused this key (403, e.g. history needs a wider
-    // scope): not asked again, so the console is not filled with refusals.
+    // Endpoint families that answered 403 (a scope this key lacks; the page only
+    // asks for what cockpit:read grants, so this is a safety net): not asked
+    // again, so the console is not filled with refusals.
     this.refused = new Set();
   }
 
