@@ -111,14 +111,21 @@ export class SidePanel {
     this.body.replaceChildren(summary, ...rows, ...rest);
   }
 
-  /** Incident status and its events, oldest first. */
+  /**
+   * Incident status and its events, oldest first. Events the closed loop
+   * skipped (`applied: false`, e.g. an acceptance before any dispatch) are
+   * shown struck through with the reason, so the timeline explains the status.
+   */
   showIncident(incident, placeText) {
-    const events = [...(incident.events ?? [])].sort((a, b) => String(a.ts).localeCompare(String(b.ts)));
+    const events = [...(incident.events ?? [])].sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts));
+    const priority = incident.priority ? t(`priority.${incident.priority}`) : "–";
     const summary = el(
       "dl",
       { class: "summary" },
       el("dt", {}, t("incident.status")),
       el("dd", {}, t(`status.${incident.status}`)),
+      el("dt", {}, t("incident.category")),
+      el("dd", {}, [incident.category ?? "–", priority].join(" · ")),
       el("dt", {}, t("incident.assignee")),
       el("dd", {}, incident.assignee ?? "–"),
       el("dt", {}, t("incident.location")),
@@ -130,10 +137,14 @@ export class SidePanel {
       events.map((e) =>
         el(
           "li",
-          { dataset: { type: e.type } },
+          { class: e.applied === false ? "skipped" : null, dataset: { type: e.type } },
           el("span", { class: "time" }, clockTime(e.ts, language())),
           el("b", {}, t(`status.${e.type}`)),
-          el("span", { class: "muted" }, [e.actor, e.note].filter(Boolean).join(" · ")),
+          el(
+            "span",
+            { class: "muted" },
+            [e.actor, e.assignee, e.note, e.applied === false ? e.reason : null].filter(Boolean).join(" · "),
+          ),
         ),
       ),
     );

@@ -16,7 +16,7 @@ const PAGE = 1000;
 const MAX_PAGES = 5;
 // Latest values are read per device: bound the requests of one refresh.
 const MAX_DEVICES = 200;
-const PARALLEL = 4;
+const PARALLEL = 3; // with /live and /stream, within a browser's 6 connections per host
 
 /** Times (ISO) of list items newer than `sinceMs`, reading newest-first pages. */
 async function recentTimes(api, suffix, field, sinceMs, extra = {}) {

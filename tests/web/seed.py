@@ -221,8 +221,9 @@ def _seed_alarms_and_incidents(
 
 
 def _incident_histories(cid: str, now: datetime) -> list[list[IncidentEvent]]:
-    """r-1 dispatched, respond due in 10 min; r-2 accepted, its 2 h resolve deadline
-    (a critical category) 4 h past; r-3 through the whole loop in the last 50 min."""
+    """r-1 dispatched, respond due in 10 min (and a 'closed' the loop skips: it was
+    never accepted); r-2 accepted, its 2 h resolve deadline (a critical category)
+    4 h past; r-3 through the whole loop in the last 50 min."""
 
     def history(
         iid: str, reported_ago: timedelta, steps: tuple[str, ...], **fields: Any
@@ -243,7 +244,7 @@ def _incident_histories(cid: str, now: datetime) -> list[list[IncidentEvent]]:
         return Location(building=building, storey=storey, grid=grid)
 
     return [
-        history("r-1", timedelta(minutes=20), ("dispatched",), category="noise",
+        history("r-1", timedelta(minutes=20), ("dispatched", "closed"), category="noise",
                 title="楼道噪音", assignee="w-zhang", location=place("b04", 2, "g1")),
         history("r-2", timedelta(hours=6), ("dispatched", "accepted"), category="water_leak",
                 title="水管漏水", assignee="w-zhang", location=place("b05", 7, "g1")),

@@ -165,7 +165,19 @@ def test_clicking_an_incident_shows_its_timeline(
     side = page.locator("#side")
     expect(side).to_have_attribute("data-type", "incident")
     expect(page.locator("#side-title")).to_have_text("楼道噪音")
-    # The timeline comes from GET …/incidents/{iid}, not from the /live record.
-    expect(page.locator("#side-body .timeline li[data-type='reported']")).to_have_count(1)
+    # The timeline comes from GET …/incidents/{iid}, not from the /live record:
+    # every stored event, the one the closed loop skipped struck through with why.
+    timeline = page.locator("#side-body .timeline li")
+    expect(timeline).to_have_count(3)
+    assert timeline.evaluate_all("items => items.map(i => i.dataset.type)") == [
+        "reported",
+        "dispatched",
+        "closed",
+    ]
+    skipped = page.locator("#side-body .timeline li.skipped")
+    expect(skipped).to_have_count(1)
+    expect(skipped).to_have_attribute("data-type", "closed")
+    expect(skipped).to_contain_text("cannot apply 'closed' to an incident in status 'dispatched'")
     expect(page.locator("#side-body .summary")).to_contain_text("w-zhang")
+    expect(page.locator("#side-body .summary")).to_contain_text("noise · 普通")
     assert log.errors == []
