@@ -8,8 +8,9 @@
 
 export const POLL_MS = 2000;
 // Announced changes are fetched at once, but not more often than this: a busy
-// community commits many batches a second, a screen needs a few frames.
-export const MIN_GAP_MS = 400;
+// community commits several batches a second and its snapshot is ~200 KiB;
+// a screen needs about one update a second.
+export const MIN_GAP_MS = 1000;
 const MAX_BACKOFF_MS = 5000;
 
 /** The next state after a poll's outcome (pure, for tests and clarity). */
