@@ -8,7 +8,8 @@ Mosquitto, ``commtwin ingest`` and ``commtwin api`` (one uvicorn worker) in
 their own processes, and ``wrk`` (Debian package ``wrk``) as the load
 generator in another process, 200 connections on 2 threads.
 
-* ``live_200_*`` / ``live_304_*``: as fast as wrk can (closed loop), then paced
+* ``live_200_*`` (identity: 204 KiB each), ``live_200_gzip_*`` (what browsers
+  get, 6 KiB), ``live_304_*``: as fast as wrk can (closed loop), then paced
   at an offered 3,000 requests/s (each connection waits between requests):
   requests/s, p50 and p99 latency, and the API process's CPU time per request
   (robust on a shared machine: requests/s one core could serve = 1e6 / µs).
@@ -30,13 +31,12 @@ import os
 import random
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -45,12 +45,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-import paho.mqtt.client as mqtt  # noqa: E402
 import psycopg  # noqa: E402
-from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
 from api.db import run_once  # noqa: E402
 from api.queries.keys import create_key  # noqa: E402
+from bench.live_visibility import change_latency  # noqa: E402
 from commtwin import db  # noqa: E402
 from tests.services import Broker, free_port, scratch_database  # noqa: E402
 
@@ -219,7 +218,12 @@ def poll_runs(
     # ms each connection waits between requests; a little under the exact figure,
     # since each request's own latency adds to it.
     pace = 0.95 * 1000.0 * a.connections / a.rate
-    for label, headers in (("200", auth), ("304", {**auth, "If-None-Match": etag})):
+    cases = (
+        ("200", auth),  # wrk asks for no encoding: the full 204 KiB each time
+        ("200_gzip", {**auth, "Accept-Encoding": "gzip"}),  # what browsers get
+        ("304", {**auth, "If-None-Match": etag}),
+    )
+    for label, headers in cases:
         for mode, pace_ms in (("max", None), ("paced", pace)):
             cpu0 = cpu_seconds(api.pid)
             r = wrk(url, headers, a.seconds, a.connections, pace_ms)
@@ -234,106 +238,6 @@ def poll_runs(
             load = f"load avg {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
             emit(f"{name}_p99_ms", r["p99"], "ms", f"<= 50 ({load})" if mode == "paced" else load)
             emit(f"{name}_server_cpu_us_per_req", cpu_us, "us", "report")
-
-
-class Visibility:
-    """Commit (NOTIFY), /stream and /live arrival times per change sequence."""
-
-    def __init__(self, url: str, base: str, key: str) -> None:
-        self.commit: dict[int, float] = {}
-        self.ref: dict[str, int] = {}
-        self.sse: dict[int, float] = {}
-        self.polls: list[tuple[float, int]] = []  # (time, version) of each new /live
-        self.stop = threading.Event()
-        self.auth = {"Authorization": f"Bearer {key}"}
-        self.base = base
-        for target in (lambda: self._listen(url), self._stream, self._poll):
-            threading.Thread(target=self._quietly, args=(target,), daemon=True).start()
-
-    def _quietly(self, target: Callable[[], None]) -> None:
-        try:
-            target()
-        except (httpx.HTTPError, psycopg.Error):
-            if not self.stop.is_set():  # the servers stop under our feet at the end
-                raise
-
-    def _listen(self, url: str) -> None:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("LISTEN commtwin_changes")
-            for note in conn.notifies():
-                t = time.monotonic()
-                doc = json.loads(note.payload)
-                self.commit[doc["seq"]] = t
-                self.ref[doc["ref"]] = doc["seq"]
-                if self.stop.is_set():
-                    return
-
-    def _stream(self) -> None:
-        with (
-            httpx.Client(timeout=httpx.Timeout(10, read=None)) as client,
-            client.stream(
-                "GET", f"{self.base}/v1/communities/{CID}/stream", headers=self.auth
-            ) as response,
-        ):
-            for line in response.iter_lines():
-                if line.startswith("id: "):
-                    self.sse.setdefault(int(line[4:]), time.monotonic())
-                if self.stop.is_set():
-                    return
-
-    def _poll(self) -> None:
-        etag = None
-        with httpx.Client(timeout=10) as client:
-            while not self.stop.is_set():
-                headers = dict(self.auth)
-                if etag:
-                    headers["If-None-Match"] = etag
-                r = client.get(f"{self.base}/v1/communities/{CID}/live", headers=headers)
-                if r.status_code == 200:
-                    self.polls.append((time.monotonic(), int(r.json()["version"])))
-                    etag = r.headers["etag"]
-                time.sleep(0.005)
-
-    def live_at(self, seq: int) -> float | None:
-        """When /live first answered a version holding ``seq``."""
-        return next((t for t, version in self.polls if version >= seq), None)
-
-
-def change_latency(url: str, base: str, key: str, broker: Broker, n: int) -> None:
-    vis = Visibility(url, base, key)
-    time.sleep(1.0)
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-{os.getpid()}")
-    client.connect("127.0.0.1", broker.port)
-    client.loop_start()
-    published: dict[str, float] = {}
-    for i in range(n):
-        device = f"d{i:04d}"
-        payload = json.dumps({"online": False, "ts": datetime.now(UTC).isoformat()})
-        published[device] = time.monotonic()
-        client.publish(f"commtwin/v1/{CID}/devices/{device}/status", payload, qos=1)
-        time.sleep(0.15)
-    time.sleep(2.0)
-    vis.stop.set()
-    client.loop_stop()
-    client.disconnect()
-    seqs = {d: vis.ref[d] for d in published if d in vis.ref}
-    if len(seqs) < n:
-        log(f"only {len(seqs)} of {n} changes committed")
-    to_sse = [max(0.0, (vis.sse[s] - vis.commit[s]) * 1e3) for s in seqs.values() if s in vis.sse]
-    # Clamped at 0: the API may see a commit a moment before this process does.
-    live_at = {s: vis.live_at(s) for s in seqs.values()}
-    to_live = [max(0.0, (t - vis.commit[s]) * 1e3) for s, t in live_at.items() if t is not None]
-    pub = [(vis.sse[s] - published[d]) * 1e3 for d, s in seqs.items() if s in vis.sse]
-    for name, samples in (("commit_to_stream", to_sse), ("commit_to_live", to_live),
-                          ("publish_to_stream", pub)):  # fmt: skip
-        if len(samples) < len(seqs):
-            log(f"{name}: {len(seqs) - len(samples)} changes never seen")
-        q = statistics.quantiles(samples, n=100, method="inclusive")
-        load = f"load avg {os.getloadavg()[0]:.1f}"
-        target = f"<= 1000 ({load})" if name.startswith("commit") else "includes ingest batching"
-        emit(f"change_{name}_p50_ms", statistics.median(samples), "ms", "report")
-        emit(f"change_{name}_p99_ms", q[98], "ms", target)
-        emit(f"change_{name}_missed", float(n - len(samples)), "changes", "0")
 
 
 def main() -> int:
@@ -383,6 +287,14 @@ def main() -> int:
                 first = httpx.get(live_url, headers={"Authorization": f"Bearer {key}"})
                 first.raise_for_status()
                 emit("snapshot_kb", len(first.content) / 1024, "KiB", "report")
+                packed = httpx.get(live_url, headers={"Authorization": f"Bearer {key}",
+                                                      "Accept-Encoding": "gzip"})  # fmt: skip
+                emit(
+                    "snapshot_gzip_kb",
+                    int(packed.headers["content-length"]) / 1024,
+                    "KiB",
+                    "report",
+                )
                 log(f"polling {live_url} ({len(first.content) / 1024:.0f} KiB)")
                 poll_runs(api, live_url, key, first.headers["etag"], a)
                 log("change latency under paced polling")

@@ -31,14 +31,14 @@ poller holding the old ETag is never told 304 for a changed document.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from types import MappingProxyType
 from typing import Final
 from zoneinfo import ZoneInfo
 
 import orjson
 
+from api.live.answer import LiveDocument, make_document
 from twin.live import AlarmState, ClosedLoop, DeviceState, IncidentState, LiveState
 
 LOOP_WINDOW: Final = timedelta(days=30)
@@ -51,19 +51,6 @@ class RecentIncident:
 
     reported_at: datetime
     status: str
-
-
-@dataclass(frozen=True, slots=True)
-class LiveDocument:
-    """The serialised snapshot and the headers it is served with."""
-
-    version: int
-    etag: str
-    body: bytes
-    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    # The same as raw ASGI headers, for the fast path (api.live.fastpath).
-    raw_ok: tuple[tuple[bytes, bytes], ...] = ()
-    raw_not_modified: tuple[tuple[bytes, bytes], ...] = ()
 
 
 def day_start_in(zone: str) -> Callable[[datetime], datetime]:
@@ -133,23 +120,6 @@ def next_deadline(incidents: Iterable[IncidentState], now: datetime) -> datetime
         if inc.status != "resolved" and inc.resolve_due_at is not None:
             due.append(inc.resolve_due_at)
     return min((t for t in due if t >= now), default=None)
-
-
-def etag_matches(if_none_match: str, etag: str) -> bool:
-    """RFC 9110 weak comparison of an ``If-None-Match`` list with our ETag.
-
-    >>> etag_matches('"7"', '"7"'), etag_matches('W/"7", "8"', '"8"'), etag_matches("*", '"1"')
-    (True, True, True)
-    >>> etag_matches('"7"', '"7.1"')
-    False
-    """
-    if if_none_match == etag:
-        return True
-    for part in if_none_match.split(","):
-        tag = part.strip()
-        if tag == "*" or tag.removeprefix("W/") == etag:
-            return True
-    return False
 
 
 class CommunityLive:
@@ -271,20 +241,7 @@ class CommunityLive:
         self.state.set_closed_loop(closed_loop(self.recent, now, day_start))
         snap = self.state.snapshot(now)
         body = orjson.dumps({**snap, "model_version": self.model_version})
-        etag = self.etag
-        cache = ((b"etag", etag.encode()), (b"cache-control", b"no-cache"))
-        doc = LiveDocument(
-            self.state.version,
-            etag,
-            body,
-            MappingProxyType({"ETag": etag, "Cache-Control": "no-cache"}),
-            raw_ok=(
-                (b"content-length", str(len(body)).encode()),
-                (b"content-type", b"application/json"),
-                *cache,
-            ),
-            raw_not_modified=cache,
-        )
+        doc = make_document(self.state.version, self.etag, body)
         self._doc = doc
         self._valid_until = self._next_change(now, day_start)
         return doc

@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import presented_key
-from api.live.document import LiveDocument, etag_matches
+from api.live.answer import answer
 from api.live.hub import LiveHub
 from api.state import ApiState
 
@@ -69,15 +69,10 @@ class LiveFastPath:
         if state.limiter.check(key.id, now) is not None:
             return False  # the route answers 429 (its check spends nothing more)
         scope["route"] = self.route
-        condition = request.headers.get("if-none-match")
-        if condition is not None and etag_matches(condition, doc.etag):
-            await _send(send, 304, doc, b"")
-        else:
-            await _send(send, 200, doc, doc.body)
+        headers = request.headers
+        status, raw, body = answer(
+            doc, headers.get("if-none-match"), headers.get("accept-encoding")
+        )
+        await send({"type": "http.response.start", "status": status, "headers": list(raw)})
+        await send({"type": "http.response.body", "body": body})
         return True
-
-
-async def _send(send: Send, status: int, doc: LiveDocument, body: bytes) -> None:
-    headers = doc.raw_ok if status == 200 else doc.raw_not_modified
-    await send({"type": "http.response.start", "status": status, "headers": list(headers)})
-    await send({"type": "http.response.body", "body": body})

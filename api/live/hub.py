@@ -27,8 +27,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from api.db import Conn
 from api.live import events as ev
+from api.live.answer import LiveDocument
 from api.live.applier import Applier, Resync, parse_change
-from api.live.document import CommunityLive, LiveDocument, day_start_in
+from api.live.document import CommunityLive, day_start_in
 from api.live.fanout import Fanout, Subscriber
 from api.live.listener import listen
 from api.live.reader import LiveReader, LiveUnavailableError

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request, Response
 
 from api.deps import CommunityId, authorize, get_state
 from api.errors import NotFoundError
-from api.live.document import etag_matches
+from api.live.answer import answer
 from api.live.hub import LiveHub
 from api.models.common import problems
 from api.models.live import LiveSnapshot
@@ -64,7 +64,8 @@ async def live(request: Request, cid: CommunityId) -> Response:
         doc = await hub.document(cid)
         if doc is None:
             raise NotFoundError("community", cid)
-    condition = request.headers.get("if-none-match")
-    if condition is not None and etag_matches(condition, doc.etag):
-        return Response(status_code=304, headers=doc.headers)
-    return Response(doc.body, media_type="application/json", headers=doc.headers)
+    headers = request.headers
+    status, raw, body = answer(doc, headers.get("if-none-match"), headers.get("accept-encoding"))
+    response = Response(body, status_code=status)
+    response.raw_headers = list(raw)
+    return response

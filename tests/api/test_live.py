@@ -3,6 +3,7 @@ late commits, time (overdue), model imports, access, and rebuilds after a lost l
 
 from __future__ import annotations
 
+import gzip
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -135,6 +136,25 @@ def test_etag_is_the_version_and_if_none_match_gives_304(site: LiveSite) -> None
         assert again.content == b""
         assert again.headers["etag"] == etag
     assert get_live(site, etag='"0.5"').status_code == 200
+
+
+def test_gzip_and_identity_are_the_same_document_and_version(site: LiveSite) -> None:
+    url = f"{site.base}/v1/communities/{A}/live"
+    answers: dict[str, tuple[httpx.Headers, bytes]] = {}
+    for encoding in ("gzip", "identity"):
+        headers = {**site.headers("reader_a"), "Accept-Encoding": encoding}
+        with httpx.stream("GET", url, headers=headers) as r:
+            raw = b"".join(r.iter_raw())
+            answers[encoding] = (r.headers, raw)
+    gz_headers, gz_raw = answers["gzip"]
+    id_headers, id_raw = answers["identity"]
+    assert gz_headers["content-encoding"] == "gzip"
+    assert "content-encoding" not in id_headers
+    assert gzip.decompress(gz_raw) == id_raw
+    assert len(gz_raw) * 3 < len(id_raw)
+    assert gz_headers["content-length"] == str(len(gz_raw))
+    assert gz_headers["etag"] == id_headers["etag"]
+    assert gz_headers["vary"] == id_headers["vary"] == "Accept-Encoding"
 
 
 def test_a_committed_change_is_served_under_a_new_etag(site: LiveSite) -> None:
@@ -294,14 +314,14 @@ def test_answers_from_memory_equal_the_routed_ones(site: LiveSite) -> None:
     """With its key cached, /live is answered before routing (api/live/fastpath.py); a key
     not cached yet takes the route. Same statuses, headers and documents."""
     url = f"{site.base}/v1/communities/{A}/live"
-    for conditional in (False, True):
+    for conditional, encoding in ((False, "gzip"), (False, "identity"), (True, "gzip")):
         made = run_once(site.url, lambda c: create_key(c, ["cockpit:read"], [A], "fresh"))
-        headers = {"Authorization": f"Bearer {made.key}"}
+        headers = {"Authorization": f"Bearer {made.key}", "Accept-Encoding": encoding}
         if conditional:
             headers["If-None-Match"] = get_live(site).headers["etag"]
         routed, remembered = (httpx.get(url, headers=headers) for _ in range(2))
         assert remembered.status_code == routed.status_code == (304 if conditional else 200)
-        for name in ("etag", "cache-control", "content-type", "content-length"):
+        for name in ("etag", "cache-control", "content-type", "content-length", "vary"):
             assert remembered.headers.get(name) == routed.headers.get(name), name
         assert remembered.content == routed.content  # the same rendered bytes
     metrics = httpx.get(f"{site.base}/metrics").text

@@ -9,12 +9,12 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from api.live.answer import etag_matches
 from api.live.document import (
     CommunityLive,
     RecentIncident,
     closed_loop,
     day_start_in,
-    etag_matches,
 )
 from twin.incident_kpis import incident_kpis
 from twin.incidents import EventType, IncidentEvent, replay
