@@ -51,9 +51,18 @@ def render(rows: list[dict[str, object]], seconds: float) -> str:
     ]
     for r in rows:
         value = r.get("value")
-        shown = f"{value:,.1f}" if isinstance(value, float) else str(value)
+        shown = _number(value) if isinstance(value, float) else str(value)
         lines.append(f"| {r['bench']} | {r['metric']} | {shown} | {r['unit']} | {r['ref']} |")
     return "\n".join(lines) + "\n"
+
+
+def _number(value: float) -> str:
+    """Thousands separators for big figures, three significant digits for small.
+
+    >>> _number(20829.06), _number(0.246), _number(0.0041), _number(817.0)
+    ('20,829.1', '0.246', '0.0041', '817.0')
+    """
+    return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 def _cores() -> int:
