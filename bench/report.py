@@ -81,7 +81,8 @@ def main(argv: list[str]) -> int:
     out = HERE / "RESULTS.md"
     if wanted and out.exists():
         # Keep the other benchmarks' rows when only some were rerun.
-        kept = [line for line in out.read_text().splitlines() if line.startswith("| ")][2:]
+        # Data rows start with "| "; of the header lines only the first does.
+        kept = [line for line in out.read_text().splitlines() if line.startswith("| ")][1:]
         old = [
             dict(
                 zip(
