@@ -153,7 +153,7 @@ class LiveState:
         severity_index(alarm.severity)
         if alarm.state not in ALARM_STATES:
             raise ValueError(f"alarm {alarm.id}: unknown state {alarm.state!r}")
-        entry = _alarm_entry(alarm)
+        entry = alarm_entry(alarm)
         self._remove_alarm(alarm.id)
         if not alarm.active:
             return
@@ -182,7 +182,7 @@ class LiveState:
         """Add or change an incident; a closed or cancelled one leaves the live state."""
         if incident.status not in INCIDENT_STATUSES:
             raise ValueError(f"incident {incident.id!r}: unknown status {incident.status!r}")
-        _incident_entry(incident, overdue=False)  # fails on naive times, before any change
+        incident_entry(incident, overdue=False)  # fails on naive times, before any change
         self.remove_incident(incident.id)
         if not incident.open:
             return
@@ -223,7 +223,7 @@ class LiveState:
             if late:
                 overdue_at.add((inc.building, None))
                 overdue_at.add((inc.building, inc.storey))
-            entries.append(_incident_entry(inc, late))
+            entries.append(incident_entry(inc, late))
         c = self._community
         loop = self.closed_loop
         kpis = {
@@ -275,7 +275,8 @@ class LiveState:
         return out
 
 
-def _alarm_entry(a: AlarmState) -> dict[str, Any]:
+def alarm_entry(a: AlarmState) -> dict[str, Any]:
+    """An alarm as the ``/live`` document lists it."""
     return {
         "id": a.id,
         "device": a.device,
@@ -294,7 +295,8 @@ def _alarm_entry(a: AlarmState) -> dict[str, Any]:
     }
 
 
-def _incident_entry(i: IncidentState, overdue: bool) -> dict[str, Any]:
+def incident_entry(i: IncidentState, overdue: bool) -> dict[str, Any]:
+    """An incident as the ``/live`` document lists it."""
     return {
         "id": i.id,
         "status": i.status,

@@ -29,6 +29,7 @@ from typing import Any, Final
 import orjson
 
 from api.live.rows import alarm_state, incident_state
+from twin.live import alarm_entry, incident_entry
 from twin.live_types import AlarmState, IncidentState, iso
 
 # Event names; `kind` values of the change log are event names too.
@@ -65,46 +66,12 @@ def device_item(r: Mapping[str, Any]) -> dict[str, Any]:
 
 def alarm_item(a: AlarmState) -> dict[str, Any]:
     """An alarm as ``/live`` lists it (a cleared one too, with its state)."""
-    return {
-        "id": a.id,
-        "device": a.device,
-        "kind": a.kind,
-        "rule": a.rule,
-        "severity": a.severity,
-        "state": a.state,
-        "message": a.message,
-        "value": a.value,
-        "raised_at": iso(a.raised_at),
-        "building": a.building,
-        "storey": a.storey,
-        "unit": a.unit,
-        "grid": a.grid,
-        "incident": a.incident,
-    }
+    return alarm_entry(a)
 
 
 def incident_item(i: IncidentState, now: datetime) -> dict[str, Any]:
     """An incident as ``/live`` lists it (a closed one too, with its status)."""
-    return {
-        "id": i.id,
-        "status": i.status,
-        "category": i.category,
-        "priority": i.priority,
-        "title": i.title,
-        "assignee": i.assignee,
-        "grid": i.grid,
-        "building": i.building,
-        "storey": i.storey,
-        "unit": i.unit,
-        "x": i.x,
-        "y": i.y,
-        "z": i.z,
-        "reported_at": iso(i.reported_at),
-        "respond_due_at": iso(i.respond_due_at),
-        "resolve_due_at": iso(i.resolve_due_at),
-        "overdue": i.overdue(now),
-        "escalated": i.escalated,
-    }
+    return incident_entry(i, i.overdue(now))
 
 
 def object_item(kind: str, row: Mapping[str, Any] | None, now: datetime) -> dict[str, Any] | None:
