@@ -81,8 +81,12 @@ def main(argv: list[str]) -> int:
     out = HERE / "RESULTS.md"
     if wanted and out.exists():
         # Keep the other benchmarks' rows when only some were rerun.
-        # Data rows start with "| "; of the header lines only the first does.
-        kept = [line for line in out.read_text().splitlines() if line.startswith("| ")][1:]
+        # Data rows start with "| "; so do header rows, which start "| bench |".
+        kept = [
+            line
+            for line in out.read_text().splitlines()
+            if line.startswith("| ") and not line.startswith("| bench |")
+        ]
         old = [
             dict(
                 zip(
