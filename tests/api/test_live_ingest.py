@@ -10,7 +10,16 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from tests.api.live_fixtures import LiveSite, SseReader, ingest_site, mqtt_publish, wait_until
+from api.app import create_app
+from tests.api.conftest import serve
+from tests.api.live_fixtures import (
+    LiveSite,
+    SseReader,
+    ingest_site,
+    log_change,
+    mqtt_publish,
+    wait_until,
+)
 from tests.api.seed import A
 from tests.services import Broker
 
@@ -95,3 +104,51 @@ def test_a_smoke_alarm_raised_by_telemetry_shows_with_its_incident(site: LiveSit
     assert any(i["id"] == f"alarm-{alarm['id']}" for i in snap["incidents"])
     b1 = next(b for b in snap["buildings"] if b["id"] == "b1")
     assert {s["index"]: s["status"] for s in b1["storeys"]}[3] == "alarm"
+
+
+def test_live_state_rebuilt_from_the_database_equals_the_incremental_one(
+    site: LiveSite,
+) -> None:
+    """A restarted API process (a fresh app on the same database) serves the same
+    document as the one that followed every change incrementally."""
+    # The test above inserted smoke-a9 by SQL; a real writer logs the change too.
+    log_change(site, A, "device", "smoke-a9")
+    now = datetime.now(UTC)
+    # A device nobody modelled registers itself on its first message.
+    mqtt_publish(
+        site,
+        f"{A}/devices/env-new-1/telemetry",
+        {"ts": now.isoformat(), "values": {"temperature": 20}},
+    )
+    for device, online in (("env-b2", True), ("env-b1", False)):
+        mqtt_publish(
+            site, f"{A}/devices/{device}/status", {"online": online, "ts": now.isoformat()}
+        )
+    mqtt_publish(
+        site,
+        f"{A}/devices/smoke-a9/telemetry",
+        {"ts": now.isoformat(), "values": {"smoke": False, "temperature": 21}},
+    )
+    report = {"event_id": "r-rebuild-1", "type": "reported", "category": "noise",
+              "title": "late-night noise", "location": {"building": "b1", "storey": 2}}  # fmt: skip
+    mqtt_publish(site, f"{A}/incidents/i-rebuild/events", report)
+    assert wait_until(
+        lambda: any(i["id"] == "i-rebuild" for i in live(site).json()["incidents"]), timeout=10
+    )
+    time.sleep(1.0)  # let the last notifications land
+    incremental = live(site)
+    with serve(create_app(site.config)) as fresh_base:
+        rebuilt = httpx.get(
+            f"{fresh_base}/v1/communities/{A}/live", headers=site.headers("reader_a")
+        )
+    assert rebuilt.status_code == 200
+    assert rebuilt.headers["etag"] == incremental.headers["etag"]
+
+    def comparable(doc: dict[str, object]) -> dict[str, object]:
+        return {k: v for k, v in doc.items() if k != "generated_at"}
+
+    assert comparable(rebuilt.json()) == comparable(incremental.json())
+    assert (
+        incremental.json()["kpis"]["devices_total"]
+        == site.sql("SELECT count(*) FROM devices WHERE community_id = %s", (A,))[0][0]
+    )
