@@ -20,9 +20,10 @@ from __future__ import annotations
 from typing import Any
 
 from twin.kinds import SCENES, scene_of
+from twin.status import SEVERITIES, status_of
 
 # Severities from worst to mildest, as the snapshot lists them.
-SEVERITY_ORDER: tuple[str, ...] = ("critical", "major", "minor", "warning")
+SEVERITY_ORDER: tuple[str, ...] = SEVERITIES
 _SEV = {s: i for i, s in enumerate(SEVERITY_ORDER)}
 # Scenes devices can belong to; one more slot for kinds in no scene.
 DEVICE_SCENES: tuple[str, ...] = tuple(s for s in SCENES if s != "governance")
@@ -88,11 +89,8 @@ class Tally:
 
     @staticmethod
     def _status(alarms: list[int], offline: int) -> str:
-        if alarms[0] or alarms[1]:
-            return "alarm"
-        if alarms[2] or alarms[3]:
-            return "warning"
-        return "offline" if offline else "normal"
+        worst = next((SEVERITY_ORDER[i] for i, n in enumerate(alarms) if n), None)
+        return status_of(worst, offline)
 
     def scene_status(self, scene: int) -> str:
         return self._status(self.alarms[scene], self.offline[scene])
