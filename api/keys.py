@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
-Scope = Literal["cockpit:read", "incidents:write", "maintainer", "admin"]
+Scope = Literal["cockpit:read", "incidents:write", "maintainer", "admin", "district:read"]
 SCOPES: Final[tuple[str, ...]] = get_args(Scope)
 _MARK = "ctk_"
 _PREFIX_LEN = 12
@@ -23,6 +23,8 @@ _IMPLIES: Final[dict[str, frozenset[str]]] = {
     "cockpit:read": frozenset(),
     "incidents:write": frozenset({"cockpit:read"}),
     "maintainer": frozenset({"cockpit:read"}),
+    # A district screen reads its overview and every member community's cockpit.
+    "district:read": frozenset({"cockpit:read"}),
     "admin": frozenset(SCOPES),
 }
 
@@ -48,7 +50,10 @@ class ApiKey:
     prefix: str
     name: str | None
     scopes: frozenset[str]
-    communities: frozenset[str]  # empty: every community
+    communities: frozenset[str]  # empty (and no districts): every community
+    districts: frozenset[str] = frozenset()  # empty (and no communities): every district
+    # The communities of ``districts``, resolved when the key is read.
+    members: frozenset[str] = frozenset()
 
     def grants(self, scope: str) -> bool:
         """Whether this key may do what ``scope`` guards.
@@ -66,8 +71,31 @@ class ApiKey:
         False
         >>> ApiKey(1, "p", None, frozenset(), frozenset()).sees("b")
         True
+        >>> d = ApiKey(1, "p", None, frozenset(), frozenset(), frozenset({"d"}), frozenset({"m"}))
+        >>> d.sees("m"), d.sees("b")
+        (True, False)
         """
-        return not self.communities or community in self.communities
+        if not self.communities and not self.districts:
+            return True
+        return community in self.communities or community in self.members
+
+    @property
+    def unrestricted(self) -> bool:
+        """Neither limited to communities nor to districts."""
+        return not self.communities and not self.districts
+
+    def sees_district(self, district: str) -> bool:
+        """Whether ``district`` exists for this key: a community-limited key sees none
+        (a district would show it communities beyond its own).
+
+        >>> ApiKey(1, "p", None, frozenset(), frozenset(), frozenset({"d"})).sees_district("e")
+        False
+        >>> ApiKey(1, "p", None, frozenset(), frozenset({"a"})).sees_district("d")
+        False
+        >>> ApiKey(1, "p", None, frozenset(), frozenset()).sees_district("d")
+        True
+        """
+        return self.unrestricted or district in self.districts
 
     @property
     def label(self) -> str:
@@ -124,10 +152,10 @@ def check_scopes(scopes: list[str]) -> frozenset[str]:
 
     >>> sorted(check_scopes(["admin", "maintainer"]))
     ['admin', 'maintainer']
-    >>> check_scopes(["root"])
+    >>> check_scopes(["root"])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: unknown scope 'root' (known: cockpit:read, incidents:write, maintainer, admin)
+    ValueError: unknown scope 'root' (known: cockpit:read, ..., admin, district:read)
     """
     if not scopes:
         raise ValueError(f"at least one scope is needed (known: {', '.join(SCOPES)})")

@@ -35,6 +35,12 @@ def register(sub: SubParsers) -> None:
         default=[],
         help="community the key is limited to (repeatable; none: every community)",
     )
+    create.add_argument(
+        "--district",
+        action="append",
+        default=[],
+        help="district the key is limited to, with its communities (repeatable)",
+    )
     create.add_argument("--name", help="who or what uses the key (shown in listings and audit)")
     create.set_defaults(handler=_create)
     listing = actions.add_parser("list", help="list keys (never their secrets)")
@@ -50,7 +56,7 @@ def _split(values: list[str]) -> list[str]:
 
 
 def _describe(k: KeyPublic) -> str:
-    where = ",".join(k.communities) or "*"
+    where = ",".join(k.communities + [f"district:{d}" for d in k.districts]) or "*"
     revoked = f"  revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else ""
     return f"{k.id:>5}  {k.prefix}  {','.join(k.scopes):<32} {where:<24} {k.name or ''}{revoked}"
 
@@ -64,10 +70,15 @@ def _db(settings: Settings, action: Callable[[Conn], Awaitable[T]]) -> T:
 
 def _create(args: argparse.Namespace, settings: Settings) -> int:
     scopes, communities = _split(args.scope), _split(args.community)
-    created = _db(settings, lambda c: keystore.create_key(c, scopes, communities, args.name))
+    districts = _split(args.district)
+    created = _db(
+        settings,
+        lambda c: keystore.create_key(c, scopes, communities, args.name, districts=districts),
+    )
     print(
         f"created key {created.id} ({created.prefix}) scopes={','.join(created.scopes)}"
-        f" communities={','.join(created.communities) or '*'}"
+        f" communities={','.join(created.communities) or ('-' if districts else '*')}"
+        + (f" districts={','.join(created.districts)}" if districts else "")
     )
     print("store it now; it cannot be shown again:")
     print(created.key)

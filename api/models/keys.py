@@ -16,7 +16,10 @@ class KeyPublic(ApiModel):
     prefix: str
     name: str | None
     scopes: list[Scope]
-    communities: list[str]  # empty: every community
+    communities: list[str]  # empty (and no districts): every community
+    districts: list[str] = Field(
+        default_factory=list, description="districts the key sees, with their communities"
+    )
     created_at: datetime
     revoked_at: datetime | None
 
@@ -27,8 +30,9 @@ class KeysPublic(ApiModel):
 
 
 class KeyCreate(ApiModel):
-    scopes: list[Scope] = Field(min_length=1, max_length=4)
+    scopes: list[Scope] = Field(min_length=1, max_length=5)
     communities: list[CommunityId] = Field(default_factory=list, max_length=100)
+    districts: list[CommunityId] = Field(default_factory=list, max_length=100)
     name: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"^[^\x00]*$")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from psycopg import sql
@@ -11,10 +12,10 @@ from api.errors import BadRequestError, NotFoundError
 from api.keys import ApiKey, check_scopes, matches, new_key, split_key
 from api.models.keys import KeyCreated, KeyPublic
 
-_COLUMNS = sql.SQL("id, prefix, name, scopes, communities, created_at, revoked_at")
+_COLUMNS = sql.SQL("id, prefix, name, scopes, communities, districts, created_at, revoked_at")
 _INSERT = sql.SQL(
-    "INSERT INTO api_keys (prefix, secret_sha256, name, scopes, communities)"
-    " VALUES (%(p)s, %(h)s, %(n)s, %(s)s, %(c)s) RETURNING {columns}"
+    "INSERT INTO api_keys (prefix, secret_sha256, name, scopes, communities, districts)"
+    " VALUES (%(p)s, %(h)s, %(n)s, %(s)s, %(c)s, %(d)s) RETURNING {columns}"
 ).format(columns=_COLUMNS)
 _LIST = sql.SQL(
     "SELECT {columns} FROM api_keys WHERE %(all)s OR revoked_at IS NULL ORDER BY id"
@@ -32,13 +33,19 @@ def _public(r: dict[str, Any]) -> KeyPublic:
         name=r["name"],
         scopes=list(r["scopes"]),
         communities=list(r["communities"]),
+        districts=list(r["districts"]),
         created_at=r["created_at"],
         revoked_at=r["revoked_at"],
     )
 
 
 async def create_key(
-    conn: Conn, scopes: list[str], communities: list[str], name: str | None
+    conn: Conn,
+    scopes: list[str],
+    communities: list[str],
+    name: str | None,
+    *,
+    districts: Sequence[str] = (),
 ) -> KeyCreated:
     """Store a new key's hash; the returned ``key`` text is the only copy."""
     try:
@@ -55,11 +62,28 @@ async def create_key(
     missing = [c for c in wanted if c not in known]
     if missing:
         raise BadRequestError("communities", f"unknown community {missing[0]!r}")
+    in_districts = sorted(set(districts))
+    known_districts = {
+        r["id"]
+        for r in await fetch_all(
+            conn, "SELECT id FROM districts WHERE id = ANY(%(ids)s)", {"ids": in_districts}
+        )
+    }
+    missing = [d for d in in_districts if d not in known_districts]
+    if missing:
+        raise BadRequestError("districts", f"unknown district {missing[0]!r}")
     secret = new_key()
     row = await fetch_one(
         conn,
         _INSERT,
-        {"p": secret.prefix, "h": secret.digest, "n": name, "s": sorted(checked), "c": wanted},
+        {
+            "p": secret.prefix,
+            "h": secret.digest,
+            "n": name,
+            "s": sorted(checked),
+            "c": wanted,
+            "d": in_districts,
+        },
     )
     assert row is not None  # INSERT ... RETURNING always returns the row
     return KeyCreated(**_public(row).model_dump(), key=secret.text)
@@ -96,8 +120,10 @@ async def authenticate(conn: Conn, text: str) -> ApiKey | None:
         return None
     row = await fetch_one(
         conn,
-        "SELECT id, prefix, name, scopes, communities, secret_sha256 FROM api_keys"
-        " WHERE prefix = %(p)s AND revoked_at IS NULL",
+        "SELECT id, prefix, name, scopes, communities, districts, secret_sha256,"
+        " ARRAY(SELECT m.community_id FROM district_communities m"
+        "       WHERE m.district_id = ANY(k.districts)) AS members"
+        " FROM api_keys k WHERE prefix = %(p)s AND revoked_at IS NULL",
         {"p": prefix},
     )
     if row is None or not matches(secret, bytes(row["secret_sha256"])):
@@ -108,4 +134,6 @@ async def authenticate(conn: Conn, text: str) -> ApiKey | None:
         name=row["name"],
         scopes=frozenset(row["scopes"]),
         communities=frozenset(row["communities"]),
+        districts=frozenset(row["districts"]),
+        members=frozenset(row["members"]),
     )

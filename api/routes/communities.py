@@ -15,7 +15,11 @@ router = APIRouter(prefix="/v1/communities", tags=["communities"])
 
 @router.get("", responses=problems(401, 403, 429))
 async def communities(key: ReaderKey, conn: DbConn) -> CommunitiesPublic:
-    data = await list_communities(conn, key.communities)
+    if key.unrestricted:
+        data = await list_communities(conn, frozenset())
+    else:
+        visible = key.communities | key.members
+        data = await list_communities(conn, visible) if visible else []
     return CommunitiesPublic(count=len(data), data=data)
 
 

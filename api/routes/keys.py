@@ -15,7 +15,7 @@ from api.queries.keys import create_key, list_keys, revoke_key
 
 def _global_admin(key: AdminKey) -> ApiKey:
     # A community-restricted admin could otherwise mint keys for other communities.
-    if key.communities:
+    if not key.unrestricted:
         raise HTTPException(403, "key administration needs an admin key for all communities")
     return key
 
@@ -33,7 +33,9 @@ async def keys(admin: GlobalAdmin, conn: DbConn, include_revoked: bool = False) 
 @router.post("", status_code=201, responses=problems(400, 401, 403, 413, 429))
 async def create(admin: GlobalAdmin, conn: DbConn, body: KeyCreate) -> KeyCreated:
     """The response holds the key text; it is not stored and cannot be shown again."""
-    return await create_key(conn, list(body.scopes), body.communities, body.name)
+    return await create_key(
+        conn, list(body.scopes), body.communities, body.name, districts=body.districts
+    )
 
 
 @router.delete("/{kid}", responses=problems(401, 403, 404, 429))
