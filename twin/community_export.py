@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from twin.geojson import footprint_to_geojson
+from twin.households import household_to_json
 from twin.model import Building, Community, Device, Grid
 
 
@@ -52,6 +53,7 @@ def building_to_json(b: Building) -> dict[str, Any]:
                 name=u.name,
                 footprint=footprint_to_geojson(u.footprint) if u.footprint is not None else None,
                 attributes=dict(u.attributes) or None,
+                household=household_to_json(u.household) if u.household is not None else None,
             )
             for u in b.units
         ]

@@ -25,6 +25,7 @@ from twin.geojson import (
     footprint_from_geojson,
     read_geojson_buildings,
 )
+from twin.households import household_from_json
 from twin.model import (
     Building,
     Community,
@@ -64,7 +65,7 @@ _BUILDING = (
     "attributes",
 )
 _STOREY = ("index", "floor_z", "height", "name")
-_UNIT = ("id", "storey", "name", "footprint", "attributes")
+_UNIT = ("id", "storey", "name", "footprint", "attributes", "household")
 _GRID = ("id", "name", "polygon", "worker", "worker_name")
 _DEVICE = (
     "id",
@@ -338,12 +339,14 @@ def _unit(data: Any, owner: str, storeys: tuple[Storey, ...]) -> Unit:
     if all(s.index != storey for s in storeys):
         raise ModelError(where, f"storey {storey} does not exist")
     footprint = data.get("footprint")
+    household = data.get("household")
     return Unit(
         uid,
         storey,
         f.optional_str(data.get("name"), where, "name"),
         footprint_from_geojson(footprint, where) if footprint is not None else None,
         f.attributes(data, where),
+        household_from_json(household, where) if household is not None else None,
     )
 
 

@@ -20,6 +20,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from twin.geojson import footprint_from_geojson, footprint_to_geojson
+from twin.households import household_columns, household_from_columns
 from twin.locate import DevicePlace
 from twin.model import (
     Building,
@@ -98,7 +99,7 @@ STOREYS = Table("storeys", ("building_id", "idx"), ("name", "floor_z", "height")
 UNITS = Table(
     "units",
     ("building_id", "id"),
-    ("storey_idx", "name", "footprint", "attributes"),
+    ("storey_idx", "name", "footprint", "attributes", "living_alone", "age_band", "care_level"),
     frozenset({"footprint", "attributes"}),
 )
 GRIDS = Table(
@@ -156,7 +157,13 @@ def model_rows(
             rows["storeys"][(b.id, s.index)] = (s.name, s.floor_z, s.height)
         for u in b.units:
             footprint = footprint_to_geojson(u.footprint) if u.footprint is not None else None
-            rows["units"][(b.id, u.id)] = (u.storey, u.name, footprint, dict(u.attributes))
+            rows["units"][(b.id, u.id)] = (
+                u.storey,
+                u.name,
+                footprint,
+                dict(u.attributes),
+                *household_columns(u.household),
+            )
     for g in community.grids:
         rows["grids"][(g.id,)] = (g.name, footprint_to_geojson(g.polygon), g.worker, g.worker_name)
     for d in community.devices:
@@ -199,10 +206,11 @@ def community_from_rows(head: Row, tables: Mapping[str, list[Row]]) -> Community
     for bid, idx, sname, floor_z, height in tables["storeys"]:
         storeys.setdefault(bid, []).append(Storey(idx, floor_z, height, sname))
     units: dict[str, list[Unit]] = {}
-    for bid, uid, storey, uname, footprint, uattrs in tables["units"]:
+    for bid, uid, storey, uname, footprint, uattrs, *household in tables["units"]:
         owner = f"unit {uid} of building {bid}"
         shape = footprint_from_geojson(footprint, owner) if footprint is not None else None
-        units.setdefault(bid, []).append(Unit(uid, storey, uname, shape, uattrs))
+        home = household_from_columns(*household)
+        units.setdefault(bid, []).append(Unit(uid, storey, uname, shape, uattrs, home))
     buildings = tuple(
         Building(
             bid,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeAlias
 
 from twin.crs import Frame
+from twin.households import Household
 
 # shapely ships no type information: a footprint is a shapely Polygon or
 # MultiPolygon in local metres, validated on the way in.
@@ -47,13 +48,17 @@ class Storey:
 
 @dataclass(frozen=True, slots=True)
 class Unit:
-    """A dwelling or room on one storey; its footprint is optional."""
+    """A dwelling or room on one storey; its footprint is optional.
+
+    ``household``: the care attributes of who lives there (``twin.households``).
+    """
 
     id: str
     storey: int
     name: str | None = None
     footprint: Footprint | None = None
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    household: Household | None = None
 
 
 @dataclass(frozen=True, slots=True)
