@@ -100,13 +100,54 @@ KINDS: Mapping[str, DeviceKind] = MappingProxyType(
                 Metric("fall", _BOOL),
                 Metric("sos", _BOOL),
                 Metric("battery", unit="%"),
+                Metric("body_temperature", unit="°C"),
                 mobile=True,
             ),
+            # Per-home devices (elderly care, twin/care_rules.py; low carbon reads
+            # home_meter). Counters are cumulative (water_m3, energy_kwh): usage is
+            # the difference of readings. A home's door is the `door` kind placed in
+            # its unit; motion reports a detection as 1 and a periodic 0 heartbeat.
+            _kind(
+                "water_meter",
+                "elderly",
+                Metric("water_m3", unit="m³"),
+                Metric("flow_lpm", unit="L/min"),
+            ),
+            _kind(
+                "home_meter",
+                "energy",
+                Metric("energy_kwh", unit="kWh"),
+                Metric("power_kw", unit="kW"),
+            ),
+            _kind("motion", "elderly", Metric("motion", _BOOL)),
             _kind(
                 "parking",
                 "traffic",
                 Metric("occupancy", unit="ratio"),
                 Metric("occupied_spaces", unit="count"),
+            ),
+            # Low-carbon and traffic devices (twin/energy.py, twin/traffic.py):
+            # the counters are cumulative; a restart to zero is allowed.
+            _kind(
+                "pv_inverter",
+                "energy",
+                Metric("power_kw", unit="kW"),
+                Metric("energy_kwh", unit="kWh"),
+                Metric("export_kwh", unit="kWh"),
+            ),
+            _kind(
+                "ev_charger",
+                "traffic",
+                Metric("charging", _BOOL),
+                Metric("power_kw", unit="kW"),
+                Metric("energy_kwh", unit="kWh"),
+                Metric("sessions", unit="count"),
+            ),
+            _kind(
+                "gate",
+                "traffic",
+                Metric("entries", unit="count"),
+                Metric("exits", unit="count"),
             ),
         )
     }

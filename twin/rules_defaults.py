@@ -24,6 +24,10 @@ from twin.rules_config import RuleSet, parse_rules
 
 _SAFETY_SENSORS = ["smoke", "water_leak", "gas"]
 _OTHER_KNOWN = ["elevator", "door", "env", "air_quality", "power_meter", "wearable", "parking"]
+# Per-home devices of elderly care (twin/care_rules.py watches their activity).
+_OTHER_KNOWN += ["water_meter", "home_meter", "motion"]
+# Low-carbon and traffic devices (issue 13): only silence is watched by default.
+_OTHER_KNOWN += ["pv_inverter", "ev_charger", "gate"]
 
 DEFAULT_RULES: tuple[dict[str, Any], ...] = (
     # --- fire, leaks, gas: critical, each opens an incident
@@ -79,6 +83,15 @@ DEFAULT_RULES: tuple[dict[str, Any], ...] = (
     {"id": "heart_rate_low", "kind": "wearable", "metric": "heart_rate",
      "type": "threshold", "op": "lt", "value": 45, "clear": 50, "severity": "major",
      "message": "heart rate {value:.0f} bpm"},
+    # Body temperature at the wrist: fever from 37.3 °C (China's clinical
+    # definition) with a band against flapping; below 35 °C is hypothermia.
+    {"id": "body_temperature_high", "kind": "wearable", "metric": "body_temperature",
+     "type": "threshold", "op": "ge", "value": 37.3, "clear": 37.0, "severity": "minor",
+     "escalate": [{"value": 39.0, "severity": "major"}],
+     "message": "body temperature {value:.1f} °C"},
+    {"id": "body_temperature_low", "kind": "wearable", "metric": "body_temperature",
+     "type": "threshold", "op": "lt", "value": 35.0, "clear": 35.5, "severity": "major",
+     "message": "body temperature {value:.1f} °C"},
     {"id": "wearable_battery_low", "kind": "wearable", "metric": "battery",
      "type": "threshold", "op": "lt", "value": 15, "clear": 20, "severity": "warning",
      "message": "wearable battery {value:.0f} %"},
