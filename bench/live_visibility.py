@@ -63,8 +63,9 @@ class Visibility:
             for note in conn.notifies():
                 t = time.monotonic()
                 doc = json.loads(note.payload)
-                self.commit[doc["seq"]] = t
-                self.ref[doc["ref"]] = doc["seq"]
+                # One notification per commit: its rows' sequences lie in first..seq.
+                for seq in range(int(doc["first"]), int(doc["seq"]) + 1):
+                    self.commit.setdefault(seq, t)
                 if self.stop.is_set():
                     return
 
@@ -116,7 +117,12 @@ def change_latency(url: str, base: str, key: str, broker: Broker, n: int) -> Non
     vis.stop.set()
     client.loop_stop()
     client.disconnect()
-    seqs = {d: vis.ref[d] for d in published if d in vis.ref}
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT ref, max(seq) FROM change_log WHERE kind = 'device' GROUP BY ref"
+        ).fetchall()
+    vis.ref = {str(ref): int(seq) for ref, seq in rows}
+    seqs = {d: vis.ref[d] for d in published if d in vis.ref and vis.ref[d] in vis.commit}
     if len(seqs) < n:
         log(f"only {len(seqs)} of {n} changes committed")
     to_sse = [max(0.0, (vis.sse[s] - vis.commit[s]) * 1e3) for s in seqs.values() if s in vis.sse]

@@ -88,7 +88,10 @@ class Ticker:
             note = orjson.loads(payload)
         except orjson.JSONDecodeError:
             return
-        if isinstance(note, dict) and note.get("kind") == "community":
+        # One notification per commit lists the kinds of its rows ("kind": older servers).
+        if isinstance(note, dict) and (
+            note.get("kind") == "community" or "community" in (note.get("kinds") or ())
+        ):
             log.info("community %s changed: its model reloads at next use", note.get("community"))
             self.places.mark_stale(str(note.get("community")))
 

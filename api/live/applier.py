@@ -4,6 +4,14 @@ Everything that changes a community's :class:`~api.live.document.CommunityLive`
 runs here, in order, so reads of the database and updates never interleave.
 Items that arrived together are handled together: the changes of a community
 cost one read of the change log and one query per kind of object, however many.
+
+**Whole commits.** A notification only says that a community has a new
+commit. What is applied is read from the change log in one snapshot: every
+row of the transactions the state's frontier snapshot did not see, with the
+objects they name as that snapshot has them. A transaction's rows are all
+visible or none, so each new version (and each group of ``/stream`` events
+before its ``version`` event) is a set of whole commits, and the state equals
+the database at one instant.
 """
 
 from __future__ import annotations
@@ -32,26 +40,34 @@ _DRAIN_MAX: Final = 20_000
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One ``commtwin_changes`` notification."""
+    """One ``commtwin_changes`` notification: a commit of ``community`` (one per commit)."""
 
     seq: int
     community: str
-    kind: str
-    ref: str
+    tx: str | None = None
+    rows: int = 1
+    kinds: frozenset[str] = frozenset()
 
 
 def parse_change(payload: str) -> Change | None:
     """The notification's fields, or None when it is not one of ours.
 
-    >>> parse_change('{"seq": 5, "community": "c", "kind": "alarm", "ref": "17"}')
-    Change(seq=5, community='c', kind='alarm', ref='17')
+    >>> parse_change('{"tx": "9", "seq": 5, "rows": 2, "community": "c", "kinds": ["alarm"]}')
+    Change(seq=5, community='c', tx='9', rows=2, kinds=frozenset({'alarm'}))
     >>> parse_change('{"seq": "x"}') is None
     True
     """
     try:
         doc = orjson.loads(payload)
-        return Change(int(doc["seq"]), str(doc["community"]), str(doc["kind"]), str(doc["ref"]))
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        kinds = doc.get("kinds") or ([doc["kind"]] if "kind" in doc else [])
+        return Change(
+            int(doc["seq"]),
+            str(doc["community"]),
+            None if doc.get("tx") is None else str(doc["tx"]),
+            int(doc.get("rows", 1)),
+            frozenset(str(k) for k in kinds),
+        )
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
         return None
 
 
@@ -78,9 +94,6 @@ class Applier:
         self.entries: dict[str, CommunityLive] = {}
         self.builds: dict[str, asyncio.Future[CommunityLive | None]] = {}
         self.work: asyncio.Queue[Work] = asyncio.Queue()
-        # Sequences the last resync replayed per community: their notifications
-        # may still arrive afterwards and must not be sent twice.
-        self.replayed: dict[str, set[int]] = {}
 
     def request_build(self, community: str) -> asyncio.Future[CommunityLive | None]:
         fut = self.builds.get(community)
@@ -129,10 +142,12 @@ class Applier:
                 resync |= held if item.communities is None else item.communities
                 reason = reason or item.reason
         for community in sorted(resync):
-            self.replayed[community] = await self._resync(community, reason)
+            await self._resync(community, reason)
         for community, batch in changes.items():
+            if community in resync:
+                continue  # the rebuild read it, in the same snapshot as the rest
             try:
-                await self._apply(community, batch, self.replayed.get(community, set()))
+                await self._apply(community, batch)
             except LiveUnavailableError as exc:
                 log.warning("live: %s: %s; rebuilding in %.0f s", community, exc, RETRY_S)
                 self._retry(frozenset({community}), "an update failed")
@@ -173,67 +188,62 @@ class Applier:
         self.entries[community] = new
         return new
 
-    async def _resync(self, community: str, reason: str) -> set[int]:
-        """Rebuild one community after a gap; replay what its subscribers missed.
-
-        Returns the sequences replayed, so that their notifications, which may
-        still arrive, are not sent twice.
-        """
+    async def _resync(self, community: str, reason: str) -> None:
+        """Rebuild one community after a gap; replay what its subscribers missed:
+        the commits the new state's snapshot holds and the old one's did not."""
         old = self.entries.get(community)
         listening = self.fanout.count(community) > 0
         try:
             if old is None:
                 if listening:
                     self.fanout.publish(community, [ev.reset_event(reason, 0)])
-                return set()
+                return
             entry = await self._rebuild(community)
             if entry is None:
                 self.fanout.publish(community, [ev.reset_event("the community was removed", 0)])
-                return set()
+                return
             if not listening:
-                return set()
-            events, why = await self.reader.replay(community, old.version)
+                return
+            if old.frontier is None or entry.frontier is None:
+                events, why = await self.reader.replay(community, old.version)
+            else:
+                events = await self.reader.missed(community, old.frontier, entry.frontier)
+                why = None
         except LiveUnavailableError as exc:
             log.warning("live: %s: rebuild failed (%s); retry in %.0f s", community, exc, RETRY_S)
             self._retry(frozenset({community}), reason)
-            return set()
+            return
         if why is not None:
             self.fanout.publish(community, [ev.reset_event(f"{reason}: {why}", entry.version)])
-            return set()
+            return
         self.fanout.publish(community, [*events, ev.version_event(entry.version, entry.etag)])
-        return {e.id for e in events if e.id is not None}
 
-    async def _apply(self, community: str, batch: list[Change], sent: set[int]) -> None:
+    async def _apply(self, community: str, batch: list[Change]) -> None:
         entry = self.entries.get(community)
         listening = self.fanout.count(community) > 0
-        if entry is None and not listening:
+        if entry is None:
+            if listening:  # subscribers of a community no longer held: refetch /live
+                self.fanout.publish(community, [ev.reset_event("the live state was reloaded", 0)])
             return  # nobody looks at it: it is read fresh when someone does
-        seqs = sorted({c.seq for c in batch})
-        refs = {(c.kind, c.ref) for c in batch}
-        rows, objects = await self.reader.changes(community, seqs, refs)
-        if entry is not None:
-            if any(c.kind == "community" for c in batch):
-                entry = await self._rebuild(community)
-            else:
-                changed = apply_objects(entry, refs, objects)
-                last = rows.get(seqs[-1])
-                entry.advance(seqs[-1], last["at"] if last else None, changed=changed)
+        if entry.frontier is None or any("community" in c.kinds for c in batch):
+            await self._resync(community, "the community model changed")
+            return
+        found = await self.reader.commits(community, entry.frontier)
+        if not found.rows:
+            entry.frontier = found.snapshot
+            return  # commits a rebuild already held
+        if any(r["kind"] == "community" for r in found.rows):
+            await self._resync(community, "the community model changed")
+            return
+        refs = {(str(r["kind"]), str(r["ref"])) for r in found.rows}
+        changed = apply_objects(entry, refs, found.objects)
+        last = max(found.rows, key=lambda r: int(r["seq"]))
+        entry.frontier = found.snapshot
+        entry.advance(int(last["seq"]), last["at"], changed=changed)
         if listening:
             now = self.reader.now()
-            out = [
-                change_event(
-                    community,
-                    rows.get(c.seq) or {"seq": c.seq, "kind": c.kind, "ref": c.ref},
-                    objects,
-                    now,
-                )
-                for c in sorted(batch, key=lambda c: c.seq)
-                if c.seq not in sent
-            ]
-            if entry is not None:
-                out.append(ev.version_event(entry.version, entry.etag))
-            else:
-                out.append(ev.reset_event("the community was removed", 0))
+            out = [change_event(community, r, found.objects, now) for r in found.rows]
+            out.append(ev.version_event(entry.version, entry.etag))
             self.fanout.publish(community, out)
 
 

@@ -132,8 +132,12 @@ class CommunityLive:
         recent: Mapping[str, RecentIncident] | None = None,
         model_version: int | None = None,
         day_start: Callable[[datetime], datetime] = _UTC_DAY,
+        frontier: str | None = None,
     ) -> None:
         self.state = state
+        # The database snapshot (pg_snapshot text) the state reflects: exactly the
+        # commits it saw are applied; the next read asks for the ones it did not.
+        self.frontier = frontier
         self.recent: dict[str, RecentIncident] = dict(recent or {})
         self.model_version = model_version
         self.revision = 0

@@ -1,5 +1,8 @@
 """What ``/stream`` sends: one event per change-log row, plus version and reset events.
 
+Events come in groups of whole commits, each group closed by the ``version``
+event of the ``/live`` document that holds exactly them.
+
 Each change event carries the change (``kind``, ``ref``, ``data`` as the
 change log holds them) and the changed object's **current** state in the
 shape of its ``/live`` entry: a client that applies events in order (upsert
@@ -96,8 +99,13 @@ def change_event(
     data: Mapping[str, Any] | None,
     row: Mapping[str, Any] | None,
     now: datetime,
+    commit: str | None = None,
 ) -> StreamEvent:
-    """The event of one change-log row; ``row`` is the object's current row (None: gone)."""
+    """The event of one change-log row; ``row`` is the object's current row (None: gone).
+
+    ``commit`` names the transaction that wrote the row: the events before a
+    ``version`` event hold every row of each commit they name.
+    """
     body: dict[str, Any] = {
         "seq": seq,
         "at": iso(at),
@@ -106,6 +114,8 @@ def change_event(
         "ref": ref,
         "change": dict(data or {}),
     }
+    if commit is not None:
+        body["commit"] = commit
     key = _OBJECT_KEY.get(kind)
     if key is not None:
         body[key] = object_item(kind, row, now)

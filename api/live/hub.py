@@ -146,11 +146,14 @@ class LiveHub:
     def unsubscribe(self, sub: Subscriber) -> None:
         self.fanout.unsubscribe(sub)
 
-    async def replay(self, community: str, after: int) -> tuple[list[ev.StreamEvent], str | None]:
+    async def replay(
+        self, community: str, after: int, upto: str | None = None
+    ) -> tuple[list[ev.StreamEvent], str | None]:
+        """Whole commits after ``after`` that the snapshot ``upto`` (a state's frontier) saw."""
         applier = self._applier
         if applier is None:
             raise LiveUnavailableError("the live state is not running")
-        return await applier.reader.replay(community, after)
+        return await applier.reader.replay(community, after, upto)
 
     def watching(self, community: str) -> AbstractAsyncContextManager[asyncio.Event]:
         """A flag set whenever a change or an ingest batch of ``community`` commits."""

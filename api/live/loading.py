@@ -1,13 +1,16 @@
 """The live state's reads: a whole community (build), changed rows (update), replay.
 
 A build runs in one REPEATABLE READ transaction, so the rows and the version
-it reads come from one snapshot: every change the snapshot holds is at or
-below that version, and every later one arrives as a notification.
+it reads come from one snapshot, whose ``pg_snapshot`` the state keeps as its
+*frontier*. An update reads, again in one snapshot, the change-log rows of the
+transactions the frontier did not see, and the rows they name: whole commits
+only (a transaction's rows are all visible or none), whatever order their
+sequences were taken in; the new snapshot becomes the frontier.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -26,7 +29,8 @@ SELECT c.name,
                 0) AS version,
        (SELECT max(seq) FROM change_log
          WHERE community_id = c.id AND kind = 'community') AS model_version,
-       (SELECT max(at) FROM change_log WHERE community_id = c.id) AS last_update
+       (SELECT max(at) FROM change_log WHERE community_id = c.id) AS last_update,
+       pg_current_snapshot()::text AS frontier
 FROM communities c WHERE c.id = %(c)s
 """
 _BUILDINGS: Final = """
@@ -61,13 +65,34 @@ _RECENT: Final = """
 SELECT id, reported_at, status FROM incidents
 WHERE community_id = %(c)s AND reported_at >= %(since)s
 """
-_CHANGES: Final = """
-SELECT seq, at, community_id, kind, ref, data FROM change_log
-WHERE seq = ANY(%(seqs)s) ORDER BY seq
-"""
+# Whole commits: every row of each transaction that wrote a row after `after`
+# (rows from before commit groups, tx NULL, stand alone).
 _CHANGES_AFTER: Final = """
-SELECT seq, at, community_id, kind, ref, data FROM change_log
-WHERE community_id = %(c)s AND seq > %(after)s ORDER BY seq LIMIT %(limit)s
+WITH later AS (
+    SELECT seq, tx FROM change_log WHERE community_id = %(c)s AND seq > %(after)s
+)
+SELECT seq, at, community_id, kind, ref, data, tx::text AS tx FROM change_log
+WHERE community_id = %(c)s
+  AND (seq IN (SELECT seq FROM later)
+       OR tx IN (SELECT tx FROM later WHERE tx IS NOT NULL))
+  AND (tx IS NULL OR %(upto)s::pg_snapshot IS NULL
+       OR pg_visible_in_snapshot(tx, %(upto)s::pg_snapshot))
+ORDER BY seq
+"""
+_COUNT_AFTER: Final = """
+SELECT count(*) AS n FROM (
+    SELECT 1 FROM change_log WHERE community_id = %(c)s AND seq > %(after)s LIMIT %(limit)s
+) AS later
+"""
+_SNAPSHOT: Final = "SELECT pg_current_snapshot()::text AS snapshot"
+# The commits `since` did not see (and, with `upto`, that snapshot saw). The
+# range on tx lets the (community_id, tx) index find them.
+_COMMITS_SINCE: Final = """
+SELECT seq, at, community_id, kind, ref, data, tx::text AS tx FROM change_log
+WHERE community_id = %(c)s AND tx >= pg_snapshot_xmin(%(since)s::pg_snapshot)
+  AND NOT pg_visible_in_snapshot(tx, %(since)s::pg_snapshot)
+  AND (%(upto)s::pg_snapshot IS NULL OR pg_visible_in_snapshot(tx, %(upto)s::pg_snapshot))
+ORDER BY seq
 """
 _LOG_BOUNDS: Final = """
 SELECT min(seq) AS oldest,
@@ -105,6 +130,7 @@ async def load_community(
         recent={r["id"]: recent_incident(r) for r in recent},
         model_version=head["model_version"],
         day_start=day_start,
+        frontier=head["frontier"],
     )
 
 
@@ -162,10 +188,35 @@ async def read_objects(
     return out
 
 
-async def read_changes(conn: Conn, seqs: Sequence[int]) -> dict[int, Row]:
-    """change_log rows by sequence (a row pruned meanwhile is simply missing)."""
-    rows = await fetch_all(conn, _CHANGES, {"seqs": list(seqs)})
-    return {int(r["seq"]): r for r in rows}
+@dataclass(frozen=True, slots=True)
+class Commits:
+    """The whole commits of a community one snapshot holds beyond a frontier."""
+
+    rows: list[Row]
+    objects: ChangedObjects
+    snapshot: str
+
+    @property
+    def transactions(self) -> set[str]:
+        return {str(r["tx"]) for r in self.rows if r.get("tx") is not None}
+
+
+async def read_commits(conn: Conn, community: str, since: str) -> Commits:
+    """In one snapshot: its change-log rows the ``since`` snapshot did not see, and
+    the current rows of the objects they name."""
+    async with conn.transaction():
+        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        head = await fetch_one(conn, _SNAPSHOT)
+        snapshot = str(head["snapshot"]) if head else since
+        params = {"c": community, "since": since, "upto": None}
+        rows = await fetch_all(conn, _COMMITS_SINCE, params)
+        objects = await read_objects(conn, community, [(r["kind"], r["ref"]) for r in rows])
+    return Commits(rows, objects, snapshot)
+
+
+async def read_missed(conn: Conn, community: str, since: str, upto: str) -> list[Row]:
+    """change_log rows of the commits ``upto`` saw and ``since`` did not (a resync)."""
+    return await fetch_all(conn, _COMMITS_SINCE, {"c": community, "since": since, "upto": upto})
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +233,11 @@ class ReplayRows:
     reason: str | None = None
 
 
-async def read_replay(conn: Conn, community: str, after: int, limit: int) -> ReplayRows:
+async def read_replay(
+    conn: Conn, community: str, after: int, limit: int, upto: str | None = None
+) -> ReplayRows:
+    """Whole commits with a row after ``after``; with ``upto``, only the commits
+    that snapshot saw (those a ``/stream`` client's first version holds)."""
     bounds = await fetch_one(conn, _LOG_BOUNDS)
     oldest = bounds["oldest"] if bounds else None
     newest = int(bounds["newest"]) if bounds else 0
@@ -190,8 +245,8 @@ async def read_replay(conn: Conn, community: str, after: int, limit: int) -> Rep
         return ReplayRows([], False, f"event id {after} is ahead of the change log ({newest})")
     if (oldest is None and after < newest) or (oldest is not None and after < int(oldest) - 1):
         return ReplayRows([], False, f"changes after {after} are no longer kept")
-    params = {"c": community, "after": after, "limit": limit + 1}
-    rows = await fetch_all(conn, _CHANGES_AFTER, params)
-    if len(rows) > limit:
+    params = {"c": community, "after": after, "limit": limit + 1, "upto": upto}
+    counted = await fetch_one(conn, _COUNT_AFTER, params)
+    if counted is not None and int(counted["n"]) > limit:
         return ReplayRows([], False, f"more than {limit} changes after {after}")
-    return ReplayRows(rows, True)
+    return ReplayRows(await fetch_all(conn, _CHANGES_AFTER, params), True)

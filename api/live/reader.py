@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -14,7 +14,15 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from api.db import Conn, DatabaseUnavailableError
 from api.live import events as ev
 from api.live.document import CommunityLive
-from api.live.loading import ChangedObjects, load_community, read_changes, read_objects, read_replay
+from api.live.loading import (
+    ChangedObjects,
+    Commits,
+    load_community,
+    read_commits,
+    read_missed,
+    read_objects,
+    read_replay,
+)
 
 
 class LiveUnavailableError(DatabaseUnavailableError):
@@ -46,19 +54,27 @@ class LiveReader:
         async with self.connection() as conn:
             return await load_community(conn, community, self.now(), self.day_start)
 
-    async def changes(
-        self, community: str, seqs: list[int], refs: Iterable[tuple[str, str]]
-    ) -> tuple[dict[int, dict[str, Any]], ChangedObjects]:
+    async def commits(self, community: str, since: str) -> Commits:
+        """The whole commits of ``community`` after the snapshot ``since``."""
         async with self.connection() as conn:
-            rows = await read_changes(conn, seqs)
-            objects = await read_objects(conn, community, refs)
-        return rows, objects
+            return await read_commits(conn, community, since)
 
-    async def replay(self, community: str, after: int) -> tuple[list[ev.StreamEvent], str | None]:
-        """Change events of ``community`` after sequence ``after``, or the reason they
-        cannot all be given (the client must refetch /live)."""
+    async def missed(self, community: str, since: str, upto: str) -> list[ev.StreamEvent]:
+        """Events of the commits ``upto`` saw and ``since`` did not (after a rebuild)."""
         async with self.connection() as conn:
-            found = await read_replay(conn, community, after, self.replay_limit)
+            rows = await read_missed(conn, community, since, upto)
+            objects = await read_objects(conn, community, [(r["kind"], r["ref"]) for r in rows])
+        now = self.now()
+        return [change_event(community, r, objects, now) for r in rows]
+
+    async def replay(
+        self, community: str, after: int, upto: str | None = None
+    ) -> tuple[list[ev.StreamEvent], str | None]:
+        """Change events of ``community`` after sequence ``after`` (whole commits, those
+        the snapshot ``upto`` saw), or the reason they cannot all be given (the
+        client must refetch /live)."""
+        async with self.connection() as conn:
+            found = await read_replay(conn, community, after, self.replay_limit, upto)
             if not found.complete:
                 return [], found.reason
             refs = [(r["kind"], r["ref"]) for r in found.rows]
@@ -82,4 +98,5 @@ def change_event(
         data=data if isinstance(data, dict) else None,
         row=objects.row_for(kind, ref),
         now=now,
+        commit=None if row.get("tx") is None else str(row["tx"]),
     )

@@ -98,10 +98,12 @@ async def stream(
         raise NotFoundError("community", cid)
     # No await between reading the version and subscribing: nothing slips between.
     first = ev.version_event(entry.version, entry.etag)
+    # The replay stops at the commits this version holds; later ones come live.
+    upto = entry.frontier
     sub = hub.subscribe(cid)
     recheck_s = max(1.0, state.config.key_cache_s)
     return EventSourceResponse(
-        _events(request, hub, sub, after=after, first=first, recheck_s=recheck_s),
+        _events(request, hub, sub, after=after, upto=upto, first=first, recheck_s=recheck_s),
         ping=state.config.sse_ping_s,
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -113,6 +115,7 @@ async def _events(
     sub: Subscriber,
     *,
     after: int | None,
+    upto: str | None,
     first: ev.StreamEvent,
     recheck_s: float,
 ) -> AsyncIterator[ServerSentEvent]:
@@ -121,7 +124,7 @@ async def _events(
         replayed: set[int] = set()
         if after is not None:
             try:
-                events, why = await hub.replay(cid, after)
+                events, why = await hub.replay(cid, after, upto)
             except LiveUnavailableError as exc:
                 events, why = [], str(exc)
             if why is not None:

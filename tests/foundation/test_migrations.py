@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -167,4 +168,37 @@ def test_change_log_notifies_listeners(database_url: str) -> None:
         )
         note = next(listener.notifies(timeout=5))
         assert note.channel == "commtwin_changes"
-        assert '"kind" : "device"' in note.payload
+        assert '"kinds": ["device"]' in note.payload
+
+
+def test_change_log_announces_each_commit_once_after_all_its_rows(database_url: str) -> None:
+    with (
+        psycopg.connect(database_url, autocommit=True) as listener,
+        psycopg.connect(database_url, autocommit=True) as writer,
+    ):
+        listener.execute("LISTEN commtwin_changes")
+        writer.execute(
+            "INSERT INTO communities (id, name, crs)"
+            " VALUES ('n2', 'N', 'local'), ('n3', 'N', 'local')"
+        )
+        with writer.transaction():
+            for ref in ("d1", "d2", "d3"):
+                writer.execute(
+                    "INSERT INTO change_log (community_id, kind, ref) VALUES ('n2', 'device', %s)",
+                    (ref,),
+                )
+            writer.execute(
+                "INSERT INTO change_log (community_id, kind, ref) VALUES ('n2', 'alarm', '7'),"
+                " ('n3', 'incident', 'r-1')"
+            )
+            (tx,) = writer.execute("SELECT pg_current_xact_id()::text").fetchone() or ("",)
+        notes = [json.loads(n.payload) for n in listener.notifies(timeout=1)]
+        rows = writer.execute(
+            "SELECT community_id, count(*), max(seq) FROM change_log WHERE tx = %s::xid8"
+            " GROUP BY community_id ORDER BY community_id",
+            (tx,),
+        ).fetchall()
+    assert [(n["community"], n["rows"], n["seq"], n["tx"]) for n in notes] == [
+        (c, n, s, tx) for c, n, s in rows
+    ]
+    assert sorted(notes[0]["kinds"]) == ["alarm", "device"]
