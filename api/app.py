@@ -24,11 +24,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Scope
 
-from api import __version__, cockpit
+from api import __version__, cockpit, district_page
 from api.body_limit import BodyLimitMiddleware
 from api.cache import TtlCache
 from api.config import ApiConfig
 from api.db import Conn
+from api.district_view import DistrictBoard
 from api.errors import ApiError
 from api.geo import GeoError
 from api.http_metrics import HttpMetrics, MetricsMiddleware
@@ -41,6 +42,7 @@ from api.routes import (
     communities,
     deadletters,
     devices,
+    districts,
     grids,
     health,
     history,
@@ -135,9 +137,14 @@ def create_app(
         stream.router,
         incidents.router,
         kpis.router,
+        districts.router,
     ):
         app.include_router(router)
     app.state.live = hub
+    app.state.districts = DistrictBoard(
+        hub, timezone=config.timezone, members_ttl_s=config.key_cache_s, monotonic=monotonic
+    )
+    app.include_router(district_page.make_router())
     app.include_router(cockpit.make_router(config.web_dir or cockpit.DEFAULT_WEB_DIR))
     _install_error_handlers(app)
     # Added innermost first: metrics see every response, 413s and CORS preflights included.

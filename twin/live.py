@@ -267,6 +267,11 @@ class LiveState:
             self._alarm_list = [self._alarm_entries[a.id] for a in order]
         return self._alarm_list
 
+    @property
+    def community(self) -> Tally:
+        """The whole community's counters (read them, never change them)."""
+        return self._community
+
     def tallies(self) -> dict[str, tuple[object, ...]]:
         """Every node's counters (for checking an incremental state against a rebuild)."""
         out = {"community": self._community.counts()}
