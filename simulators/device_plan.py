@@ -30,6 +30,9 @@ KIND_METRICS: dict[str, tuple[str, ...]] = {
     "power_meter": ("power_kw", "energy_kwh"),
     "wearable": ("heart_rate", "fall", "sos", "battery"),
     "parking": ("occupancy", "occupied_spaces"),
+    "pv_inverter": ("power_kw", "energy_kwh", "export_kwh"),
+    "ev_charger": ("charging", "power_kw", "energy_kwh", "sessions"),
+    "gate": ("entries", "exits"),
     # Not in DESIGN's table: infrastructure that only reports its status.
     "gateway": (),
 }
@@ -98,6 +101,9 @@ def _shared_services(host: Host) -> list[dict[str, Any]]:
         device("power_meter", f"pm-{b}", building=b, storey=plant),
         device("env", f"env-{b}-lobby", building=b, storey=1),
         device("air_quality", f"aq-{b}-lobby", building=b, storey=1),
+        # Rooftop PV on every apartment block (no random draw: placing it must
+        # not change which homes get which devices).
+        device("pv_inverter", f"pv-{b}", building=b, storey=max(host.storeys, 1)),
     ]
     if host.basement:
         out.append(device("door", f"door-{b}-b1", building=b, storey=-1))
@@ -165,6 +171,16 @@ def place_outdoors(site: Site, rng: random.Random, parking_lots: int = 6) -> lis
         out.append(
             device("parking", f"parking-{side}-{n // 2 + 1}", position=pos(fx, fy))
             | {"attributes": {"capacity": capacity}}
+        )
+        for k in (1, 2):  # two EV chargers at each lot's end
+            out.append(
+                device("ev_charger", f"ev-{side}-{n // 2 + 1}-{k}", position=pos(fx, fy + 0.01 * k))
+            )
+    spaces = sum(d["attributes"]["capacity"] for d in out if d["kind"] == "parking")
+    for name, fy in (("south", 0.02), ("north", 0.98)):  # vehicle barriers by the gates
+        out.append(
+            device("gate", f"vgate-{name}", position=pos(0.56, fy))
+            | {"attributes": {"capacity": spaces // 2}}
         )
     return out
 

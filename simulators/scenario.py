@@ -27,7 +27,9 @@ from simulators.behaviour import (
 )
 from simulators.behaviour_building import AirQuality, Elevator, Env, Parking, PowerMeter
 from simulators.behaviour_safety import Door, Gas, Smoke, WaterLeak
+from simulators.behaviour_site import EvCharger, Gate, PvInverter
 from simulators.behaviour_wearable import Wearable
+from simulators.grid_workers import GridWorkers
 from simulators.model_view import SimCommunity, SimDevice
 from simulators.residents import IncidentFlow
 
@@ -42,6 +44,9 @@ BEHAVIOURS: dict[str, Callable[[SimDevice, FeedContext, float], Behaviour]] = {
     "power_meter": PowerMeter,
     "wearable": Wearable,
     "parking": Parking,
+    "pv_inverter": PvInverter,
+    "ev_charger": EvCharger,
+    "gate": Gate,
 }
 
 
@@ -71,12 +76,26 @@ class FeedOptions:
     offline: bool = True  # devices go offline now and then
     bad_fraction: float = 0.0  # share of malformed messages mixed in
     kinds: frozenset[str] | None = None  # only these device kinds (None: all)
+    incident_history_s: float = 0.0  # residents' reports start this long before `start`
 
 
 def feed(
-    community: SimCommunity, w: wire.Wire, start: float, end: float | None, opts: FeedOptions
+    community: SimCommunity,
+    w: wire.Wire,
+    start: float,
+    end: float | None,
+    opts: FeedOptions,
+    *,
+    workers: GridWorkers | None = None,
 ) -> Iterator[Action]:
-    """Every action of the community from ``start`` until ``end`` (simulated epoch s)."""
+    """Every action of the community from ``start`` until ``end`` (simulated epoch s).
+
+    ``workers``: the grid workers' desks, to share with a shell that hands them
+    incidents of its own (:mod:`simulators.worker_desk`). With
+    ``incident_history_s`` the residents' reports (and their whole closed
+    loop) begin that long before ``start``: those first actions lie in the
+    past, so the shell publishes them at once.
+    """
     ctx = FeedContext(
         wire=w,
         community=community,
@@ -101,7 +120,12 @@ def feed(
         streams.append(through_gateway(stream, schedule) if schedule else stream)
     if opts.incidents_per_day != 0:
         flow = IncidentFlow(
-            ctx, start, end, per_day=opts.incidents_per_day, dispatcher=opts.dispatcher
+            ctx,
+            start - max(opts.incident_history_s, 0.0),
+            end,
+            per_day=opts.incidents_per_day,
+            dispatcher=opts.dispatcher,
+            workers=workers,
         )
         streams.append(iter(flow))
     merged: Iterator[Action] = heapq.merge(*streams, key=at_of)
