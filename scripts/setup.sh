@@ -32,6 +32,8 @@ if [ "${COMMTWIN_SKIP_BROWSER:-0}" != "1" ]; then
     # CJK glyphs for the cockpit's Chinese texts in browser-test screenshots.
     [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || apt_missing="$apt_missing fonts-wqy-microhei"
 fi
+# The broker's own C subscriber: bench/bench_ingest.py's reference for one ingestor.
+command -v mosquitto_sub >/dev/null 2>&1 || apt_missing="$apt_missing mosquitto-clients"
 if [ -n "$apt_missing" ]; then
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
         echo "== installing Debian packages:$apt_missing"

@@ -47,8 +47,12 @@ def config() -> dict[str, Any]:
     return data
 
 
+def single_node(services: dict[str, Any]) -> set[str]:
+    return {name for name, svc in services.items() if "cluster" not in svc.get("profiles", [])}
+
+
 def test_the_services_are_there(config: dict[str, Any]) -> None:
-    assert set(config["services"]) == {
+    assert single_node(config["services"]) == {
         "timescaledb",
         "mosquitto",
         "migrate",
@@ -60,7 +64,7 @@ def test_the_services_are_there(config: dict[str, Any]) -> None:
     }
     assert config["services"]["timescaledb"]["image"].startswith("timescale/timescaledb:")
     assert config["services"]["mosquitto"]["image"].startswith("eclipse-mosquitto:2")
-    assert set(config["volumes"]) == {"pgdata", "mosquitto-data"}
+    assert {"pgdata", "mosquitto-data"} <= set(config["volumes"])
 
 
 def test_two_ingestors_share_one_subscription_with_stable_client_ids(
@@ -138,3 +142,68 @@ def test_the_image_leaves_out_what_it_does_not_need() -> None:
     for package in ("commtwin", "ingest", "twin", "api", "simulators", "schemas"):
         assert f"COPY {package} ./{package}" in dockerfile
     assert Path(ROOT / "web" / "package-lock.json").is_file()
+
+
+@pytest.fixture(scope="module")
+def cluster() -> dict[str, Any]:
+    checked = compose("--profile", "cluster", "config", "-q")
+    assert checked.returncode == 0, checked.stderr
+    resolved = compose("--profile", "cluster", "config")
+    assert resolved.returncode == 0, resolved.stderr
+    data = yaml.safe_load(resolved.stdout)
+    assert isinstance(data, dict)
+    return data
+
+
+def test_cluster_profile_has_a_two_node_emqx_three_ingestors_and_two_apis(
+    cluster: dict[str, Any],
+) -> None:
+    services = cluster["services"]
+    members = {n for n, s in services.items() if "cluster" in s.get("profiles", [])}
+    assert members == {"emqx-1", "emqx-2", "ingest-c1", "ingest-c2", "ingest-c3",
+                       "api-c1", "api-c2", "proxy"}  # fmt: skip
+    nodes = [services[n] for n in ("emqx-1", "emqx-2")]
+    names = {node["environment"]["EMQX_NODE__NAME"] for node in nodes}
+    assert names == {"emqx@emqx-1.commtwin.cluster", "emqx@emqx-2.commtwin.cluster"}
+    for node in nodes:
+        env = node["environment"]
+        assert node["image"].startswith("emqx/emqx:5.")
+        assert env["EMQX_CLUSTER__DISCOVERY_STRATEGY"] == "static"
+        assert all(name in env["EMQX_CLUSTER__STATIC__SEEDS"] for name in names)
+        # Node names are resolvable by the other node (long names need a dot).
+        assert node["hostname"] in node["networks"]["default"]["aliases"]
+        # What an ingestor acking after commit needs: wide in-flight window, deep queue.
+        assert int(env["EMQX_MQTT__MAX_INFLIGHT"]) >= 20000
+        assert int(env["EMQX_MQTT__MAX_MQUEUE_LEN"]) >= 1_000_000
+        assert node["healthcheck"]["test"][0] == "CMD"
+    # The cluster's ingestors and APIs use the one TimescaleDB, migrated once.
+    ids, brokers = set(), set()
+    for name in ("ingest-c1", "ingest-c2", "ingest-c3"):
+        ingestor = services[name]
+        assert ingestor["command"][:3] == ["ingest", "--group", "commtwin-ingest"]
+        env = ingestor["environment"]
+        ids.add(env["COMMTWIN_MQTT_CLIENT_ID"])
+        brokers.add(env["COMMTWIN_MQTT_URL"])
+        assert "@timescaledb:5432/" in env["COMMTWIN_DATABASE_URL"]
+        assert set(ingestor["depends_on"]) == {"migrate", "emqx-1", "emqx-2"}
+    assert len(ids) == 3
+    assert brokers == {"mqtt://emqx-1:1883", "mqtt://emqx-2:1883"}
+    for name in ("api-c1", "api-c2"):
+        assert services[name]["command"][0] == "api"
+        assert "8000/readyz" in " ".join(services[name]["healthcheck"]["test"])
+    parser = build_parser()
+    for name in ("ingest-c1", "api-c1"):
+        parser.parse_args(services[name]["command"])
+
+
+def test_cluster_proxy_spreads_http_and_mqtt_over_both_replicas(cluster: dict[str, Any]) -> None:
+    proxy = cluster["services"]["proxy"]
+    assert proxy["image"].startswith("nginx:")
+    conf = ROOT / "deploy" / "nginx" / "cluster.conf"
+    assert f"{conf}:/etc/nginx/nginx.conf:ro" in proxy["volumes"]
+    assert {p["target"] for p in proxy["ports"]} == {8000, 1883}
+    assert set(proxy["depends_on"]) == {"api-c1", "api-c2", "emqx-1", "emqx-2"}
+    text = conf.read_text()
+    for upstream in ("api-c1:8000", "api-c2:8000", "emqx-1:1883", "emqx-2:1883"):
+        assert f"server {upstream}" in text
+    assert "proxy_buffering off" in text  # /stream's events are not held back
