@@ -37,6 +37,19 @@ class TtlCache(Generic[K, V]):
             return None
         return value
 
+    def remaining(self, key: K, now: float) -> float:
+        """Seconds until ``key`` expires (0 when absent or expired).
+
+        >>> c: TtlCache[str, int] = TtlCache(ttl=5.0)
+        >>> c.put("a", 1, now=0.0); c.remaining("a", 1.5), c.remaining("b", 1.5)
+        (3.5, 0.0)
+        """
+        entry = self._entries.get(key)
+        return max(0.0, entry[1] - now) if entry is not None else 0.0
+
+    def discard(self, key: K) -> None:
+        self._entries.pop(key, None)
+
     def put(self, key: K, value: V, now: float) -> None:
         if self.ttl <= 0:
             return

@@ -1,12 +1,14 @@
-"""`commtwin api`: serve the cockpit API with uvicorn (one worker)."""
+"""`commtwin api`: serve the cockpit API with uvicorn (``--workers`` processes on one port)."""
 
 from __future__ import annotations
 
 import argparse
 import socket
+import sys
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from api.config import ApiConfig, parse_origins
+from commtwin.api_workers import STARTUP_FAILURE, default_workers, shared_sockets, supervise
 from commtwin.commands import CommandError, SubParsers
 from commtwin.settings import Settings
 
@@ -28,6 +30,14 @@ def register(sub: SubParsers) -> None:
         default="UTC",
         help="IANA time zone whose midnight starts 'today' for /live's closed-loop rate "
         "(default UTC), e.g. Asia/Shanghai",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=default_workers(),
+        help="worker processes on the port, each with its own live state "
+        f"(default {default_workers()}: one per core, at most 2); --rate and --burst "
+        "are shared out evenly between them",
     )
     parser.set_defaults(handler=_run)
 
@@ -67,20 +77,42 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         ZoneInfo(args.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise CommandError(f"--timezone: unknown time zone {args.timezone!r}") from None
+    if not 1 <= args.workers <= 64:
+        raise CommandError(f"--workers: {args.workers} is not between 1 and 64")
     host = args.host or settings.api_host
     _check_bindable(host, port)
-    app = create_app(config_from(settings, args.rate, args.burst, args.timezone))
+    # SO_REUSEPORT spreads connections, not keys: each worker limits its share.
+    rate, burst = args.rate / args.workers, max(1.0, args.burst / args.workers)
+    config = config_from(settings, rate, burst, args.timezone)
+    log_level = settings.log_level.lower()
+    if args.workers == 1:
+        try:
+            uvicorn.run(
+                create_app(config),
+                host=host,
+                port=port,
+                workers=1,
+                log_level=log_level,
+                proxy_headers=True,
+            )
+        except OSError as exc:  # e.g. address in use
+            raise CommandError(f"cannot serve on {host}:{port}: {exc}") from None
+        return 0
     try:
-        uvicorn.run(
-            app,
-            host=host,
-            port=port,
-            workers=1,
-            log_level=settings.log_level.lower(),
-            proxy_headers=True,
+        sockets = shared_sockets(host, port, args.workers)
+    except OSError as exc:
+        raise CommandError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
+
+    def serve(sock: socket.socket) -> None:
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(config), log_level=log_level, proxy_headers=True)
         )
-    except OSError as exc:  # e.g. address in use
-        raise CommandError(f"cannot serve on {host}:{port}: {exc}") from None
+        server.run(sockets=[sock])
+        if not server.started:
+            sys.exit(STARTUP_FAILURE)
+
+    if supervise(sockets, serve) != 0:
+        raise CommandError("an API worker could not start (see its log above)")
     return 0
 
 

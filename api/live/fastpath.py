@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.deps import presented_key
 from api.live.answer import answer
 from api.live.hub import LiveHub
+from api.live.warm import CacheWarmer
 from api.state import ApiState
 
 _PREFIX: Final = "/v1/communities/"
@@ -36,6 +37,7 @@ class LiveFastPath:
         self.hub = hub
         # The /live route, set in the scope as routing would (the metrics' label).
         self.route = route
+        self.warmer = CacheWarmer()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
@@ -57,11 +59,15 @@ class LiveFastPath:
         if not text:
             return False
         now = state.monotonic()
-        key = state.keys.get(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest(), now)
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+        key = state.keys.get(digest, now)
         if key is None or not key.sees(cid) or not key.grants("cockpit:read"):
             return False
         if not state.communities.get(cid, now):
             return False
+        # Looked up again before they expire, so polls never stampede the route.
+        self.warmer.key(state, digest, text, now)
+        self.warmer.community(state, cid, now)
         doc = self.hub.cached(cid, state.now())
         if doc is None:
             return False
