@@ -50,8 +50,10 @@ from api.routes import (
     keys,
     kpis,
     live,
+    scenes,
     stream,
 )
+from api.scene_cache import SceneCache
 from api.state import ApiState
 
 log = logging.getLogger(__name__)
@@ -138,9 +140,11 @@ def create_app(
         incidents.router,
         kpis.router,
         districts.router,
+        scenes.router,
     ):
         app.include_router(router)
     app.state.live = hub
+    app.state.scenes = SceneCache()
     app.state.districts = DistrictBoard(
         hub, timezone=config.timezone, members_ttl_s=config.key_cache_s, monotonic=monotonic
     )

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from twin.energy import DEFAULT_EMISSION_FACTOR
+
 
 @dataclass(frozen=True, slots=True)
 class ApiConfig:
@@ -54,6 +56,9 @@ class ApiConfig:
     commit_timeout_s: float = 5.0
     # "Today" of the closed-loop rate in /live starts at midnight in this zone.
     timezone: str = "UTC"
+    # Grid emission factor of the low-carbon scene (kg CO2e per kWh from the
+    # grid); default: China's national average (twin.energy, docs/twin.md).
+    emission_factor: float = DEFAULT_EMISSION_FACTOR
     # /stream: keep-alive comment interval; most changes replayed on resume.
     sse_ping_s: float = 15.0
     sse_replay_max: int = 1000
