@@ -18,7 +18,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeAlias
 
 from twin.crs import Frame
+from twin.facilities import Facility
 from twin.households import Household
+from twin.walk_network import Entrance, WalkPath
 
 # shapely ships no type information: a footprint is a shapely Polygon or
 # MultiPolygon in local metres, validated on the way in.
@@ -167,14 +169,21 @@ class Community:
     grids: tuple[Grid, ...] = ()
     devices: tuple[Device, ...] = ()
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    # The 15-minute service circle (twin/service_circle.py): facilities, the
+    # walking network and explicit building entrances.
+    facilities: tuple[Facility, ...] = ()
+    paths: tuple[WalkPath, ...] = ()
+    entrances: tuple[Entrance, ...] = ()
 
     def __post_init__(self) -> None:
         # Canonical order (by id): equal communities compare equal whatever the
         # source order, and where footprints or grids overlap the smallest id
         # wins (see twin/locate.py).
-        for name in ("buildings", "grids", "devices"):
+        for name in ("buildings", "grids", "devices", "facilities", "paths"):
             items = getattr(self, name)
             object.__setattr__(self, name, tuple(sorted(items, key=lambda o: o.id)))
+        ordered = sorted(self.entrances, key=lambda e: (e.building, e.x, e.y))
+        object.__setattr__(self, "entrances", tuple(ordered))
 
     @property
     def frame(self) -> Frame:
