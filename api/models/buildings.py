@@ -55,6 +55,7 @@ class BuildingCollection(ApiModel):
 
     type: Literal["FeatureCollection"]
     community: str
+    version: int  # the /live version whose status the features carry
     features: list[BuildingFeature]
 
 
@@ -78,3 +79,4 @@ class BuildingDetailPublic(StatusCounts):
     flags: list[str]
     storeys: list[StoreyDetailPublic]
     devices: list[DeviceDetailPublic]
+    version: int  # the /live version whose status this carries

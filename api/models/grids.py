@@ -2,16 +2,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from api.models.buildings import MultiPolygon, Polygon
+from api.models.buildings import MultiPolygon, Polygon, StatusCounts
 from api.models.common import ApiModel
 
 
-class GridProperties(ApiModel):
+class GridProperties(StatusCounts):
+    """A grid, with the status of its devices and active alarms as ``/live`` holds them."""
+
     id: str
     name: str | None
     worker: str | None  # the responsible grid worker's id
     worker_name: str | None
-    devices_total: int
 
 
 class GridFeature(ApiModel):
@@ -26,4 +27,5 @@ class GridCollection(ApiModel):
 
     type: Literal["FeatureCollection"]
     community: str
+    version: int  # the /live version whose status the features carry
     features: list[GridFeature]

@@ -1,13 +1,16 @@
-"""Buildings with storeys and a status computed from alarms and devices.
+"""Buildings with storeys and their status, as ``/live`` has it.
 
-Phase 1 reads status from the database (worst active alarm and offline
-devices per storey); the live state will take over once it exists.
+One source of status: the counts and status of every building and storey
+come from the community's in-memory live state (the one ``/live`` renders),
+read at one version with no await in between, so ``/buildings`` and ``/live``
+agree for the same version. Geometry and names come from the database.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +19,7 @@ from pydantic import ValidationError
 from api.db import Conn, fetch_all, fetch_one
 from api.errors import NotFoundError
 from api.geo import GeoError, to_wgs84
+from api.live.document import CommunityLive
 from api.models.buildings import (
     BuildingCollection,
     BuildingDetailPublic,
@@ -29,7 +33,6 @@ from api.models.buildings import (
     UnitPublic,
 )
 from api.queries.devices import building_devices
-from api.status import status_of, worst
 from twin.crs import Frame
 
 _BUILDINGS = """
@@ -39,74 +42,56 @@ _STOREYS = """
 SELECT building_id, idx, name, floor_z, height FROM storeys
 WHERE community_id = %(c)s AND (%(b)s::text IS NULL OR building_id = %(b)s)
 ORDER BY building_id, idx"""
-# Devices and active alarms per (building, storey); a NULL storey holds what
-# is placed on the building but on no storey.
-_DEVICE_COUNTS = """
-SELECT building_id, storey_idx, count(*) AS total,
-       count(*) FILTER (WHERE online) AS online,
-       count(*) FILTER (WHERE online IS FALSE) AS offline
-FROM devices
-WHERE community_id = %(c)s AND building_id IS NOT NULL
-  AND (%(b)s::text IS NULL OR building_id = %(b)s)
-GROUP BY 1, 2"""
-_ALARM_COUNTS = """
-SELECT building_id, storey_idx, severity, count(*) AS n FROM alarms
-WHERE community_id = %(c)s AND state <> 'cleared' AND building_id IS NOT NULL
-  AND (%(b)s::text IS NULL OR building_id = %(b)s)
-GROUP BY 1, 2, 3"""
-
-
-@dataclass(slots=True)
-class _Tally:
-    total: int = 0
-    online: int = 0
-    offline: int = 0
-    alarms: int = 0
-    severities: set[str] = field(default_factory=set)
-
-    def add(self, other: _Tally) -> None:
-        self.total += other.total
-        self.online += other.online
-        self.offline += other.offline
-        self.alarms += other.alarms
-        self.severities |= other.severities
-
-    def counts(self) -> StatusCounts:
-        sev = worst(self.severities)
-        return StatusCounts(
-            status=status_of(sev, self.offline),
-            worst_severity=sev,
-            devices_total=self.total,
-            devices_online=self.online,
-            alarms_active=self.alarms,
-        )
-
-
 Place = tuple[str, int | None]
+_NOTHING = StatusCounts(
+    status="normal", worst_severity=None, devices_total=0, devices_online=0, alarms_active=0
+)
 
 
-async def _tallies(conn: Conn, params: dict[str, object]) -> dict[Place, _Tally]:
-    tallies: dict[Place, _Tally] = defaultdict(_Tally)
-    for r in await fetch_all(conn, _DEVICE_COUNTS, params):
-        t = tallies[(r["building_id"], r["storey_idx"])]
-        t.total, t.online, t.offline = r["total"], r["online"], r["offline"]
-    for r in await fetch_all(conn, _ALARM_COUNTS, params):
-        t = tallies[(r["building_id"], r["storey_idx"])]
-        t.alarms += r["n"]
-        t.severities.add(r["severity"])
-    return tallies
+@dataclass(frozen=True, slots=True)
+class LiveStatus:
+    """Status counts per (building, storey) — storey None: the whole building — at a version."""
+
+    version: int
+    places: Mapping[Place, StatusCounts]
+
+    def of(self, building: str, storey: int | None = None) -> StatusCounts:
+        return self.places.get((building, storey), _NOTHING)
 
 
-def _building_tally(tallies: dict[Place, _Tally], building: str) -> _Tally:
-    total = _Tally()
-    for (b, _), t in tallies.items():
-        if b == building:
-            total.add(t)
-    return total
+def _counts(entry: Mapping[str, Any]) -> StatusCounts:
+    return StatusCounts(
+        status=entry["status"],
+        worst_severity=entry["worst_severity"],
+        devices_total=entry["devices_total"],
+        devices_online=entry["devices_online"],
+        alarms_active=entry["alarms_active"],
+    )
 
 
-def _storey(r: dict[str, Any], tally: _Tally | None) -> StoreyPublic:
-    counts = (tally or _Tally()).counts()
+def status_from_buildings(version: int, buildings: Iterable[Mapping[str, Any]]) -> LiveStatus:
+    """The ``buildings`` entries of a ``/live`` snapshot as status counts per place.
+
+    >>> b = {"id": "b1", "status": "offline", "worst_severity": None, "devices_total": 2,
+    ...      "devices_online": 1, "alarms_active": 0}
+    >>> st = status_from_buildings(7, [{**b, "storeys": [{**b, "index": 3}]}])
+    >>> st.of("b1").status, st.of("b1", 3).devices_online, st.of("b1", 9).status
+    ('offline', 1, 'normal')
+    """
+    places: dict[Place, StatusCounts] = {}
+    for b in buildings:
+        places[(b["id"], None)] = _counts(b)
+        for s in b["storeys"]:
+            places[(b["id"], s["index"])] = _counts(s)
+    return LiveStatus(version, places)
+
+
+def live_status(entry: CommunityLive, now: datetime) -> LiveStatus:
+    """The status of every place in ``entry`` at its current version (no await: one version)."""
+    return status_from_buildings(entry.version, entry.state.snapshot(now)["buildings"])
+
+
+def _storey(r: dict[str, Any], counts: StatusCounts) -> StoreyPublic:
     return StoreyPublic(
         index=r["idx"],
         name=r["name"],
@@ -128,13 +113,14 @@ def geometry(value: dict[str, Any]) -> Polygon | MultiPolygon:
         ) from None
 
 
-async def feature_collection(conn: Conn, community: str, frame: Frame) -> BuildingCollection:
+async def feature_collection(
+    conn: Conn, community: str, frame: Frame, live: LiveStatus
+) -> BuildingCollection:
     """Every building of a community as GeoJSON in WGS 84 with status properties."""
     params: dict[str, object] = {"c": community, "b": None}
     storeys: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in await fetch_all(conn, _STOREYS, params):
         storeys[r["building_id"]].append(r)
-    tallies = await _tallies(conn, params)
     features = []
     for b in await fetch_all(conn, _BUILDINGS, params):
         own = storeys.get(b["id"], [])
@@ -145,9 +131,9 @@ async def feature_collection(conn: Conn, community: str, frame: Frame) -> Buildi
             roof_z=b["roof_z"],
             height=b["roof_z"] - b["ground_z"],
             storey_count=sum(1 for s in own if s["idx"] > 0),
-            storeys=[_storey(s, tallies.get((b["id"], s["idx"]))) for s in own],
+            storeys=[_storey(s, live.of(b["id"], s["idx"])) for s in own],
             flags=list(b["flags"]),
-            **_building_tally(tallies, b["id"]).counts().model_dump(),
+            **live.of(b["id"]).model_dump(),
         )
         features.append(
             BuildingFeature(
@@ -157,11 +143,13 @@ async def feature_collection(conn: Conn, community: str, frame: Frame) -> Buildi
                 properties=props,
             )
         )
-    return BuildingCollection(type="FeatureCollection", community=community, features=features)
+    return BuildingCollection(
+        type="FeatureCollection", community=community, version=live.version, features=features
+    )
 
 
 async def building_detail(
-    conn: Conn, community: str, building: str, since: datetime
+    conn: Conn, community: str, building: str, since: datetime, live: LiveStatus
 ) -> BuildingDetailPublic:
     """One building: storeys with units and status, devices with latest values."""
     params: dict[str, object] = {"c": community, "b": building}
@@ -176,10 +164,9 @@ async def building_detail(
         params,
     ):
         units[u["storey_idx"]].append(UnitPublic(id=u["id"], name=u["name"]))
-    tallies = await _tallies(conn, params)
     storeys = [
         StoreyDetailPublic(
-            **_storey(s, tallies.get((building, s["idx"]))).model_dump(),
+            **_storey(s, live.of(building, s["idx"])).model_dump(),
             units=units.get(s["idx"], []),
         )
         for s in await fetch_all(conn, _STOREYS, params)
@@ -194,5 +181,6 @@ async def building_detail(
         flags=list(b["flags"]),
         storeys=storeys,
         devices=await building_devices(conn, community, building, since),
-        **_building_tally(tallies, building).counts().model_dump(),
+        version=live.version,
+        **live.of(building).model_dump(),
     )

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from api.deps import CommunityRead, DbConn, ObjectId, State
+from api.errors import NotFoundError
 from api.models.buildings import BuildingCollection, BuildingDetailPublic
 from api.models.common import problems
-from api.queries.buildings import building_detail, feature_collection
+from api.queries.buildings import LiveStatus, building_detail, feature_collection, live_status
 from api.queries.communities import frame
+from api.routes.live import live_hub
 
 router = APIRouter(prefix="/v1/communities/{cid}/buildings", tags=["buildings"])
 
@@ -22,15 +24,29 @@ router = APIRouter(prefix="/v1/communities/{cid}/buildings", tags=["buildings"])
         **problems(401, 403, 404, 429),
     },
 )
-async def buildings(cid: CommunityRead, conn: DbConn) -> BuildingCollection:
-    """FeatureCollection in WGS 84: footprints, heights, storeys and status."""
-    return await feature_collection(conn, cid, await frame(conn, cid))
+async def buildings(
+    request: Request, cid: CommunityRead, state: State, conn: DbConn
+) -> BuildingCollection:
+    """FeatureCollection in WGS 84: footprints, heights, storeys and status (the
+    status of `/live` at the `version` given)."""
+    live = await _live_status(request, cid, state)
+    return await feature_collection(conn, cid, await frame(conn, cid), live)
 
 
 @router.get("/{bid}", responses=problems(401, 403, 404, 429))
 async def building(
-    cid: CommunityRead, bid: ObjectId, state: State, conn: DbConn
+    request: Request, cid: CommunityRead, bid: ObjectId, state: State, conn: DbConn
 ) -> BuildingDetailPublic:
-    """Storeys with units and status, devices with their latest values."""
+    """Storeys with units and status (that of `/live` at `version`), devices with
+    their latest values."""
+    live = await _live_status(request, cid, state)
     since = state.now() - timedelta(days=state.config.latest_lookback_days)
-    return await building_detail(conn, cid, bid, since)
+    return await building_detail(conn, cid, bid, since, live)
+
+
+async def _live_status(request: Request, cid: str, state: State) -> LiveStatus:
+    """Status from the live state ``/live`` serves: one source, one version."""
+    entry = await live_hub(request).ensure(cid)
+    if entry is None:
+        raise NotFoundError("community", cid)
+    return live_status(entry, state.now())

@@ -84,7 +84,14 @@ def test_grids_are_geojson_in_wgs84(client: httpx.Client, keys: H) -> None:
         "worker": "w-zhang",
         "worker_name": "张伟",
         "devices_total": 2,
+        # Status from the live state: one of its two devices is offline.
+        "devices_online": 1,
+        "status": "offline",
+        "worst_severity": None,
+        "alarms_active": 0,
     }
+    live = client.get(f"/v1/communities/{A}/live", headers=keys["reader_a"]).json()
+    assert fc["version"] == live["version"]
     lon, lat = g["geometry"]["coordinates"][0][2]
     want_lon, want_lat = _approx_wgs84(30, 12)
     assert (lon, lat) == (pytest.approx(want_lon, abs=2e-5), pytest.approx(want_lat, abs=2e-5))
