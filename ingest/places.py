@@ -13,13 +13,21 @@ of kind ``community`` (the ticker LISTENs for it), after a reconnect of that
 listener (notifications may have been missed), or after ``max_age_s``.
 A model that does not load (bad stored geometry) is logged and retried at the
 next expiry; meanwhile nothing of that community is located, nothing fails.
+
+Bounded: at most ``max_communities`` models are held, the least recently
+used one dropped first (it is loaded again on its next use), and the latest
+places of at most ``max_positions`` mobile devices. A model with its
+locator rasters is several MiB (docs/ingest.md, "Memory"): keep the bound
+above the number of communities one ingestor is fed, or reloads thrash.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
@@ -169,8 +177,20 @@ class PlaceColumns(NamedTuple):
     grid: list[str | None]
 
 
+MAX_COMMUNITIES: Final = 256
+MAX_POSITIONS: Final = 1_000_000
+
+
 class Places:
-    """Per-community models, loaded lazily and reloaded when stale. Thread-safe."""
+    """Per-community models, loaded lazily and reloaded when stale. Thread-safe.
+
+    >>> loads = []
+    >>> p = Places(max_communities=2, loader=lambda conn, c: loads.append(c))
+    >>> for c in ["a", "b", "a", "c", "a", "b"]:
+    ...     _ = p.get(None, c)
+    >>> loads  # "b" was the least recently used when "c" came
+    ['a', 'b', 'c', 'b']
+    """
 
     def __init__(
         self,
@@ -178,12 +198,17 @@ class Places:
         max_age_s: float = 600.0,
         clock: Callable[[], float] = time.monotonic,
         loader: Callable[[Conn, str], CommunityPlaces | None] = load_community_places,
+        max_communities: int = MAX_COMMUNITIES,
+        max_positions: int = MAX_POSITIONS,
     ) -> None:
         self.max_age_s = max_age_s
+        self.max_communities = max(1, max_communities)
+        self.max_positions = max(1, max_positions)
+        self.evicted = 0  # models dropped for the bound (a metric of a too-small bound)
         self._clock = clock
         self._loader = loader
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[CommunityPlaces | None, float]] = {}
+        self._cache: OrderedDict[str, tuple[CommunityPlaces | None, float]] = OrderedDict()
         self._stale: set[str] = set()
         self.version = 0  # counts loads: users re-read device kinds when it moves
         # Latest located place of each device that sent a position (mobile
@@ -208,6 +233,7 @@ class Places:
                 and community not in self._stale
                 and now - cached[1] < self.max_age_s
             ):
+                self._cache.move_to_end(community)
                 return cached[0]
             self._stale.discard(community)
             try:
@@ -216,6 +242,11 @@ class Places:
                 log.error("community %s: model not loaded, nothing located: %s", community, exc)
                 loaded = None
             self._cache[community] = (loaded, now)
+            self._cache.move_to_end(community)
+            while len(self._cache) > self.max_communities:
+                dropped, _ = self._cache.popitem(last=False)
+                self._stale.discard(dropped)
+                self.evicted += 1
             self.version += 1
             return loaded
 
@@ -265,6 +296,11 @@ class Places:
             if known is None or ts >= known[0]:
                 self.latest[key] = (ts, place)
         self._pending = {}
+        if len(self.latest) > self.max_positions:
+            # Oldest first; a device forgotten here gets its place from its next position.
+            drop = len(self.latest) - self.max_positions + self.max_positions // 10
+            for key in list(itertools.islice(self.latest, drop)):
+                del self.latest[key]
 
     def rollback(self) -> None:
         self._pending = {}

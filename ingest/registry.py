@@ -6,10 +6,17 @@ query each, so the ingestor keeps them in memory. New devices are registered
 resolved inside the batch's transaction; what that transaction created enters
 the cache only after it commits (:meth:`Registry.commit`), so a rolled-back
 batch leaves no key behind that the database does not have.
+
+Bounded: past ``max_devices`` keys the oldest tenth is forgotten at a commit
+(never inside a batch, which keeps every key it resolved), and a forgotten
+device is simply looked up again on its next message (one query per batch
+for all such devices). At ~300 bytes per device, the default keeps a
+district of 400,000 devices whole (docs/ingest.md, "Memory").
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +25,9 @@ import psycopg
 
 Conn = psycopg.Connection[Any]
 NEGATIVE_TTL_US = 10_000_000  # re-ask about an unknown community after 10 s
+MAX_DEVICES = 1_000_000
+# Made-up community ids in topics must not grow memory: forget them all past this.
+MAX_UNKNOWN = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +40,17 @@ class CommunityFrame:
 
 
 class Registry:
-    def __init__(self) -> None:
+    """
+    >>> r = Registry(max_devices=10)
+    >>> r._pending_devices = {("c", f"d{i}"): i for i in range(12)}
+    >>> r._pending_device_community = dict.fromkeys(range(12), "c")
+    >>> r.commit(); len(r.devices), ("c", "d0") in r.devices, r.evicted
+    (9, False, 3)
+    """
+
+    def __init__(self, *, max_devices: int = MAX_DEVICES) -> None:
+        self.max_devices = max(1, max_devices)
+        self.evicted = 0  # devices forgotten so far (a metric of a too-small bound)
         self.communities: dict[str, CommunityFrame] = {}
         self.devices: dict[tuple[str, str], int] = {}
         self.device_community: dict[int, str] = {}
@@ -48,6 +68,18 @@ class Registry:
         self.device_community.update(self._pending_device_community)
         self.metrics.update(self._pending_metrics)
         self.rollback()
+        if len(self.devices) > self.max_devices:
+            self._forget_oldest()
+
+    def _forget_oldest(self) -> None:
+        # Oldest registered first (dict order), a tenth more than needed, so
+        # that a registry at its bound does not evict on every commit.
+        excess = len(self.devices) - self.max_devices
+        drop = min(len(self.devices), excess + self.max_devices // 10)
+        for pair in list(itertools.islice(self.devices, drop)):
+            key = self.devices.pop(pair)
+            self.device_community.pop(key, None)
+        self.evicted += drop
 
     def rollback(self) -> None:
         self._pending_devices = {}
@@ -83,6 +115,8 @@ class Registry:
             for cid, crs, ox, oy, oz in rows:
                 self._pending_communities[cid] = CommunityFrame(cid, crs, (ox, oy, oz))
                 self._unknown.pop(cid, None)
+            if len(self._unknown) > MAX_UNKNOWN:
+                self._unknown.clear()
             for cid in wanted - {r[0] for r in rows}:
                 self._unknown[cid] = now_us
         return {c for c in ids if self.community(c) is None}
