@@ -11,9 +11,10 @@ from commtwin.settings import Settings
 from ingest.backoff import Backoff
 from ingest.consumer import MqttConfig
 from ingest.logs import use_json_logs
-from ingest.policy import PolicyError, TwinOptions, load_policy_file, load_rules
+from ingest.policy import CareOptions, PolicyError, TwinOptions, load_policy_file, load_rules
 from ingest.service import IngestConfig, IngestSetupError, run_until_signalled
 from ingest.topics import subscriptions
+from twin.care_rules import CareConfig
 from twin.rules import default_rules
 
 DESCRIPTION = """\
@@ -154,6 +155,34 @@ def register(sub: SubParsers) -> None:
         default=30.0,
         help="seconds between SLA escalation checks (default 30)",
     )
+    care = parser.add_argument_group("elderly care (docs/twin.md, Elderly care)")
+    care.add_argument(
+        "--care-quiet-hours",
+        type=float,
+        default=4.0,
+        help="daytime hours without water use, door or motion in the home of someone"
+        " living alone before a care_check alarm (default 4)",
+    )
+    care.add_argument(
+        "--care-day",
+        default="7-21",
+        metavar="START-END",
+        help="local hours that count as daytime for the care check (default 7-21)",
+    )
+    care.add_argument(
+        "--care-utc-offset",
+        type=float,
+        default=8.0,
+        help="the communities' local time, hours from UTC (default 8: China)",
+    )
+    care.add_argument(
+        "--care-baseline-every",
+        type=float,
+        default=300.0,
+        help="seconds between scorings of the hour just ended against each care"
+        " home's 14-day profile (default 300)",
+    )
+    care.add_argument("--no-care", action="store_true", help="no care check and no baseline job")
     ops.add_argument(
         "--log-format",
         choices=("text", "json"),
@@ -234,6 +263,25 @@ def _twin_options(args: argparse.Namespace) -> TwinOptions:
         policy=policy,
         alarm_tick_s=args.alarm_tick,
         escalate_tick_s=args.escalation_tick,
+        care=_care_options(args),
+    )
+
+
+def _care_options(args: argparse.Namespace) -> CareOptions:
+    start, _, end = str(args.care_day).partition("-")
+    try:
+        check = CareConfig(
+            quiet_hours=args.care_quiet_hours,
+            day_start_h=float(start),
+            day_end_h=float(end),
+            utc_offset_h=args.care_utc_offset,
+        )
+    except ValueError as exc:
+        raise CommandError(f"--care-*: {exc} (--care-day is START-END, e.g. 7-21)") from None
+    if not args.care_baseline_every > 0:
+        raise CommandError("--care-baseline-every must be positive")
+    return CareOptions(
+        check=check, baseline_every_s=args.care_baseline_every, enabled=not args.no_care
     )
 
 

@@ -41,6 +41,7 @@ from ingest.alarm_writer import NOWHERE, AlarmPlace, AlarmWriteResult, write_ala
 from ingest.incident_writer import IncidentBook
 from ingest.pipeline import BatchView
 from ingest.places import Places
+from twin.care_rules import CARE_RULE_IDS
 from twin.rules import (
     ActiveAlarm,
     AlarmEvent,
@@ -174,8 +175,11 @@ class AlarmStage:
         """Rebuild the engine from the database (what a previous process left)."""
         devices = conn.execute(_DEVICES).fetchall()
         metrics = {int(k): str(n) for k, n in conn.execute(_METRICS).fetchall()}
+        # Care alarms belong to ingest.care_stage, not to the rules: not orphans.
         active = [
-            ActiveAlarm(c, d, r, s, float(t), v) for c, d, r, s, t, v in conn.execute(_ACTIVE)
+            ActiveAlarm(c, d, r, s, float(t), v)
+            for c, d, r, s, t, v in conn.execute(_ACTIVE)
+            if r not in CARE_RULE_IDS
         ]
         watched = {name for name in (r.metric for r in self.rules.rules) if name is not None}
         metric_keys = {name: key for key, name in metrics.items() if name in watched}

@@ -34,6 +34,8 @@ from pathlib import Path
 from types import MappingProxyType
 
 from ingest.incident_writer import IncidentPolicy
+from twin.care_baseline import BaselineConfig
+from twin.care_rules import CARE_INCIDENT_CATEGORIES, CareConfig
 from twin.incident_dispatch import AlarmIncidentPolicy
 from twin.incident_events import PRIORITIES, SlaConfigError
 from twin.incident_sla import DEFAULT_SLA, load_sla_policy
@@ -47,6 +49,16 @@ class PolicyError(ValueError):
 
 
 @dataclass(frozen=True)
+class CareOptions:
+    """Elderly care in ingest (``commtwin ingest --care-*``, ingest/care_stage.py)."""
+
+    check: CareConfig = field(default_factory=CareConfig)
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
+    baseline_every_s: float = 300.0
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class TwinOptions:
     """The twin side of ``commtwin ingest``: rules, closed-loop policy, clocks."""
 
@@ -55,6 +67,7 @@ class TwinOptions:
     alarm_tick_s: float = 10.0  # no-data and duration rules
     escalate_tick_s: float = 30.0  # SLA escalation
     model_max_age_s: float = 600.0  # reload a community model at least this often
+    care: CareOptions = field(default_factory=CareOptions)
 
     def incident_policy(self) -> IncidentPolicy:
         if self.policy is not None:
@@ -63,8 +76,12 @@ class TwinOptions:
 
 
 def alarm_policy_from_rules(rules: RuleSet) -> AlarmIncidentPolicy:
-    """Each rule with an ``incident`` category opens that incident when critical."""
-    categories = {r.id: r.incident for r in rules.rules if r.incident}
+    """Each rule with an ``incident`` category opens that incident when critical
+    (and the care rules' ``care_check``, twin/care_rules.py)."""
+    categories = {
+        **CARE_INCIDENT_CATEGORIES,
+        **{r.id: r.incident for r in rules.rules if r.incident},
+    }
     return AlarmIncidentPolicy(categories=MappingProxyType(categories))
 
 

@@ -30,6 +30,7 @@ import psycopg
 
 from ingest.alarm_engine import AlarmStage
 from ingest.backoff import Backoff
+from ingest.care_stage import CareStage
 from ingest.incident_writer import IncidentBook
 from ingest.places import Places
 from twin.incidents import IncidentEvent
@@ -52,6 +53,8 @@ class Ticker:
         escalate_every_s: float = 30.0,
         clock: Callable[[], float] = time.time,
         backoff: Backoff | None = None,
+        care: CareStage | None = None,
+        care_baseline_every_s: float = 300.0,
     ) -> None:
         self.database_url = database_url
         self.alarms = alarms
@@ -62,6 +65,8 @@ class Ticker:
         self._clock = clock
         self._backoff = backoff or Backoff(1.0, 30.0)
         self._conn: Conn | None = None
+        self.care = care
+        self.care_baseline_every_s = care_baseline_every_s
 
     def tick_alarms(self, conn: Conn, now: float) -> list[AlarmEvent]:
         """Raise the no-data and duration alarms due at ``now`` (epoch s)."""
@@ -97,7 +102,7 @@ class Ticker:
 
     def run(self, stop: threading.Event) -> None:
         """The thread's loop, until ``stop`` is set."""
-        next_alarm = next_escalation = 0.0
+        next_alarm = next_escalation = next_baseline = 0.0
         attempt = 0
         while not stop.is_set():
             try:
@@ -106,6 +111,11 @@ class Ticker:
                 if now >= next_alarm:
                     next_alarm = now + self.alarm_every_s
                     self.tick_alarms(conn, now)
+                    if self.care is not None:
+                        self.care.tick(conn, now)
+                if self.care is not None and now >= next_baseline:
+                    next_baseline = now + self.care_baseline_every_s
+                    self.care.baseline(conn, now)
                 if now >= next_escalation:
                     next_escalation = now + self.escalate_every_s
                     self.tick_escalations(conn, datetime.fromtimestamp(now, UTC))

@@ -3,7 +3,7 @@ their pipeline hooks and the ticker, from :class:`ingest.policy.TwinOptions`.
 
 >>> wiring = build_twin(TwinOptions())
 >>> len(wiring.hooks.after_writes), wiring.hooks.incidents is wiring.book
-(1, True)
+(2, True)
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ingest.alarm_engine import AlarmStage
+from ingest.care_stage import CareStage
 from ingest.incident_writer import IncidentBook
 from ingest.pipeline import PipelineHooks
 from ingest.places import Places
@@ -27,6 +28,7 @@ class TwinWiring:
     book: IncidentBook
     alarms: AlarmStage
     hooks: PipelineHooks
+    care: CareStage | None = None
 
     def ticker(self, database_url: str, clock: Callable[[], float] = time.time) -> Ticker:
         return Ticker(
@@ -37,6 +39,8 @@ class TwinWiring:
             alarm_every_s=self.options.alarm_tick_s,
             escalate_every_s=self.options.escalate_tick_s,
             clock=clock,
+            care=self.care,
+            care_baseline_every_s=self.options.care.baseline_every_s,
         )
 
 
@@ -44,12 +48,15 @@ def build_twin(options: TwinOptions) -> TwinWiring:
     places = Places(max_age_s=options.model_max_age_s)
     book = IncidentBook(options.incident_policy(), places)
     alarms = AlarmStage(options.rules, places, book)
+    care = CareStage(options.care, alarms, book) if options.care.enabled else None
+    # The care stage runs under the alarm stage's lock: its commit and rollback
+    # come first, before the alarm stage's give the lock back.
     hooks = PipelineHooks(
         before_writes=[alarms.prepare],
-        after_writes=[alarms.hook],
-        after_commit=[alarms.commit],
-        after_rollback=[alarms.rollback],
+        after_writes=[alarms.hook, *([care.hook] if care else [])],
+        after_commit=[*([care.commit] if care else []), alarms.commit],
+        after_rollback=[*([care.rollback] if care else []), alarms.rollback],
         incidents=book,
         locate_positions=places.locate_positions,
     )
-    return TwinWiring(options, places, book, alarms, hooks)
+    return TwinWiring(options, places, book, alarms, hooks, care)

@@ -303,7 +303,8 @@ class CareEngine:
         daytime reached the limit."""
         cfg = self.config
         n = len(self.homes)
-        since = np.fmax(self._activity, self._first)
+        # Quiet since the newest sign of life; without one, since first heard from.
+        since = np.where(np.isnan(self._activity), self._first, self._activity)
         quiet_s = cfg.quiet_hours * 3600.0
         reached = daytime_clock(since, cfg) + quiet_s
         due = (
