@@ -10,6 +10,6 @@ ALTER TABLE units
         CHECK ((living_alone IS NULL) = (care_level IS NULL)
                AND (age_band IS NULL OR living_alone IS NOT NULL));
 
--- The homes the care rules watch, found per community without a scan.
+-- Care homes (twin.households.Household.is_care_home), as ingest.care_sql finds them.
 CREATE INDEX units_care_homes ON units (community_id)
-    WHERE living_alone OR care_level > 0 OR age_band <> '<60';
+    WHERE care_level > 0 OR age_band IN ('60-69', '70-79', '80+');
