@@ -20,8 +20,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+import orjson
 import psycopg
-from psycopg.types.json import Jsonb
+from psycopg import sql
+from psycopg.types.json import Jsonb, set_json_loads
 
 from twin.community_export import community_to_json
 from twin.community_rows import (
@@ -131,7 +133,8 @@ def import_community(conn: Conn, community: Community) -> ImportReport:
     Run it outside any transaction of yours, or inside one you commit: nothing
     is written unless everything is.
     """
-    places = resolve_devices(community, Locator(community))
+    # Locating needs a spatial index of every building: only worth it with devices.
+    places = resolve_devices(community, Locator(community)) if community.devices else {}
     new = model_rows(community, places)
     cid = community.id
     with conn.transaction():
@@ -158,7 +161,18 @@ def import_community(conn: Conn, community: Community) -> ImportReport:
                 cur.executemany(table.delete(), [(cid, *k) for k in keys])
         for table in TABLES:
             added, updated, _, _ = diffs[table.name]
-            rows = [table.for_write(cid, k, new[table.name][k]) for k in (*added, *updated)]
+            # A filtered table (devices: modelled only) may hold an unseen row for an added key.
+            copied = set() if table.where else set(added)
+            _copy_rows(
+                conn,
+                table,
+                [table.for_write(cid, k, new[table.name][k]) for k in added if k in copied],
+            )
+            rows = [
+                table.for_write(cid, k, new[table.name][k])
+                for k in (*added, *updated)
+                if k not in copied
+            ]
             with conn.cursor() as cur:
                 cur.executemany(table.upsert(), rows)
         unmodelled = _ids(diffs["devices"][2])
@@ -224,9 +238,30 @@ def list_communities(conn: Conn) -> list[CommunitySummary]:
     return [CommunitySummary(*r) for r in rows]
 
 
+def _copy_rows(conn: Conn, table: Table, rows: list[list[Any]]) -> None:
+    """Insert rows known to be new with COPY: a city of 10,000 buildings in one stream.
+
+    ``added`` keys of an unfiltered table are not stored (the diff just read
+    the whole table under the community's lock), so no row can conflict; COPY
+    is several times faster than row-by-row INSERTs for a first import.
+    """
+    if not rows:
+        return
+    columns = sql.SQL(", ").join(map(sql.Identifier, ("community_id", *table.keys, *table.values)))
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table.name), columns)
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 def _stored(conn: Conn, table: Table, cid: str) -> dict[Key, Row]:
     n = len(table.keys)
-    return {tuple(r[:n]): tuple(r[n:]) for r in conn.execute(table.select(), (cid,))}
+    with conn.cursor() as cur:
+        # orjson decodes the stored footprints and attributes ~5x faster than
+        # the standard library; this cursor only, the caller's connection is untouched.
+        set_json_loads(orjson.loads, cur)
+        rows = cur.execute(table.select(), (cid,)).fetchall()
+        return {tuple(r[:n]): tuple(r[n:]) for r in rows}
 
 
 Diff = tuple[list[Key], list[Key], list[Key], int]

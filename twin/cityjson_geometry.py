@@ -1,44 +1,97 @@
-"""Walking CityJSON geometry: levels of detail, faces with semantics, vertex indices.
+"""Walking CityJSON geometry: levels of detail, faces with semantics, checks.
 
-Boundaries are nested lists of vertex indices: a MultiSurface is a list of
-faces, a Solid a list of shells of faces, a MultiSolid a list of solids;
-``semantics.values`` mirrors that nesting down to the face.
+Boundaries are nested lists of vertex indices: a MultiSurface (or
+CompositeSurface) is a list of faces, a Solid a list of shells of faces, a
+MultiSolid (or CompositeSolid) a list of solids; ``semantics.values`` mirrors
+that nesting down to the face. A ``GeometryInstance`` has no boundaries of its
+own: it places one of the file's ``geometry-templates`` at a reference vertex.
+
+>>> solid = {"type": "Solid", "lod": 1, "boundaries": [[[[0, 1, 2]], [[2, 1, 3]]]],
+...          "semantics": {"surfaces": [{"type": "GroundSurface"}], "values": [[0, None]]}}
+>>> list(faces(solid))
+[([[0, 1, 2]], 'GroundSurface'), ([[2, 1, 3]], None)]
+>>> check_geometry({"type": "Solid", "lod": "2", "boundaries": [[[[0, 1, 7]]]]}, 4, "b")
+Traceback (most recent call last):
+twin.import_report.ObjectError: b: dangling vertex index: index 7 of 4 vertices (lod 2 Solid)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
+
+import numpy as np
+import orjson
+
+from twin.import_report import (
+    DANGLING_VERTEX,
+    EMPTY_BOUNDARIES,
+    MALFORMED_BOUNDARIES,
+    ObjectError,
+)
 
 Face = list[list[int]]
 """One face: its exterior ring then its holes, as vertex indices."""
 
+SURFACES = ("MultiSurface", "CompositeSurface")
+VOLUMES = ("Solid", "MultiSolid", "CompositeSolid")
+INSTANCE = "GeometryInstance"
+_DEPTH = {
+    "MultiPoint": 0,
+    "MultiLineString": 1,
+    "MultiSurface": 2,
+    "CompositeSurface": 2,
+    "Solid": 3,
+    "MultiSolid": 4,
+    "CompositeSolid": 4,
+    INSTANCE: 0,
+}
+"""List levels above the vertex indices' list (a ring, or the point list)."""
+_NOT_INDEX = re.compile(rb"[^0-9,\[\]-]")
+_SEPARATORS = bytes.maketrans(b"[],", b"   ")
+_OPEN, _CLOSE, _ZERO, _NINE = b"[]09"
+
 
 def lod(geometry: Mapping[str, Any]) -> float:
+    """The level of detail as a number (``"1.2"``, ``2`` and ``"2"`` all work), else nan.
+
+    >>> lod({"lod": "1.2"}), lod({"lod": 2}), lod({})
+    (1.2, 2.0, nan)
+    """
+    value = geometry.get("lod")
+    if isinstance(value, bool):
+        return float("nan")
     try:
-        return float(str(geometry.get("lod", "nan")))
+        return float(str(value))
     except ValueError:
         return float("nan")
 
 
 def lod0(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    candidates = [
-        g
-        for g in obj.get("geometry") or ()
-        if lod(g) == 0 and g.get("type") in ("MultiSurface", "CompositeSurface")
-    ]
+    candidates = [g for g in geometries(obj) if lod(g) == 0 and g.get("type") in SURFACES]
     return candidates[0] if candidates else None
 
 
-def lowest_volume(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
+def volumes_by_lod(obj: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The object's LoD ≥ 1 surface and solid geometries, lowest level first."""
     candidates = [
-        g
-        for g in obj.get("geometry") or ()
-        if lod(g) >= 1
-        and g.get("type")
-        in ("Solid", "MultiSolid", "CompositeSolid", "MultiSurface", "CompositeSurface")
+        g for g in geometries(obj) if lod(g) >= 1 and g.get("type") in (*SURFACES, *VOLUMES)
     ]
-    return min(candidates, key=lod) if candidates else None
+    return sorted(candidates, key=lod)
+
+
+def lowest_volume(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    candidates = volumes_by_lod(obj)
+    return candidates[0] if candidates else None
+
+
+def geometries(obj: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The object's geometry objects (a non-list ``geometry`` member counts as none)."""
+    found = obj.get("geometry")
+    if not isinstance(found, list):
+        return []
+    return [g for g in found if isinstance(g, Mapping)]
 
 
 def surfaces(geometry: Mapping[str, Any]) -> list[Face]:
@@ -50,23 +103,112 @@ def faces(geometry: Mapping[str, Any]) -> Iterator[tuple[Face, str | None]]:
     kind = geometry.get("type")
     boundaries = geometry.get("boundaries") or []
     semantics = geometry.get("semantics") or {}
-    kinds = semantics.get("surfaces") or []
-    values = semantics.get("values")
-    depth = {"MultiSurface": 0, "CompositeSurface": 0, "Solid": 1, "MultiSolid": 2}
-    levels = depth.get(str(kind), 2 if kind == "CompositeSolid" else -1)
-    if levels < 0:
+    kinds = semantics.get("surfaces") or [] if isinstance(semantics, Mapping) else []
+    values = semantics.get("values") if isinstance(semantics, Mapping) else None
+    levels = _DEPTH.get(str(kind), 0) - 2
+    if levels < 0 or not isinstance(boundaries, list):
         return
 
     def walk(node: Any, vals: Any, level: int) -> Iterator[tuple[Face, str | None]]:
         for i, child in enumerate(node):
             sub = vals[i] if isinstance(vals, list) and i < len(vals) else None
             if level == 0:
-                semantic = kinds[sub] if isinstance(sub, int) and sub < len(kinds) else None
-                yield child, (semantic or {}).get("type") if semantic else None
+                semantic = (
+                    kinds[sub]
+                    if isinstance(sub, int) and not isinstance(sub, bool) and 0 <= sub < len(kinds)
+                    else None
+                )
+                yield child, semantic.get("type") if isinstance(semantic, Mapping) else None
             else:
                 yield from walk(child, sub, level - 1)
 
     yield from walk(boundaries, values, levels)
+
+
+def check_geometries(
+    groups: Sequence[Sequence[Mapping[str, Any]]], vertex_count: int, owners: Sequence[str]
+) -> list[ObjectError | None]:
+    """:func:`check_geometry` of every geometry of many objects: the first error of each group.
+
+    All boundaries are checked in one pass over their joined JSON text; only
+    when that finds a problem is each group checked on its own to name it.
+    """
+    texts: list[bytes] = []
+    depths: list[int] = []
+    try:
+        for group in groups:
+            for geometry in group:
+                depth = _DEPTH.get(str(geometry.get("type")))
+                if depth is not None:
+                    texts.append(orjson.dumps(geometry.get("boundaries")))
+                    depths.append(depth + 1)
+    except orjson.JSONEncodeError:
+        texts = [b"?"]
+    joined = b"".join(texts)
+    fine = b"[]" not in joined and not _NOT_INDEX.search(joined)
+    if fine and joined:
+        # Nesting: at the last digit of every index (the byte before each ',' or
+        # ']' that follows a digit) the bracket depth must be the geometry's.
+        chars = np.frombuffer(joined, dtype=np.uint8)
+        step = np.zeros(len(chars), np.int8)
+        step[chars == _OPEN] = 1
+        step[chars == _CLOSE] = -1
+        level = np.cumsum(step, dtype=np.int8)
+        digit = (chars >= _ZERO) & (chars <= _NINE)
+        ends = np.flatnonzero(digit[:-1] & ~digit[1:])
+        starts = np.cumsum([0, *(len(t) for t in texts)])
+        expected = np.asarray(depths, np.int8)[np.searchsorted(starts, ends, side="right") - 1]
+        index = np.fromstring(joined.translate(_SEPARATORS), dtype=np.int64, sep=" ")
+        fine = bool(
+            (level[ends] == expected).all()
+            and (not len(index) or (index.min() >= 0 and index.max() < vertex_count))
+        )
+    if fine:
+        return [None] * len(groups)
+    out: list[ObjectError | None] = []
+    for group, owner in zip(groups, owners, strict=True):
+        try:
+            for geometry in group:
+                check_geometry(geometry, vertex_count, owner)
+            out.append(None)
+        except ObjectError as exc:
+            out.append(exc)
+    return out
+
+
+def check_geometry(geometry: Mapping[str, Any], vertex_count: int, owner: str) -> None:
+    """Raise :class:`ObjectError` if the boundaries are empty, malformed or index no vertex.
+
+    Geometry types this module does not know (extensions) are not checked.
+    Why bytes: walking a large LoD2 solid's nested lists in Python costs more
+    than reading the whole building; its compact JSON text (orjson, C) tells
+    the nesting depth of every index in a few numpy passes.
+    """
+    kind = str(geometry.get("type"))
+    depth = _DEPTH.get(kind)
+    if depth is None:
+        return
+    where = f"(lod {geometry.get('lod', '?')} {kind})"
+    boundaries = geometry.get("boundaries")
+    if not isinstance(boundaries, list):
+        raise ObjectError(owner, MALFORMED_BOUNDARIES, f"boundaries is not a list {where}")
+    text = orjson.dumps(boundaries)
+    if b"[]" in text:
+        raise ObjectError(owner, EMPTY_BOUNDARIES, where)
+    if _NOT_INDEX.search(text):
+        raise ObjectError(
+            owner, MALFORMED_BOUNDARIES, f"a ring is not a list of vertex indices {where}"
+        )
+    chars = np.frombuffer(text, dtype=np.uint8)
+    level = np.cumsum((chars == _OPEN).astype(np.int32) - (chars == _CLOSE))
+    digits = (chars >= _ZERO) & (chars <= _NINE)
+    if not (level[digits] == depth + 1).all():
+        raise ObjectError(owner, MALFORMED_BOUNDARIES, f"nesting is not that of a {kind} {where}")
+    index = np.fromstring(text.translate(_SEPARATORS), dtype=np.int64, sep=" ")
+    low, high = int(index.min()), int(index.max())
+    if low < 0 or high >= vertex_count:
+        bad = high if high >= vertex_count else low
+        raise ObjectError(owner, DANGLING_VERTEX, f"index {bad} of {vertex_count} vertices {where}")
 
 
 def vertex_indices(node: Any) -> Iterator[int]:

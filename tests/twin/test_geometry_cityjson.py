@@ -295,7 +295,7 @@ def test_other_objects_are_skipped_and_counted() -> None:
         (lambda d: d.update(type="FeatureCollection"), "not a CityJSON file"),
         (lambda d: d["metadata"].pop("referenceSystem"), "has no metadata.referenceSystem"),
         (lambda d: d["metadata"].update(referenceSystem="EPSG:999999"), "unknown CRS"),
-        (lambda d: d["CityObjects"]["b1"].update(geometry=[]), "has no LoD0 footprint"),
+        (lambda d: d["CityObjects"]["b1"].update(geometry=[]), "no footprint geometry: has no"),
         (lambda d: d["CityObjects"]["b1"].update(children=["ghost"]), "'ghost' is not in"),
         (lambda d: d.update(vertices=[[0, 0]]), "vertices must be [x, y, z] numbers"),
     ],
@@ -312,7 +312,7 @@ def test_self_intersecting_lod0_footprint_is_rejected() -> None:
     data["CityObjects"]["b1"]["geometry"] = [
         {"type": "MultiSurface", "lod": "0", "boundaries": [[[0, 2, 1, 3]]]}
     ]
-    with pytest.raises(ModelError, match=r"building b1 \(bow\): footprint is invalid: Self-int"):
+    with pytest.raises(ModelError, match=r"building b1 \(bow\): self-intersecting ring: Self-int"):
         read_cityjson(data, "bow")
 
 
