@@ -13,6 +13,7 @@ from typing import Any
 from twin.geojson import footprint_to_geojson
 from twin.households import household_to_json
 from twin.model import Building, Community, Device, Grid
+from twin.service_file import services_to_json
 
 
 def community_to_json(community: Community) -> dict[str, Any]:
@@ -29,6 +30,7 @@ def community_to_json(community: Community) -> dict[str, Any]:
     }
     if community.attributes:
         out["attributes"] = dict(community.attributes)
+    out.update(services_to_json(community))
     return out
 
 

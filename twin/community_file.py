@@ -37,6 +37,7 @@ from twin.model import (
     Storey,
     Unit,
 )
+from twin.service_file import SERVICE_KEYS, services_from_json
 from twin.storeys import DEFAULT_STOREY_COUNT, DEFAULT_STOREY_HEIGHT, derive_storeys
 
 _TOP = (
@@ -50,6 +51,7 @@ _TOP = (
     "grids",
     "devices",
     "attributes",
+    *SERVICE_KEYS,
 )
 _BUILDING = (
     "id",
@@ -171,6 +173,9 @@ def community_from_json(
     by_id = {b.id: b for b in buildings}
     devices = [device_from_json(d, by_id) for d in f.object_list(data, "devices", owner)]
     _check_unique([d.id for d in devices], "device")
+    facilities, paths, entrances = services_from_json(
+        data, owner, frame, buildings=buildings, base_dir=base_dir, read_json=read_json_file
+    )
     return Community(
         id=cid,
         name=f.optional_str(data.get("name"), owner, "name") or cid,
@@ -181,6 +186,9 @@ def community_from_json(
         grids=tuple(grids),
         devices=tuple(devices),
         attributes=f.attributes(data, owner),
+        facilities=facilities,
+        paths=paths,
+        entrances=entrances,
     )
 
 

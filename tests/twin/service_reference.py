@@ -74,7 +74,7 @@ def reference_metres(
     for bid, geoms in entrances.items():
         for k, geom in enumerate(geoms):
             attach(g, ("e", bid, k), geom, max_gap)
-    dist = nx.multi_source_dijkstra_path_length(g, [("f", s) for s in sources])
+    dist = nx.multi_source_dijkstra_path_length(g, [("f", s) for s in sources]) if sources else {}
     return {
         bid: min((dist.get(("e", bid, k), np.inf) for k in range(len(geoms))), default=np.inf)
         for bid, geoms in entrances.items()
