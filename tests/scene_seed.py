@@ -88,10 +88,10 @@ def seed_scene(conn: Conn, cid: str, first_hour: datetime, main: str, homes: str
     h1 = add_device(conn, cid, "sc-home-1", "home_meter", building=homes, storey=1, unit="h-101")
     h2 = add_device(conn, cid, "sc-home-2", "home_meter", building=homes, storey=2, unit="h-201")
     pv = add_device(conn, cid, "sc-pv", "pv_inverter", building=main, storey=1)
-    lot = add_device(conn, cid, "sc-lot", "parking", x=5.0, y=5.0, attributes={"capacity": 100})
-    ev1 = add_device(conn, cid, "sc-ev-1", "ev_charger", x=6.0, y=5.0)
-    ev2 = add_device(conn, cid, "sc-ev-2", "ev_charger", x=7.0, y=5.0)
-    gate = add_device(conn, cid, "sc-gate", "gate", x=8.0, y=5.0)
+    lot = add_device(conn, cid, "sc-lot", "parking", x=58.0, y=80.0, attributes={"capacity": 100})
+    ev1 = add_device(conn, cid, "sc-ev-1", "ev_charger", x=61.0, y=80.0)
+    ev2 = add_device(conn, cid, "sc-ev-2", "ev_charger", x=63.0, y=80.0)
+    gate = add_device(conn, cid, "sc-gate", "gate", x=66.0, y=80.0)
     rows: list[tuple[datetime, int, str, float]] = []
     meter, home1, home2, gen, exp, sessions, charged, entries, exits = (
         1000.0, 50.0, 80.0, 500.0, 100.0, 10.0, 300.0, 40.0, 30.0,

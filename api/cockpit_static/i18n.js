@@ -176,6 +176,11 @@ const TEXTS = {
 };
 
 export const LANGUAGES = Object.keys(TEXTS);
+
+/** Merge more texts ({zh: {...}, en: {...}}) from a module of their own. */
+export function addTexts(more) {
+  for (const [lang, entries] of Object.entries(more)) Object.assign(TEXTS[lang] ?? {}, entries);
+}
 const STORAGE_KEY = "commtwin.lang";
 let current = "zh";
 const listeners = new Set();

@@ -20,8 +20,11 @@ import { clockTime } from "./sla.js";
 import { refreshState, showState, wireKeyForm } from "./status_ui.js";
 import { ChangeStream } from "./stream.js";
 import { TrendData, drawTrends, trendFollowsLive } from "./trend_panels.js";
+import { SceneTrends } from "./scene_trends.js";
 
 const TREND_REFRESH_MS = 5 * 60 * 1000;
+// Scene trends are cached by the API (30 s for 24 h): a minute keeps them fresh.
+const SCENE_REFRESH_MS = 60 * 1000;
 const cid = decodeURIComponent(location.pathname.replace(/\/+$/, "").split("/").pop());
 
 const state = {
@@ -43,6 +46,7 @@ let view;
 let charts;
 let side;
 let trendData;
+let sceneTrends;
 let ready;
 const readyPromise = new Promise((resolve) => {
   ready = resolve;
@@ -194,7 +198,17 @@ async function refreshCounts() {
 }
 
 function showTrends() {
-  drawTrends(charts, state.trends, { scene: state.scene, snapshot: state.snapshot, names: state.names });
+  const sceneDocs = sceneTrends?.docs[state.scene] ?? null;
+  drawTrends(charts, state.trends, { scene: state.scene, snapshot: state.snapshot, names: state.names, sceneDocs });
+}
+
+/** Reload the scene trends (the current scene first, so its tab fills at once). */
+async function refreshSceneTrends() {
+  if (!sceneTrends?.available()) return;
+  await sceneTrends.loadScene(state.scene);
+  showTrends();
+  await sceneTrends.loadAll();
+  showTrends();
 }
 
 function wireTabs() {
@@ -305,6 +319,7 @@ async function boot() {
 
   api = new Api(cid, takeKey(location, history, localStorage));
   trendData = new TrendData(api);
+  sceneTrends = new SceneTrends(api);
   await api.discover();
   let collection;
   try {
@@ -335,6 +350,8 @@ async function boot() {
   if (liveAvailable && api.has("/stream")) followStream(poller);
   refreshTrends().catch(() => {});
   setInterval(() => refreshTrends().catch(() => {}), TREND_REFRESH_MS);
+  refreshSceneTrends().catch(() => {});
+  setInterval(() => refreshSceneTrends().catch(() => {}), SCENE_REFRESH_MS);
   ready(true);
   return undefined;
 }
@@ -348,6 +365,9 @@ window.cockpit = {
   },
   get charts() {
     return charts;
+  },
+  get sceneTrends() {
+    return sceneTrends;
   },
 };
 boot();

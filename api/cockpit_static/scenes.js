@@ -31,6 +31,9 @@ const KIND_SCENE = {
   power_meter: "energy",
   wearable: "elderly",
   parking: "traffic",
+  pv_inverter: "energy",
+  ev_charger: "traffic",
+  gate: "traffic",
 };
 
 /** The scene a device kind belongs to; unknown kinds show under overview only. */

@@ -9,6 +9,7 @@
 // LIST_GAP_MS); the alarm chart follows every /live snapshot.
 
 import { t } from "./i18n.js";
+import { drawSceneTrends } from "./scene_trends.js";
 import { alarmInScene } from "./scenes.js";
 import {
   alarmsByBuilding,
@@ -45,8 +46,11 @@ export class TrendData {
   /** Everything: counts, closed loop per grid, device values. */
   async loadAll({ devices, names, gridNames, nowMs }) {
     const lists = await this.loadLists({ gridNames, nowMs });
-    const power = await powerNowByBuilding(this.api, devices, names);
-    const parking = await parkingNow(this.api, devices);
+    // With the scene trends (/scenes/…) the low-carbon and traffic charts need
+    // no device reads; these are for an API without them.
+    const trends = this.api.has("/scenes/energy");
+    const power = trends ? null : await powerNowByBuilding(this.api, devices, names);
+    const parking = trends ? null : await parkingNow(this.api, devices);
     this.data = { ...lists, power, parking };
     return this.data;
   }
@@ -137,10 +141,15 @@ export function trendFollowsLive(scene) {
   return scene === "safety" || scene === "elderly";
 }
 
-/** Draw both charts for a scene; `trends` may be null (not loaded yet). */
-export function drawTrends(charts, trends, { scene, snapshot, names }) {
+/**
+ * Draw both charts for a scene; `trends` may be null (not loaded yet).
+ * A scene's own trends (`sceneDocs`, scene_trends.js) take the sides they fill.
+ */
+export function drawTrends(charts, trends, { scene, snapshot, names, sceneDocs = null }) {
   if (!trends) return;
-  drawHourly(charts, trends.hourly);
+  const own = drawSceneTrends(charts, scene, sceneDocs);
+  if (!own.left) drawHourly(charts, trends.hourly);
+  if (own.right) return;
   if (trendFollowsLive(scene)) drawAlarms(charts, snapshot?.alarms ?? [], scene, names);
   else if (scene === "energy") drawValues(charts, t("trend.power_now"), trends.power, {});
   else if (scene === "traffic") drawValues(charts, t("trend.parking_now"), trends.parking, { max: 100, format: "{c}%" });

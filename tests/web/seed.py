@@ -20,6 +20,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from api.keys import new_key
+from tests.scene_seed import seed_scene
 from twin.incident_events import EventType, IncidentEvent, Location
 from twin.incident_rows import event_to_row, record_to_row
 from twin.incidents import replay
@@ -96,6 +97,16 @@ def seed_community(conn: psycopg.Connection[tuple[object, ...]], cid: str, name:
         )
     _seed_devices(conn, cid, now)
     _seed_alarms_and_incidents(conn, cid, now)
+    # Scene trends (issue 13): meters, PV, a lot, chargers and a gate with a
+    # day of readings through the ingest writer's rollups; a fall 3 h ago.
+    seed_scene(conn, cid, now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=23),
+               "b01", "b02")  # fmt: skip
+    conn.execute(
+        "INSERT INTO alarms (community_id, device_id, rule_id, metric, severity, state,"
+        " raised_at, updated_at, cleared_at, message) VALUES (%s, 'wear-0001', 'fall', 'fall',"
+        " 'critical', 'cleared', %s, %s, %s, 'fall detected')",
+        (cid, now - timedelta(hours=3), now - timedelta(hours=3), now - timedelta(hours=2)),
+    )
 
 
 def _device(

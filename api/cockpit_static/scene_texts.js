@@ -1,0 +1,38 @@
+// Texts of the scene trends (scene_trends.js), merged into i18n.js's tables.
+
+export const SCENE_TEXTS = {
+  zh: {
+    "trend.incidents_per_day": "事件上报与闭环/天（30天）",
+    "trend.reported": "上报",
+    "trend.safety_alarms_per_hour": "安全告警/小时（24小时）",
+    "trend.elderly_alarms_per_hour": "养老告警/小时（24小时）",
+    "trend.energy_per_hour": "用电与光伏 kWh/小时（24小时）",
+    "trend.energy_per_day": "用电 kWh 与碳排放 kgCO₂e/天（30天）",
+    "trend.grid_kwh": "电网用电",
+    "trend.pv_kwh": "光伏发电",
+    "trend.carbon_kg": "碳排放",
+    "trend.occupancy_per_hour": "各停车场占用率 %（24小时）",
+    "trend.gates_per_hour": "道闸进出与充电次数/小时（24小时）",
+    "trend.entries": "驶入",
+    "trend.exits": "驶出",
+    "trend.ev_sessions": "充电次数",
+    "trend.chargers_now": "充电桩：空闲 {available} / 共 {total}，充电中 {charging}",
+  },
+  en: {
+    "trend.incidents_per_day": "Incidents reported and closed per day (30 days)",
+    "trend.reported": "Reported",
+    "trend.safety_alarms_per_hour": "Safety alarms per hour (24 h)",
+    "trend.elderly_alarms_per_hour": "Elderly-care alarms per hour (24 h)",
+    "trend.energy_per_hour": "Grid energy and PV, kWh per hour (24 h)",
+    "trend.energy_per_day": "Grid energy kWh and carbon kg CO₂e per day (30 days)",
+    "trend.grid_kwh": "Grid",
+    "trend.pv_kwh": "PV",
+    "trend.carbon_kg": "Carbon",
+    "trend.occupancy_per_hour": "Parking occupancy per lot, % (24 h)",
+    "trend.gates_per_hour": "Gate entries/exits and EV sessions per hour (24 h)",
+    "trend.entries": "Entries",
+    "trend.exits": "Exits",
+    "trend.ev_sessions": "EV sessions",
+    "trend.chargers_now": "EV chargers: {available} free of {total}, {charging} charging",
+  },
+};
