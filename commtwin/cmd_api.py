@@ -59,6 +59,7 @@ def config_from(
         mqtt_cert_file=settings.mqtt_cert_file,
         mqtt_key_file=settings.mqtt_key_file,
         timezone=timezone,
+        emission_factor=settings.emission_factor,
     )
 
 

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from twin.energy import DEFAULT_EMISSION_FACTOR
+
 ENV_PREFIX = "COMMTWIN_"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/commtwin"
 DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
@@ -77,6 +79,8 @@ class Settings(BaseSettings):
     api_port: Annotated[int, Field(ge=0, le=65535)] = 8000
     cors_origins: str = ""
     log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
+    # Low-carbon scene: kg CO2e per kWh drawn from the grid (docs/twin.md).
+    emission_factor: Annotated[float, Field(ge=0, le=5)] = DEFAULT_EMISSION_FACTOR
 
 
 def load_settings() -> Settings:
