@@ -29,10 +29,13 @@ from twin.community_export import community_to_json
 from twin.community_rows import (
     BUILDINGS,
     COMMUNITY,
+    ENTRANCES,
+    FACILITIES,
     GRIDS,
     STOREYS,
     TABLES,
     UNITS,
+    WALK_PATHS,
     Key,
     Row,
     Table,
@@ -155,7 +158,7 @@ def import_community(conn: Conn, community: Community) -> ImportReport:
             )
         diffs = {t.name: _diff(_stored(conn, t, cid), new[t.name]) for t in TABLES}
         # Children first when deleting, parents first when writing (foreign keys).
-        for table in (UNITS, STOREYS, BUILDINGS, GRIDS):
+        for table in (ENTRANCES, UNITS, STOREYS, BUILDINGS, GRIDS, FACILITIES, WALK_PATHS):
             keys = diffs[table.name][2]
             with conn.cursor() as cur:
                 cur.executemany(table.delete(), [(cid, *k) for k in keys])

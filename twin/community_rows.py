@@ -32,6 +32,7 @@ from twin.model import (
     Storey,
     Unit,
 )
+from twin.service_rows import service_rows, services_from_rows
 
 Key = tuple[Any, ...]
 Row = tuple[Any, ...]
@@ -125,7 +126,15 @@ DEVICES = Table(
     frozenset({"attributes"}),
     where=" AND modelled",
 )
-TABLES = (BUILDINGS, STOREYS, UNITS, GRIDS, DEVICES)
+FACILITIES = Table(
+    "facilities",
+    ("id",),
+    ("type", "name", "geometry", "attributes"),
+    frozenset({"geometry", "attributes"}),
+)
+WALK_PATHS = Table("walk_paths", ("id",), ("kind", "geometry"), frozenset({"geometry"}))
+ENTRANCES = Table("entrances", ("building_id", "idx"), ("x", "y"))
+TABLES = (BUILDINGS, STOREYS, UNITS, GRIDS, DEVICES, FACILITIES, WALK_PATHS, ENTRANCES)
 COMMUNITY = (
     "SELECT id, name, crs, offset_x, offset_y, offset_z, attributes FROM communities WHERE id = %s"
 )
@@ -168,6 +177,7 @@ def model_rows(
         rows["grids"][(g.id,)] = (g.name, footprint_to_geojson(g.polygon), g.worker, g.worker_name)
     for d in community.devices:
         rows["devices"][(d.id,)] = _device_row(d, places[d.id])
+    rows.update(service_rows(community))
     return rows
 
 
@@ -230,8 +240,20 @@ def community_from_rows(head: Row, tables: Mapping[str, list[Row]]) -> Community
         for gid, gname, polygon, worker, worker_name in tables["grids"]
     )
     devices = tuple(_device(row) for row in tables["devices"])
+    facilities, paths, entrances = services_from_rows(tables)
     return Community(
-        cid, name, crs, (ox, oy, oz), storey_height, buildings, grids, devices, attributes
+        cid,
+        name,
+        crs,
+        (ox, oy, oz),
+        storey_height,
+        buildings,
+        grids,
+        devices,
+        attributes,
+        facilities,
+        paths,
+        entrances,
     )
 
 
