@@ -32,6 +32,7 @@ from simulators.realistic import RealisticRun, run_realistic
 from simulators.recording import RecordingError, record, replay
 from simulators.scenario import FeedOptions
 from simulators.wire import COMMUNITY_ID, Wire
+from simulators.worker_desk import WorkersApi
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -136,6 +137,24 @@ def _register_run(modes: SubParsers) -> None:
     )
     p.add_argument("--kinds", default=None, help="only these device kinds (comma-separated)")
     p.add_argument("--max-inflight", type=int, default=500, help="unacknowledged publishes at once")
+    p.add_argument(
+        "--incident-history",
+        type=_duration,
+        default=0.0,
+        metavar="DURATION",
+        help="residents' reports (and their closed loop) start this long before --start "
+        "(e.g. 30d: a month of history, published at once)",
+    )
+    p.add_argument(
+        "--workers-api",
+        default=None,
+        metavar="URL",
+        help="API base URL where the simulated grid workers read open incidents (alarm-opened "
+        "ones too) to accept, resolve and close them; key in COMMTWIN_SIMULATE_API_KEY",
+    )
+    p.add_argument(
+        "--workers-poll", type=float, default=2.0, help="seconds between two reads (default 2)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(handler=_run)
 
@@ -250,7 +269,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         offline=not args.no_offline,
         bad_fraction=args.bad_fraction,
         kinds=kinds,
+        incident_history_s=args.incident_history,
     )
+    workers_api = None
+    if args.workers_api is not None:
+        if not settings.simulate_api_key:
+            raise CommandError("simulate: --workers-api needs a key in COMMTWIN_SIMULATE_API_KEY")
+        if not args.workers_poll > 0:
+            raise CommandError("simulate: --workers-poll must be positive")
+        workers_api = WorkersApi(args.workers_api, settings.simulate_api_key, args.workers_poll)
     run = RealisticRun(
         model=args.model,
         topic_root=settings.topic_root,
@@ -260,6 +287,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         options=options,
         max_inflight=args.max_inflight,
         progress=not args.quiet,
+        workers_api=workers_api,
     )
     return _emit(_guard(run_realistic, run, _guard(_broker, settings)))
 

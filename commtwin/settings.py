@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
     # Low-carbon scene: kg CO2e per kWh drawn from the grid (docs/twin.md).
     emission_factor: Annotated[float, Field(ge=0, le=5)] = DEFAULT_EMISSION_FACTOR
+    # `simulate run --workers-api URL`: the read key of the simulated workers'
+    # app (an environment variable, so that it does not show in `ps`).
+    simulate_api_key: str | None = None
 
 
 def load_settings() -> Settings:

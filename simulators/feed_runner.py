@@ -4,13 +4,18 @@ Actions come from :func:`simulators.scenario.feed` (pure, time-ordered); this
 shell waits until the simulated clock reaches each one and performs it over
 aiomqtt, with up to ``max_inflight`` QoS 1 publishes awaiting their
 acknowledgement at once (order is kept per connection: paho queues packets
-in call order). SIGINT/SIGTERM end the run early with a summary.
+in call order). Actions decided while running (the grid workers' plans of
+incidents learnt of from the API, :mod:`simulators.worker_desk`) are merged
+in by time with :meth:`FeedRunner.inject`. SIGINT/SIGTERM end the run early
+with a summary.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import signal
 import time
 from collections import Counter
@@ -78,6 +83,15 @@ class FeedRunner:
         self.slots = asyncio.Semaphore(max_inflight)
         self.real_clock = real_clock
         self.stop = asyncio.Event()
+        self._extra: list[tuple[float, int, Publish]] = []  # injected, by time
+        self._order = itertools.count()
+        self._wake = asyncio.Event()
+
+    def inject(self, actions: Iterable[Publish]) -> None:
+        """Merge ``actions`` into the run by time (one already due goes next)."""
+        for a in actions:
+            heapq.heappush(self._extra, (a.at, next(self._order), a))
+        self._wake.set()
 
     def link(self, via: str) -> MqttLink:
         if via not in self.links:
@@ -127,22 +141,38 @@ class FeedRunner:
         else:
             await self.publish(action)
 
-    async def _wait_until(self, real: float) -> None:
+    async def _wait_until(self, real: float) -> bool:
+        """Sleep until ``real``, a stop or an injection; True when woken by an injection."""
         delay = real - self.real_clock()
-        if delay > 0.002:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop.wait(), delay)
+        if delay <= 0.002:
+            return False
+        waits = {asyncio.ensure_future(self.stop.wait()), asyncio.ensure_future(self._wake.wait())}
+        _, pending = await asyncio.wait(waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        return self._wake.is_set()
 
     async def run(
         self, actions: Iterable[Action], clock: SimClock, *, first_link: str = "app"
     ) -> RunTally:
-        """Perform ``actions`` on ``clock``; opens one connection eagerly to fail fast."""
+        """Perform ``actions`` (and injected ones) on ``clock``; opens one connection
+        eagerly to fail fast. Ends when ``actions`` do (injections past it are dropped)."""
         await self.link(first_link).open()
+        feed = iter(actions)
+        upcoming: Action | None = next(feed, None)
         try:
-            for action in actions:
-                await self._wait_until(clock.real_at(action.at))
+            while upcoming is not None and not self.stop.is_set():
+                self._wake.clear()  # before choosing: no injection can slip past
+                injected = bool(self._extra) and self._extra[0][0] < upcoming.at
+                action = self._extra[0][2] if injected else upcoming
+                if await self._wait_until(clock.real_at(action.at)):
+                    continue  # something new may be due first
                 if self.stop.is_set():
                     break
+                if injected:
+                    heapq.heappop(self._extra)
+                else:
+                    upcoming = next(feed, None)
                 await self.perform(action)
                 self.tally.last_sim = action.at
                 if self.progress is not None:

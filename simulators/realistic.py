@@ -17,9 +17,11 @@ from simulators.broker import BrokerConfig
 from simulators.clock import plan_clock
 from simulators.community_gen import CommunitySpec, generate_community
 from simulators.feed_runner import FeedRunner, install_stop_signals
+from simulators.grid_workers import GridWorkers
 from simulators.model_view import SimCommunity, load_view, view_of
 from simulators.progress import Progress
 from simulators.scenario import FeedOptions, feed
+from simulators.worker_desk import WorkerDesk, WorkersApi
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,9 @@ class RealisticRun:
     options: FeedOptions = field(default_factory=FeedOptions)
     max_inflight: int = 500
     progress: bool = True
+    # The workers' app reads open incidents here (alarm-opened ones included);
+    # None: workers only work the residents' reports of this run.
+    workers_api: WorkersApi | None = None
 
 
 def community_of(run: RealisticRun) -> SimCommunity:
@@ -46,7 +51,8 @@ async def run_realistic_async(
     community = community_of(run)
     clock = plan_clock(time.time(), run.speed, run.duration, run.start)
     w = wire.Wire(run.topic_root, community.id)
-    actions = feed(community, w, clock.sim_start, clock.sim_end, run.options)
+    workers = GridWorkers(run.options.seed)
+    actions = feed(community, w, clock.sim_start, clock.sim_end, run.options, workers=workers)
     progress = Progress("simulate run", enabled=run.progress)
     runner = FeedRunner(
         broker,
@@ -59,7 +65,17 @@ async def run_realistic_async(
     if stop is not None:
         runner.stop = stop
     install_stop_signals(runner.stop)
-    tally = await runner.run(actions, clock)
+    desk = None
+    if run.workers_api is not None:
+        desk = WorkerDesk(run.workers_api, w, workers, clock, runner.inject)
+    desk_stop = asyncio.Event()
+    desk_task = asyncio.create_task(desk.run(desk_stop)) if desk is not None else None
+    try:
+        tally = await runner.run(actions, clock)
+    finally:
+        desk_stop.set()
+        if desk_task is not None:
+            await desk_task
     progress.done()
     elapsed = progress.elapsed()
     return {
@@ -72,6 +88,7 @@ async def run_realistic_async(
         "elapsed_s": round(elapsed, 3),
         "rate": round(tally.sent / elapsed, 1) if elapsed > 0 else 0.0,
         **tally.as_dict(),
+        "workers": desk.as_dict() if desk is not None else None,
     }
 
 

@@ -5,15 +5,16 @@ Reports arrive as a Poisson process following the residents' daily rhythm
 own share, place (a home, a building, or a spot outdoors) and time to
 resolve. Each report is dispatched to the grid worker responsible for the
 spot — by the ingestor's auto-dispatch (default) or by a simulated
-dispatcher — who accepts it (minutes; next morning for non-urgent reports at
-night) and resolves it (category-dependent hours). The resident then closes
-it with a satisfaction score, or now and then reopens it or cancels early.
+dispatcher — and the worker's plan (:mod:`simulators.grid_workers`: accept,
+resolve, the resident's closure with a satisfaction score or a reopening)
+follows; now and then the resident cancels early instead. Some reports come
+in bursts: a lift, leak or lighting fault brings a few neighbours' reports
+of the same thing within half an hour.
 """
 
 from __future__ import annotations
 
 import heapq
-import math
 import random
 import time
 from collections.abc import Iterator
@@ -23,10 +24,12 @@ from typing import Any
 from simulators import climate, wire
 from simulators.actions import Publish
 from simulators.behaviour import FeedContext
+from simulators.grid_workers import RESPOND_S, GridWorkers, Job
 
 DAY = 86400.0
 REPORTS_PER_1000_HOMES_PER_DAY = 3.5
-WORK_START_H, WORK_END_H = 7.5, 21.0
+BURSTY = frozenset({"elevator", "water_leak", "lighting"})
+BURST_SHARE = 0.25  # of bursty reports that neighbours report too (1-4 more)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,37 +38,21 @@ class Category:
     share: float
     title: str
     place: str  # "home", "building" or "outdoors"
-    resolve_h: float  # median hours from acceptance to resolution
-    urgent: bool = False
 
 
 CATEGORIES: tuple[Category, ...] = (
-    Category("noise", 0.18, "楼上噪音扰民", "home", 1.5),
-    Category("garbage", 0.16, "垃圾未及时清运", "outdoors", 2.0),
-    Category("parking", 0.14, "车辆违规停放占用消防通道", "outdoors", 1.0),
-    Category("water_leak", 0.10, "天花板渗水", "home", 4.0, urgent=True),
-    Category("elevator", 0.08, "电梯故障停运", "building", 3.0, urgent=True),
-    Category("lighting", 0.08, "楼道灯不亮", "building", 8.0),
-    Category("greening", 0.06, "绿化带杂草需修剪", "outdoors", 24.0),
-    Category("pets", 0.06, "不文明养犬", "outdoors", 3.0),
-    Category("security", 0.05, "单元门禁损坏", "building", 2.0, urgent=True),
-    Category("facade", 0.04, "外墙瓷砖脱落隐患", "building", 48.0),
-    Category("other", 0.05, "其他问题", "outdoors", 6.0),
+    Category("noise", 0.18, "楼上噪音扰民", "home"),
+    Category("garbage", 0.16, "垃圾未及时清运", "outdoors"),
+    Category("parking", 0.14, "车辆违规停放占用消防通道", "outdoors"),
+    Category("water_leak", 0.10, "天花板渗水", "home"),
+    Category("elevator", 0.08, "电梯故障停运", "building"),
+    Category("lighting", 0.08, "楼道灯不亮", "building"),
+    Category("greening", 0.06, "绿化带杂草需修剪", "outdoors"),
+    Category("pets", 0.06, "不文明养犬", "outdoors"),
+    Category("security", 0.05, "单元门禁损坏", "building"),
+    Category("facade", 0.04, "外墙瓷砖脱落隐患", "building"),
+    Category("other", 0.05, "其他问题", "outdoors"),
 )
-SATISFACTION = ((5, 0.55), (4, 0.28), (3, 0.10), (2, 0.05), (1, 0.02))
-
-
-def _weighted(rng: random.Random, pairs: tuple[tuple[Any, float], ...]) -> Any:
-    return rng.choices([v for v, _ in pairs], weights=[w for _, w in pairs])[0]
-
-
-def _working(t: float, urgent: bool) -> float:
-    """``t``, or the next morning shift if a non-urgent job falls at night."""
-    h = climate.local_hour(t)
-    if urgent or WORK_START_H <= h < WORK_END_H:
-        return t
-    wait_h = (WORK_START_H - h) % 24
-    return t + wait_h * 3600.0
 
 
 class IncidentFlow:
@@ -79,8 +66,10 @@ class IncidentFlow:
         *,
         per_day: float | None = None,
         dispatcher: bool = False,
+        workers: GridWorkers | None = None,
     ) -> None:
         self.ctx, self.start, self.end = ctx, start, end
+        self.workers = workers or GridWorkers(ctx.seed)
         self.rng = ctx.rng("residents")
         households = ctx.community.households()
         self.per_day = (
@@ -116,7 +105,16 @@ class IncidentFlow:
                 yield heapq.heappop(pending)[2]
             if self.end is not None and t >= self.end:
                 return
-            for p in self._lifecycle(f"{self.prefix}-{n:05d}", t):
+            iid = f"{self.prefix}-{n:05d}"
+            first, cat, location, xy = self._lifecycle(iid, t)
+            reports = [first]
+            if cat.name in BURSTY and location.get("building"):
+                rng = self.ctx.rng("burst", iid)
+                if rng.random() < BURST_SHARE:
+                    for k in range(1, rng.randint(2, 5)):
+                        at = t + rng.uniform(120.0, 1800.0)
+                        reports.append(self._lifecycle(f"{iid}b{k}", at, (cat, location, xy))[0])
+            for p in (p for lifecycle in reports for p in lifecycle):
                 if self.end is None or p.at < self.end:
                     order += 1
                     heapq.heappush(pending, (p.at, order, p))
@@ -134,16 +132,30 @@ class IncidentFlow:
         x, y = rng.uniform(x0, x1), rng.uniform(y0, y1)
         return {"x": round(x, 1), "y": round(y, 1), "z": 0.0}, x, y
 
-    def _lifecycle(self, iid: str, t0: float) -> list[Publish]:
+    def _lifecycle(
+        self,
+        iid: str,
+        t0: float,
+        like: tuple[Category, dict[str, Any], tuple[float, float]] | None = None,
+    ) -> tuple[list[Publish], Category, dict[str, Any], tuple[float, float]]:
+        """A report's events; ``like``: a neighbour's report of the same fault."""
         rng = self.ctx.rng("incident", iid)
         cat = rng.choices(CATEGORIES, weights=[c.share for c in CATEGORIES])[0]
         location, x, y = self._place(rng, cat)
+        if like is not None:
+            cat, location, (x, y) = like
+            if "unit" in location:  # another home of the building
+                homes = [h for h in self.homes if h[0] == location["building"]]
+                bid, storey, unit, _, _ = rng.choice(homes)
+                location = {"building": bid, "storey": storey, "unit": unit}
         grid = self.ctx.community.grid_at(x, y)
         worker = (grid.worker if grid else None) or "w-duty"
         topic = self.ctx.wire.incident(iid)
         if "building" in location:
             home = location.get("unit", location.get("storey"))
             reporter = f"res-{location['building']}-{home}"
+            if like is not None and "unit" not in location:
+                reporter = f"res-{rng.randrange(10_000, 99_999)}"
         else:
             reporter = f"res-{rng.randrange(10_000, 99_999)}"
         out: list[Publish] = []
@@ -162,34 +174,23 @@ class IncidentFlow:
             reporter=reporter,
             location=location,
         )
+        self.workers.planned.add(iid)  # before anything can see it: never planned twice
         t = t0
         # Auto-dispatch needs a grid worker; without one a dispatcher steps in.
         if self.dispatcher or grid is None or not grid.worker:
             t += rng.uniform(60.0, 600.0)
             emit("dispatched", t, assignee=worker, note="网格派单")
+        job = Job(iid, cat.name, "normal", t0, worker, "dispatched", t, reporter)
         if rng.random() < 0.03:
+            # Early, before the worker has had to answer (else it would count as late).
+            respond_s = RESPOND_S["critical" if job.critical else "ordinary"]
             emit(
                 "cancelled",
-                t + rng.uniform(300.0, 2400.0),
+                t + rng.uniform(60.0, 0.5 * respond_s),
                 note="居民已自行解决",
                 reporter=reporter,
             )
-            return out
-        for round_ in (1, 2):
-            respond_s = (8.0 if cat.urgent else 12.0) * 60.0  # median
-            t = _working(t + rng.lognormvariate(math.log(respond_s), 0.6), cat.urgent)
-            emit("accepted", t, assignee=worker, note="已接单")
-            hours = rng.lognormvariate(math.log(cat.resolve_h), 0.7)
-            t = _working(t + hours * 3600.0, cat.urgent)
-            emit("resolved", t, assignee=worker, note="已处理完毕")
-            t = _working(t + rng.lognormvariate(math.log(2.0 * 3600.0), 0.8), False)
-            roll = rng.random()
-            if round_ == 1 and roll < 0.05:
-                emit("reopened", t, reporter=reporter, note="问题仍未解决")
-                continue
-            if roll < 0.97:
-                score = _weighted(rng, SATISFACTION) if round_ == 1 else rng.randint(2, 4)
-                note = "满意" if score >= 4 else ("一般" if score == 3 else "不满意")
-                emit("closed", t, reporter=reporter, satisfaction=score, note=note)
-            break
-        return out
+            return out, cat, location, (x, y)
+        for step in self.workers.plan(job):
+            emit(step.type, step.at, **step.fields)
+        return out, cat, location, (x, y)
