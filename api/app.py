@@ -51,6 +51,7 @@ from api.routes import (
     kpis,
     live,
     scenes,
+    service_circle,
     stream,
 )
 from api.scene_cache import SceneCache
@@ -140,6 +141,7 @@ def create_app(
         incidents.router,
         kpis.router,
         districts.router,
+        service_circle.router,
         scenes.router,
     ):
         app.include_router(router)
