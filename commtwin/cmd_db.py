@@ -7,6 +7,7 @@ import argparse
 from commtwin import db
 from commtwin.commands import CommandError, SubParsers
 from commtwin.settings import Settings
+from schemas.migrations import StorageMode
 
 
 def register(sub: SubParsers) -> None:
@@ -16,9 +17,16 @@ def register(sub: SubParsers) -> None:
         "upgrade", help="apply pending migrations (idempotent; picks TimescaleDB when available)"
     )
     up.add_argument(
+        "--storage",
+        choices=("plain", "timescale", "auto"),
+        default="auto",
+        help="storage mode, chosen at the first upgrade: plain PostgreSQL, TimescaleDB,"
+        " or auto (TimescaleDB when the server offers it; the default)",
+    )
+    up.add_argument(
         "--plain",
         action="store_true",
-        help="use plain PostgreSQL even if TimescaleDB is available (first upgrade only)",
+        help="the same as --storage plain",
     )
     up.set_defaults(handler=_upgrade)
     actions.add_parser(
@@ -34,7 +42,7 @@ def _upgrade(args: argparse.Namespace, settings: Settings) -> int:
         report = db.upgrade(
             settings.database_url,
             retention_days=settings.retention_days,
-            prefer="plain" if args.plain else None,
+            prefer=_storage(args),
         )
     except db.DatabaseError as exc:
         raise CommandError(str(exc)) from None
@@ -45,6 +53,19 @@ def _upgrade(args: argparse.Namespace, settings: Settings) -> int:
         print("schema is current; nothing to apply")
     print(f"storage mode: {report.mode}")
     return 0
+
+
+def _storage(args: argparse.Namespace) -> StorageMode | None:
+    if args.plain:
+        if args.storage == "timescale":
+            raise CommandError("--plain and --storage timescale contradict each other")
+        return "plain"
+    choice: str = args.storage
+    if choice == "plain":
+        return "plain"
+    if choice == "timescale":
+        return "timescale"
+    return None
 
 
 def _info(args: argparse.Namespace, settings: Settings) -> int:

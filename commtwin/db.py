@@ -77,8 +77,11 @@ def upgrade(
 ) -> UpgradeReport:
     """Apply every pending migration; a second call is a no-op.
 
-    ``prefer="plain"`` forces plain PostgreSQL even where TimescaleDB exists
-    (used by tests to exercise both paths on one server).
+    ``prefer`` chooses the storage mode at the first upgrade: ``"plain"`` forces
+    plain PostgreSQL even where TimescaleDB exists (tests ask for it, so one
+    suite runs on either server), ``"timescale"`` requires the extension, None
+    picks TimescaleDB when the server offers it. A later upgrade keeps the
+    mode; asking for the other one then is refused.
     """
     with connect(url) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (UPGRADE_LOCK,))
@@ -93,7 +96,18 @@ def upgrade(
                 )
             mode = current_mode(conn)
             if mode is None:
-                mode = prefer or ("timescale" if timescale_available(conn) else "plain")
+                offered = timescale_available(conn)
+                if prefer == "timescale" and not offered:
+                    raise DatabaseError(
+                        "storage timescale: this server does not offer the timescaledb"
+                        " extension; use --storage plain or auto"
+                    )
+                mode = prefer or ("timescale" if offered else "plain")
+            elif prefer is not None and prefer != mode:
+                raise DatabaseError(
+                    f"storage {prefer}: the database is already in {mode} mode (chosen at"
+                    " its first upgrade)"
+                )
             applied = []
             for migration in shipped(mode):
                 if migration.version in done:

@@ -55,15 +55,45 @@ def test_unreachable_database_is_one_line() -> None:
 
 def test_upgrade_twice_then_info_shows_plain_mode(empty_database_url: str) -> None:
     env = {"COMMTWIN_DATABASE_URL": empty_database_url}
-    first = run("db", "upgrade", env=env)
+    # Plain mode asked for: the same on a server with or without TimescaleDB.
+    first = run("db", "upgrade", "--storage", "plain", env=env)
     assert first.returncode == 0, first.stderr
     assert "applied 0001_core" in first.stdout
     second = run("db", "upgrade", env=env)
     assert second.returncode == 0
     assert "nothing to apply" in second.stdout
+    assert "storage mode: plain" in second.stdout
     info = run("db", "info", env=env)
     assert "plain PostgreSQL" in info.stdout
     assert "partitions:          readings:" in info.stdout
+
+
+def test_the_storage_mode_is_kept_and_another_is_refused_in_one_line(
+    empty_database_url: str,
+) -> None:
+    env = {"COMMTWIN_DATABASE_URL": empty_database_url}
+    assert run("db", "upgrade", "--storage", "plain", env=env).returncode == 0
+    out = run("db", "upgrade", "--storage", "timescale", env=env)
+    assert out.returncode == 2
+    assert "already in plain mode" in out.stderr
+    assert out.stderr.count("\n") == 1
+    assert run("db", "upgrade", "--storage", "plain", env=env).returncode == 0
+
+
+def test_storage_timescale_needs_the_extension(empty_database_url: str) -> None:
+    env = {"COMMTWIN_DATABASE_URL": empty_database_url}
+    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+        offered = conn.execute(
+            "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
+        ).fetchone()
+    out = run("db", "upgrade", "--storage", "timescale", env=env)
+    if offered:  # a TimescaleDB server: the Timescale path
+        assert out.returncode == 0, out.stderr
+        assert "storage mode: timescale" in out.stdout
+    else:
+        assert out.returncode == 2
+        assert "does not offer the timescaledb extension" in out.stderr
+        assert out.stderr.count("\n") == 1
 
 
 def test_newer_schema_is_refused_in_one_line(empty_database_url: str) -> None:

@@ -19,7 +19,7 @@ def tables(conn: psycopg.Connection[tuple[object, ...]]) -> set[str]:
 
 
 def test_upgrade_creates_every_table_and_records_versions(empty_database_url: str) -> None:
-    report = db.upgrade(empty_database_url)
+    report = db.upgrade(empty_database_url, prefer="plain")
     assert report.mode == "plain"  # no TimescaleDB on these machines
     # Version numbers are allotted in ranges per area, so gaps are expected.
     shipped_versions = [m.version for m in shipped("plain")]
@@ -90,7 +90,7 @@ def partition_names(conn: psycopg.Connection[tuple[object, ...]], parent: str) -
 
 
 def test_partitions_are_created_ahead(empty_database_url: str) -> None:
-    db.upgrade(empty_database_url)
+    db.upgrade(empty_database_url, prefer="plain")
     today = datetime.now(UTC).date()
     with psycopg.connect(empty_database_url) as conn:
         names = partition_names(conn, "readings")
@@ -103,7 +103,7 @@ def test_partitions_are_created_ahead(empty_database_url: str) -> None:
 def test_late_partition_takes_rows_from_default_and_retention_drops_old(
     empty_database_url: str,
 ) -> None:
-    db.upgrade(empty_database_url)
+    db.upgrade(empty_database_url, prefer="plain")
     now = datetime.now(UTC)
     old = now - timedelta(days=30)
     with psycopg.connect(empty_database_url, autocommit=True) as conn:
@@ -130,7 +130,7 @@ def test_late_partition_takes_rows_from_default_and_retention_drops_old(
 def test_retention_also_cleans_the_default_partition_and_rollups(
     empty_database_url: str,
 ) -> None:
-    db.upgrade(empty_database_url, retention_days=5)
+    db.upgrade(empty_database_url, retention_days=5, prefer="plain")
     long_ago = datetime.now(UTC) - timedelta(days=50)
     with psycopg.connect(empty_database_url, autocommit=True) as conn:
         conn.execute(
