@@ -17,6 +17,7 @@ from simulators.model_view import Point3, SimDevice
 
 FALL_PER_DAY = 1 / 200
 SOS_PER_DAY = 1 / 300
+FEVER_PER_DAY = 1 / 150
 WALK_SPEED = 0.7  # m/s, an elderly pace
 AT_REST_INTERVAL = 120.0
 WALKING_INTERVAL = 30.0
@@ -109,6 +110,16 @@ class Wearable:
         self.last_t = t
         return round(self.battery, 1)
 
+    def _body_temperature(self, t: float) -> float:
+        """Lowest before dawn, highest late afternoon; a fever now and then."""
+        day = climate.local_day(t)
+        fever = self.ctx.rng("wearable-fever", self.dev.id, day).random()
+        h = climate.local_hour(t)
+        temp = 36.4 + 0.3 * math.sin(2 * math.pi * (h - 10.0) / 24) + self.rng.gauss(0, 0.08)
+        if fever < FEVER_PER_DAY * self.ctx.event_rate and h >= 9.0:
+            temp += 1.9
+        return round(temp, 1)
+
     def step(self, t: float) -> Step:
         pos, walking = self._where(t)
         fall = t >= self.next_fall
@@ -125,6 +136,7 @@ class Wearable:
             "fall": fall,
             "sos": sos,
             "battery": self._battery(t, walking, pos is self.home),
+            "body_temperature": self._body_temperature(t),
         }
         interval = WALKING_INTERVAL if walking else AT_REST_INTERVAL
         nxt = min(interval, self.next_fall - t, self.next_sos - t)

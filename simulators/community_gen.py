@@ -16,6 +16,7 @@ from typing import Any
 
 from simulators import names
 from simulators.device_plan import Host, Site, plan_devices
+from simulators.households import care_devices, plan_households
 from simulators.site_plan import BASEMENT_HEIGHT, STOREY_HEIGHT, BuildingPlan, SitePlan, plan_site
 from simulators.wire import COMMUNITY_ID
 
@@ -137,15 +138,30 @@ def generate_community(spec: CommunitySpec) -> dict[str, Any]:
     plan = plan_site(rng, spec.buildings)
     grid_count = spec.grids or min(6, max(3, round(spec.buildings / 5)))
     site = Site(0.0, 0.0, plan.width, plan.depth)
+    buildings = [_building_entry(b) for b in plan.buildings]
+    grids = _grids(plan, grid_count, rng)
+    devices = plan_devices(hosts_of(plan), site, rng)
+    # Households and their care devices come last, from their own generators:
+    # the rest of the community is the same with or without them.
+    units = {
+        b["id"]: [(u["id"], u["storey"]) for u in b["units"]] for b in buildings if "units" in b
+    }
+    storeys = {(bid, uid): s for bid, us in units.items() for uid, s in us}
+    worn = {(d["building"], d["unit"]) for d in devices if d["kind"] == "wearable" and "unit" in d}
+    homes = plan_households(units, worn, spec.seed)
+    for b in buildings:
+        for u in b.get("units", []):
+            u["household"] = homes[(b["id"], u["id"])]
+    devices += care_devices(homes, storeys, spec.seed)
     return {
         "id": spec.id,
         "name": spec.name,
         "crs": HANGZHOU_CRS,
         "offset": [0, 0, 0],
         "storey_height": STOREY_HEIGHT,
-        "buildings": [_building_entry(b) for b in plan.buildings],
-        "grids": _grids(plan, grid_count, rng),
-        "devices": plan_devices(hosts_of(plan), site, rng),
+        "buildings": buildings,
+        "grids": grids,
+        "devices": devices,
     }
 
 
@@ -158,6 +174,13 @@ def summary(model: dict[str, Any]) -> dict[str, Any]:
         "community": model["id"],
         "buildings": len(model.get("buildings", [])),
         "households": sum(len(b.get("units", [])) for b in model.get("buildings", [])),
+        "living_alone_elderly": sum(
+            1
+            for b in model.get("buildings", [])
+            for u in b.get("units", [])
+            if u.get("household", {}).get("living_alone")
+            and (u["household"].get("age_band", "<60") != "<60" or u["household"].get("care_level"))
+        ),
         "grids": len(model.get("grids", [])),
         "devices": len(model["devices"]),
         "devices_by_kind": dict(sorted(kinds.items())),

@@ -28,8 +28,12 @@ KIND_METRICS: dict[str, tuple[str, ...]] = {
     "env": ("temperature", "humidity"),
     "air_quality": ("pm25", "co2"),
     "power_meter": ("power_kw", "energy_kwh"),
-    "wearable": ("heart_rate", "fall", "sos", "battery"),
+    "wearable": ("heart_rate", "fall", "sos", "battery", "body_temperature"),
     "parking": ("occupancy", "occupied_spaces"),
+    # Per-home care kit: simulators/households.py places them.
+    "water_meter": ("water_m3", "flow_lpm"),
+    "home_meter": ("energy_kwh", "power_kw"),
+    "motion": ("motion",),
     "pv_inverter": ("power_kw", "energy_kwh", "export_kwh"),
     "ev_charger": ("charging", "power_kw", "energy_kwh", "sessions"),
     "gate": ("entries", "exits"),

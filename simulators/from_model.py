@@ -18,6 +18,7 @@ from typing import Any
 from simulators import names
 from simulators.community_gen import GenerationError
 from simulators.device_plan import Host, Site, plan_devices
+from simulators.households import care_devices_without_units
 from simulators.real_buildings import GeometryFileError, RealBuilding, read_cityjson
 from simulators.wire import COMMUNITY_ID
 
@@ -85,6 +86,9 @@ def _from_cityjson(path: Path, out: Path, cid: str, name: str, seed: int) -> dic
     bounds = (0.0, 0.0, round(max(xs) - ox + 30, 2), round(max(ys) - oy + 30, 2))
     site = Site(*bounds)
     devices = plan_devices(hosts, site, rng)
+    devices += care_devices_without_units(
+        [(h.id, h.storeys, h.homes_without_units) for h in hosts], seed
+    )
     model: dict[str, Any] = {
         "id": cid,
         "name": name,

@@ -26,6 +26,7 @@ from simulators.behaviour import (
     through_gateway,
 )
 from simulators.behaviour_building import AirQuality, Elevator, Env, Parking, PowerMeter
+from simulators.behaviour_home import HomeMeter, Motion, WaterMeter
 from simulators.behaviour_safety import Door, Gas, Smoke, WaterLeak
 from simulators.behaviour_site import EvCharger, Gate, PvInverter
 from simulators.behaviour_wearable import Wearable
@@ -47,6 +48,9 @@ BEHAVIOURS: dict[str, Callable[[SimDevice, FeedContext, float], Behaviour]] = {
     "pv_inverter": PvInverter,
     "ev_charger": EvCharger,
     "gate": Gate,
+    "water_meter": WaterMeter,
+    "home_meter": HomeMeter,
+    "motion": Motion,
 }
 
 

@@ -107,7 +107,8 @@ def test_every_device_kind_reports_its_metrics(actions: list[Action]) -> None:
     prefixes = {"smoke": "smoke", "leak": "water_leak", "gas": "gas", "lift": "elevator",
                 "door": "door", "gate": "door", "env": "env", "aq": "air_quality",
                 "pm": "power_meter", "wear": "wearable", "parking": "parking",
-                "pv": "pv_inverter", "ev": "ev_charger", "vgate": "gate"}  # fmt: skip
+                "pv": "pv_inverter", "ev": "ev_charger", "vgate": "gate",
+                "wm": "water_meter", "hm": "home_meter", "motion": "motion"}  # fmt: skip
     by_kind: dict[str, set[str]] = defaultdict(set)
     for device, metrics in seen.items():
         by_kind[prefixes[device.split("-")[0]]] |= metrics
