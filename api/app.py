@@ -39,6 +39,7 @@ from api.ratelimit import RateLimiter
 from api.routes import (
     alarms,
     buildings,
+    care,
     communities,
     deadletters,
     devices,
@@ -143,6 +144,7 @@ def create_app(
         districts.router,
         service_circle.router,
         scenes.router,
+        care.router,
     ):
         app.include_router(router)
     app.state.live = hub
