@@ -21,6 +21,7 @@ import { refreshState, showState, wireKeyForm } from "./status_ui.js";
 import { ChangeStream } from "./stream.js";
 import { TrendData, drawTrends, trendFollowsLive } from "./trend_panels.js";
 import { SceneTrends } from "./scene_trends.js";
+import { ServicesScene } from "./services_scene.js";
 
 const TREND_REFRESH_MS = 5 * 60 * 1000;
 // Scene trends are cached by the API (30 s for 24 h): a minute keeps them fresh.
@@ -47,6 +48,7 @@ let charts;
 let side;
 let trendData;
 let sceneTrends;
+let services;
 let ready;
 const readyPromise = new Promise((resolve) => {
   ready = resolve;
@@ -89,7 +91,8 @@ function incidentInScene() {
 
 function redraw() {
   if (!state.model) return;
-  view.applyStatus(storeyStatus);
+  if (state.scene === "services" && services?.base) services.apply();
+  else view.applyStatus(storeyStatus);
   view.setMarkers(
     markersFor(state.model, state.snapshot, state.devices, {
       alarmFilter: (a) => alarmInScene(a, state.scene),
@@ -222,6 +225,7 @@ function wireTabs() {
     state.scene = s;
     for (const b of tabs.children) b.classList.toggle("active", b.dataset.scene === s);
     document.body.dataset.scene = s;
+    services?.show(s === "services").then(() => redraw());
     redraw();
     showTrends();
   };
@@ -309,6 +313,7 @@ async function boot() {
   });
   wireTabs();
   onLanguageChange(() => {
+    if (services?.active) services.render();
     redraw();
     showTrends();
     charts.setClosedLoop(state.snapshot?.kpis?.closed_loop_rate_today, state.snapshot?.kpis?.closed_loop_rate_30d);
@@ -321,6 +326,7 @@ async function boot() {
   trendData = new TrendData(api);
   sceneTrends = new SceneTrends(api);
   await api.discover();
+  services = new ServicesScene(api, view, byId("services-panel"));
   let collection;
   try {
     const community = await api.get("");
@@ -368,6 +374,9 @@ window.cockpit = {
   },
   get sceneTrends() {
     return sceneTrends;
+  },
+  get services() {
+    return services;
   },
 };
 boot();

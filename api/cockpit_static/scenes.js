@@ -2,7 +2,7 @@
 // kinds belong to which scene (docs/DESIGN.md, "Device kinds"). Pure data and
 // functions: no DOM, no three.js.
 
-export const SCENES = ["overview", "governance", "safety", "elderly", "energy", "traffic"];
+export const SCENES = ["overview", "governance", "safety", "elderly", "energy", "traffic", "services"];
 export const STATUSES = ["normal", "warning", "alarm", "offline"];
 export const SEVERITIES = ["critical", "major", "minor", "warning"];
 
