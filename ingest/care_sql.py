@@ -45,10 +45,12 @@ JOIN units u ON u.community_id = d.community_id AND u.building_id = d.building_i
 WHERE d.kind = ANY(%s) AND (u.care_level > 0 OR u.age_band IN ('60-69', '70-79', '80+'))
 ORDER BY d.key
 """
+# Only the buckets the scores need (an hour and the one before it, on each
+# day compared), not every hour of the fortnight: 30 rows a meter, not 361.
 _HOURLY_LAST: Final = """
 SELECT device_key, (extract(epoch FROM bucket) / 3600)::bigint, last_value
 FROM readings_1h
-WHERE device_key = ANY(%s) AND metric_key = %s AND bucket >= %s AND bucket < %s
+WHERE device_key = ANY(%s) AND metric_key = %s AND bucket = ANY(%s::timestamptz[])
 """
 
 
@@ -91,10 +93,11 @@ def care_meters(conn: Conn, kinds: Sequence[str]) -> list[Meter]:
 
 
 def hourly_last(
-    conn: Conn, keys: Sequence[int], metric_key: int, start: datetime, end: datetime
+    conn: Conn, keys: Sequence[int], metric_key: int, buckets: Sequence[datetime]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rollup rows of one metric: device keys, hour numbers (epoch hours), last values."""
-    found = conn.execute(_HOURLY_LAST, (list(keys), metric_key, start, end)).fetchall()
+    """Rollup rows of one metric in these hourly buckets: device keys, hour numbers
+    (epoch hours), last values."""
+    found = conn.execute(_HOURLY_LAST, (list(keys), metric_key, list(buckets))).fetchall()
     if not found:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
     device, hour, last = zip(*found, strict=True)

@@ -132,14 +132,11 @@ class CareStage:
             if not group or metric not in keys:
                 continue
             row_of = {m.key: i for i, m in enumerate(group)}
+            compared = [target - 24 * k - d for k in range(cfg.days + 1) for d in (0, 1)]
             device, hour, last = care_sql.hourly_last(
-                conn,
-                [m.key for m in group],
-                keys[metric],
-                _dt(first * cb.HOUR),
-                _dt((target + 1) * cb.HOUR),
+                conn, [m.key for m in group], keys[metric], [_dt(h * cb.HOUR) for h in compared]
             )
-            rows = np.array([row_of[int(k)] for k in device], dtype=np.int64)
+            rows = np.fromiter((row_of[k] for k in device.tolist()), np.int64, device.size)
             usage = cb.hourly_usage(rows, hour - first, last, (len(group), target - first + 1))
             value, history = cb.hour_profile(usage, target - first, cfg.days)
             scores = cb.robust_scores(
