@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -25,7 +26,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from commtwin import demo_setup
+from commtwin import demo_history, demo_setup
 from commtwin.demo_banner import Banner, url_host
 from commtwin.demo_broker import (
     BrokerKind,
@@ -35,12 +36,15 @@ from commtwin.demo_broker import (
     find_mosquitto,
     plan_broker,
 )
+from commtwin.demo_history import HistoryWritten
 from commtwin.demo_postgres import EmbeddedPostgres, EmbeddedPostgresError
 from commtwin.demo_processes import Child, ChildSpec, start_child, stop_children, tail
 from commtwin.demo_ready import ApiProbe
 from commtwin.demo_state import (
+    DemoState,
     DemoStateError,
     clock_reached,
+    history_windows,
     load_state,
     save_state,
     simulation_start,
@@ -72,6 +76,9 @@ class DemoOptions:
     catch_up_s: float = 45 * 60.0
     event_rate: float = 20.0
     incidents_per_day: float = 200.0
+    # Residents' reports of the month before the first start (the closed loop's
+    # 30-day figures need a month); a later run fills only the gap since the last.
+    incident_history_s: float = 30 * 86400.0
     simulator: bool = True
     broker: str = "auto"  # auto | mosquitto | amqtt (when COMMTWIN_MQTT_URL is not set)
 
@@ -157,6 +164,9 @@ class Demo:
         self.sim_start: float | None = None  # simulated start and real start of the simulator
         self.sim_started_at = 0.0
         self.port = options.port
+        self.state = DemoState()
+        self._state_lock = threading.Lock()  # the history thread updates it too
+        self._stopping = False
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -175,6 +185,7 @@ class Demo:
                     self.say("\nstopping ...")
                     return 0
                 finally:
+                    self._stopping = True
                     with _no_interrupts():
                         self._stop_children()
                         stack.close()  # broker already stopped with the children; then PostgreSQL
@@ -207,10 +218,22 @@ class Demo:
             )
         key, reused = demo_setup.cockpit_key(database_url, state.key_for(database_url))
         state = state.with_key(database_url, key)
+        # Whole seconds, as passed on the command line, so clock_reached() agrees.
+        start = float(int(simulation_start(time.time(), state.simulated_until, o.catch_up_s)))
+        if o.simulator:
+            pending = state.history_pending
+            windows = history_windows(start, state.simulated_until, pending, o.incident_history_s)
+            state = state.with_history_pending(windows)
         save_state(o.data_dir, state)
+        self.state = state
         plan = self._broker()
         env = self._child_env(database_url, plan)
-        self._start_services(plan, env, model_path, state.simulated_until)
+        self._start_services(plan, env, model_path, start, key)
+        if o.simulator and state.history_pending:
+            history = threading.Thread(
+                target=self._write_history, args=(database_url, model_path), daemon=True
+            )
+            history.start()
         api = f"http://{url_host(o.host, for_probe=False)}:{self.port}"
         probe_url = f"http://{url_host(o.host, for_probe=True)}:{self.port}"
         probe = ApiProbe(probe_url, demo_setup.COMMUNITY, key)
@@ -231,7 +254,8 @@ class Demo:
         finally:
             if self.sim_start is not None:
                 reached = clock_reached(self.sim_start, self.sim_started_at, time.time(), o.speed)
-                save_state(o.data_dir, state.with_simulated_until(reached))
+                with self._state_lock:
+                    save_state(o.data_dir, self.state.with_simulated_until(reached))
 
     def _database(self, stack: ExitStack) -> tuple[str, str]:
         if "database_url" in self.settings.model_fields_set:
@@ -268,7 +292,12 @@ class Demo:
         return (sys.executable, "-m", "commtwin", *args)
 
     def _start_services(
-        self, plan: BrokerPlan, env: dict[str, str], model: Path, last_stop: float | None
+        self,
+        plan: BrokerPlan,
+        env: dict[str, str],
+        model: Path,
+        start: float,
+        key: str,
     ) -> None:
         o = self.options
         logs = o.data_dir / "logs"
@@ -301,9 +330,8 @@ class Demo:
             )
         )
         if o.simulator:
-            # Whole seconds, as passed on the command line, so clock_reached() agrees.
-            start = float(int(simulation_start(time.time(), last_stop, o.catch_up_s)))
             iso = datetime.fromtimestamp(start, UTC).isoformat()
+            api = f"http://{url_host(o.host, for_probe=True)}:{self.port}"
             argv = self._commtwin(
                 "simulate",
                 "run",
@@ -319,9 +347,39 @@ class Demo:
                 f"{o.event_rate:g}",
                 "--incidents-per-day",
                 f"{o.incidents_per_day:g}",
+                # The workers' app reads open incidents (alarm-opened ones too) with
+                # the demo's read key, passed in the environment.
+                "--workers-api",
+                api,
             )
-            self._start(ChildSpec("simulator", argv, env, logs / "simulator.log"))
+            sim_env = {**env, "COMMTWIN_SIMULATE_API_KEY": key}
+            self._start(ChildSpec("simulator", argv, sim_env, logs / "simulator.log"))
             self.sim_start, self.sim_started_at = start, time.time()
+
+    def _write_history(self, url: str, model: Path) -> None:
+        """The residents' reports of the month before the feed (docs/demo.md), in the
+        background; a window leaves the state once written in full, so an interrupted
+        one is written again (the same events: no-ops) on the next run."""
+        try:
+            demo_history.write_pending(
+                url,
+                model,
+                self.settings.topic_root,
+                self.state.history_pending,
+                seed=demo_setup.SEED,
+                per_day=self.options.incidents_per_day,
+                written=self._history_written,
+            )
+        except demo_history.HistoryError as exc:
+            if not self._stopping:
+                self.say(f"warning: {exc}; the next run tries again")
+
+    def _history_written(self, window: tuple[float, float], done: HistoryWritten) -> None:
+        with self._state_lock:
+            left = tuple(w for w in self.state.history_pending if w != window)
+            self.state = self.state.with_history_pending(left)
+            save_state(self.options.data_dir, self.state)
+        self.say(done.text())
 
     def _start(self, spec: ChildSpec) -> None:
         try:

@@ -28,6 +28,8 @@ class DemoStateError(Exception):
 class DemoState:
     keys: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
     simulated_until: float | None = None
+    # Incident history windows (simulated [since, until)) not yet written in full.
+    history_pending: tuple[tuple[float, float], ...] = ()
 
     def key_for(self, database_url: str) -> str | None:
         return self.keys.get(database_fingerprint(database_url))
@@ -38,6 +40,9 @@ class DemoState:
 
     def with_simulated_until(self, when: float) -> DemoState:
         return replace(self, simulated_until=when)
+
+    def with_history_pending(self, windows: tuple[tuple[float, float], ...]) -> DemoState:
+        return replace(self, history_pending=windows)
 
 
 def database_fingerprint(url: str) -> str:
@@ -66,6 +71,35 @@ def simulation_start(now: float, last_stop: float | None, catch_up_s: float) -> 
     return min(start, now)
 
 
+def history_windows(
+    start: float,
+    last_stop: float | None,
+    pending: tuple[tuple[float, float], ...],
+    span: float,
+) -> tuple[tuple[float, float], ...]:
+    """The incident history to write before a feed starting at ``start``: what is
+    still pending, then ``span`` back from ``start`` but never before where an
+    earlier run's feed or history ended (no report twice). Under a minute: none.
+
+    >>> history_windows(1000.0, None, (), 600.0)
+    ((400.0, 1000.0),)
+    >>> history_windows(1000.0, 900.0, (), 600.0)
+    ((900.0, 1000.0),)
+    >>> history_windows(1000.0, 990.0, (), 600.0)
+    ()
+    >>> history_windows(2000.0, None, ((400.0, 1000.0),), 600.0)
+    ((400.0, 1000.0), (1400.0, 2000.0))
+    >>> history_windows(1300.0, None, ((400.0, 1000.0),), 600.0)
+    ((400.0, 1000.0), (1000.0, 1300.0))
+    """
+    since = start - span
+    for floor in (last_stop, *(until for _, until in pending)):
+        if floor is not None:
+            since = max(since, floor)
+    since = min(since, start)
+    return pending + (((since, start),) if start - since >= 60.0 else ())
+
+
 def clock_reached(start: float, started_at: float, stopped_at: float, speed: float) -> float:
     """How far a simulator run got: its clock is ``start + elapsed × speed``,
     capped at real time (docs/simulators.md).
@@ -79,7 +113,11 @@ def clock_reached(start: float, started_at: float, stopped_at: float, speed: flo
 
 
 def to_json(state: DemoState) -> dict[str, Any]:
-    return {"keys": dict(state.keys), "simulated_until": state.simulated_until}
+    return {
+        "keys": dict(state.keys),
+        "simulated_until": state.simulated_until,
+        "history_pending": [list(w) for w in state.history_pending],
+    }
 
 
 def from_json(data: object) -> DemoState:
@@ -87,6 +125,8 @@ def from_json(data: object) -> DemoState:
 
     >>> from_json({"keys": {"ab": "ctk_x"}, "simulated_until": 5}).key_for("zz") is None
     True
+    >>> from_json({"history_pending": [[1, 2.5]]}).history_pending
+    ((1.0, 2.5),)
     """
     if not isinstance(data, dict):
         raise DemoStateError("not a JSON object")
@@ -98,7 +138,17 @@ def from_json(data: object) -> DemoState:
         raise DemoStateError("keys must map strings to strings")
     if stopped is not None and not isinstance(stopped, int | float):
         raise DemoStateError("simulated_until must be a number")
-    return DemoState(MappingProxyType(dict(keys)), None if stopped is None else float(stopped))
+    pending = data.get("history_pending", [])
+    if not isinstance(pending, list) or not all(
+        isinstance(w, list) and len(w) == 2 and all(isinstance(t, int | float) for t in w)
+        for w in pending
+    ):
+        raise DemoStateError("history_pending must be a list of [since, until] numbers")
+    return DemoState(
+        MappingProxyType(dict(keys)),
+        None if stopped is None else float(stopped),
+        tuple((float(a), float(b)) for a, b in pending),
+    )
 
 
 def load_state(data_dir: Path) -> DemoState:
