@@ -10,10 +10,11 @@ Measured, each a JSON line:
 * ``baseline_score_ms``: :mod:`twin.care_baseline` scoring 5,000 meters'
   hour against 14 days (usage from rollups, profile, robust z) — target
   ≤ 200 ms;
-* ``baseline_job_ms``: the ingest job itself (``CareStage.baseline``: SQL
-  on the ``readings_1h`` buckets the scores need + scoring + alarms) on the demo's generated community
-  (about 600 care-home meters, 15 days of hourly rollups, plain mode) — it
-  runs every 5 minutes in the ingestor's ticker: target ≤ 2,000 ms.
+* ``baseline_job_ms``: the ingest job itself (``CareStage.baseline``: SQL on
+  the ``readings_1h`` buckets the scores need + scoring + alarms) on the
+  demo's generated community (about 600 care-home meters, 15 days of hourly
+  rollups, plain mode) — it runs every 5 minutes in the ingestor's ticker:
+  target ≤ 2,000 ms.
 """
 
 from __future__ import annotations
