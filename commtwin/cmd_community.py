@@ -1,10 +1,20 @@
 """`commtwin community import|export|list`: the community model in the database.
 
 ``import FILE`` takes a community model file (docs/DESIGN.md), or a bare
-CityJSON/GeoJSON file with ``--community ID``: that community is created with
-those buildings (storeys derived, no devices), or its buildings are replaced
-while its grids and devices stay. Import is one transaction; a bad file ends
-as one ``commtwin: <object>: <problem>`` line with exit status 2.
+CityJSON (``.city.json``), CityJSONSeq (``.city.jsonl``, streamed) or GeoJSON
+file with ``--community ID``: that community is created with those
+buildings (storeys derived, no devices), or its buildings are replaced while
+its grids and devices stay. Import is one transaction.
+
+A bare file's objects that cannot be imported (a dangling vertex index, empty
+boundaries, a ring crossing itself, ...) are skipped and the rest imported:
+one console line per reason, ``--report FILE`` writes every skipped object
+with its reason as JSON; a skipped building already stored keeps its stored
+version. ``--strict`` refuses the whole file at its first bad object.
+
+Exit status: 0 imported (skips reported), 1 nothing usable in the file
+(nothing written), 2 a bad file, option or database error (one
+``commtwin: <object>: <problem>`` line).
 """
 
 from __future__ import annotations
@@ -29,16 +39,18 @@ from api.community_store import (
 from commtwin import db
 from commtwin.commands import CommandError, SubParsers
 from commtwin.settings import Settings
+from twin.cityjson_seq import looks_like_seq
 from twin.community_fields import COMMUNITY_ID, identifier
 from twin.community_file import (
     check_devices,
     community_from_json,
     is_model_file,
-    read_geometry,
     read_json_file,
 )
 from twin.errors import ModelError
-from twin.model import Community, GeometryImport
+from twin.geometry_file import read_geometry_report, read_seq_file, starts_like_seq
+from twin.import_report import GeometryReport, summary_lines
+from twin.model import Community
 from twin.storeys import DEFAULT_STOREY_HEIGHT
 
 
@@ -59,6 +71,21 @@ def register(sub: SubParsers) -> None:
         type=float,
         help=f"storey height of derived storeys, bare import (default {DEFAULT_STOREY_HEIGHT})",
     )
+    imp.add_argument(
+        "--strict",
+        action="store_true",
+        help="bare import: refuse the whole file if any building cannot be imported",
+    )
+    imp.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE",
+        help="bare import: write the skipped objects and their reasons to FILE (JSON)",
+    )
+    imp.add_argument(
+        "--crs",
+        help="bare CityJSON import: the CRS of a file without metadata.referenceSystem",
+    )
     imp.set_defaults(handler=_import)
     exp = actions.add_parser("export", help="write a community back as one model file")
     exp.add_argument("community", help="community id")
@@ -70,9 +97,11 @@ def register(sub: SubParsers) -> None:
 def _import(args: argparse.Namespace, settings: Settings) -> int:
     path: Path = args.file
     try:
-        data = read_json_file(path)
+        seq = looks_like_seq(path.name)
+        data = None if seq else _read(path)
+        seq = seq or data is _SEQ
         with db.connect(settings.database_url) as conn:
-            if is_model_file(data):
+            if not seq and is_model_file(data):
                 community = community_from_json(data, base_dir=path.parent, source=path.name)
                 if args.community and args.community != community.id:
                     raise CommandError(
@@ -81,9 +110,11 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
                 if args.name:
                     community = replace(community, name=args.name)
                 report = import_community(conn, community)
-                skipped: dict[str, int] = {}
             else:
-                report, skipped = _import_geometry(conn, data, path, args)
+                outcome = _import_geometry(conn, None if seq else data, path, args)
+                if outcome is None:
+                    return 1
+                report = outcome
     except ModelError as exc:
         raise CommandError(str(exc)) from None
     except psycopg.Error as exc:
@@ -92,9 +123,20 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(str(exc)) from None
     for line in report.lines():
         print(line)
-    for kind, n in sorted(skipped.items()):
-        print(f"  skipped {n} {kind} object(s) (not buildings)")
     return 0
+
+
+_SEQ = object()
+"""Stands for "not one JSON document, but a CityJSONSeq" (a misnamed ``.json``)."""
+
+
+def _read(path: Path) -> object:
+    try:
+        return read_json_file(path)
+    except ModelError:
+        if starts_like_seq(path):
+            return _SEQ
+        raise
 
 
 def _import_geometry(
@@ -102,7 +144,8 @@ def _import_geometry(
     data: object,
     path: Path,
     args: argparse.Namespace,
-) -> tuple[ImportReport, dict[str, int]]:
+) -> ImportReport | None:
+    """Import a bare building file; None (after reporting) when nothing in it is usable."""
     if not args.community:
         raise CommandError(f"{path.name}: importing CityJSON/GeoJSON needs --community ID")
     cid = identifier(args.community, "--community", pattern=COMMUNITY_ID)
@@ -114,16 +157,39 @@ def _import_geometry(
         )
         if height <= 0:
             raise CommandError("--storey-height must be greater than 0")
-        found = read_geometry(
-            data, path.name, frame=existing.frame if existing else None, storey_height=height
-        )
+        options = {
+            "frame": existing.frame if existing else None,
+            "storey_height": height,
+            "strict": args.strict,
+            "crs": args.crs,
+        }
+        if data is None:
+            read = read_seq_file(path, **options)
+        else:
+            read = read_geometry_report(data, path.name, **options)
+        found = read.found
+        _write_report(args.report, read)
+        _print_found(read)
+        if not found.buildings:
+            print(
+                f"commtwin: {path.name}: no building could be imported; nothing written",
+                file=sys.stderr,
+            )
+            return None
+        buildings = found.buildings
         if existing is None:
             community = Community(
                 cid, args.name or cid, found.frame.crs, found.frame.offset, height
-            ).with_buildings(found.buildings)
+            ).with_buildings(buildings)
         else:
+            # A building skipped this time is not removed: it keeps its stored version.
+            skipped = {s.object_id for s in read.broken}
+            imported = {b.id for b in buildings}
+            kept = tuple(b for b in existing.buildings if b.id in skipped and b.id not in imported)
+            if kept:
+                print(f"  {len(kept)} skipped building(s) keep their stored version")
             community = replace(
-                existing, name=args.name or existing.name, buildings=found.buildings
+                existing, name=args.name or existing.name, buildings=buildings + kept
             )
             try:
                 check_devices(community)
@@ -131,11 +197,21 @@ def _import_geometry(
                 raise ModelError(
                     exc.obj, f"{exc.problem} in {path.name}; move or remove the device first"
                 ) from None
-        _print_flags(found)
-        return import_community(conn, community), dict(found.skipped)
+        return import_community(conn, community)
 
 
-def _print_flags(found: GeometryImport) -> None:
+def _write_report(target: Path | None, read: GeometryReport) -> None:
+    if target is None:
+        return
+    text = orjson.dumps(read.as_json(), option=orjson.OPT_INDENT_2) + b"\n"
+    try:
+        target.write_bytes(text)
+    except OSError as exc:
+        raise CommandError(f"cannot write {target}: {exc.strerror}") from None
+
+
+def _print_found(read: GeometryReport) -> None:
+    found = read.found
     flags = Counter(flag for b in found.buildings for flag in b.flags)
     print(
         f"{found.source}: {len(found.buildings)} buildings, frame {found.frame.crs}"
@@ -143,6 +219,8 @@ def _print_flags(found: GeometryImport) -> None:
     )
     for flag, n in sorted(flags.items()):
         print(f"  {n} building(s) flagged {flag}")
+    for line in summary_lines(read.skips):
+        print(line)
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:

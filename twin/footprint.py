@@ -177,13 +177,21 @@ def _plan_faces(
     signed = _signed_areas(xy, flat.ring_offsets, flat.face_offsets)
     valid = shapely.is_valid(polygons)
     if not valid.all():
+        # A ring that only touches itself (a pinched roof outline in 3D BAG) keeps
+        # its area when repaired: use the repair. One that crosses itself (a bow
+        # tie) does not: the object is broken. Walls collapse to lines: no area.
         broken = np.flatnonzero(~valid)
-        repaired = shapely.area(shapely.make_valid(polygons[broken]))
-        for face in broken[repaired > _CROSSING_AREA].tolist():
+        repaired = shapely.make_valid(polygons[broken])
+        area = shapely.area(repaired)
+        crossing = np.abs(area - np.abs(signed[broken])) > np.maximum(_CROSSING_AREA, 1e-3 * area)
+        for face in broken[crossing].tolist():
             j = int(flat.face_job[face])
             if results[j] is None:
                 reason = str(shapely.is_valid_reason(polygons[face]))
                 results[j] = ObjectError(jobs[j].owner, SELF_INTERSECTING, reason)
+        usable = np.flatnonzero(~crossing & (area > 0))
+        polygons[broken[usable]] = [made_valid(g) for g in repaired[usable]]
+        valid[broken[usable]] = True
     keep = valid & (shapely.area(polygons) > 0)
     return polygons, signed, np.asarray(keep, np.bool_)
 

@@ -10,8 +10,10 @@ old all-or-nothing behaviour.
 
 >>> skips = (Skip("b1", "Building", DANGLING_VERTEX, "index 9 of 8 vertices"),
 ...          Skip("r1", "Road", NOT_A_BUILDING))
->>> summary_lines(skips)
-['  skipped 1 object(s): dangling vertex index', '  skipped 1 object(s): not a building']
+>>> for line in summary_lines(skips):
+...     print(line)
+  skipped 1 object(s): dangling vertex index (b1)
+  skipped 1 object(s): not a building (r1)
 """
 
 from __future__ import annotations
@@ -103,10 +105,13 @@ def skip_for(object_id: str, object_type: str | None, exc: ModelError) -> Skip:
     return Skip(object_id, object_type, reason, exc.problem)
 
 
-def summary_lines(skips: Iterable[Skip]) -> list[str]:
-    """One console line per reason, most frequent first."""
-    counts = Counter(s.reason for s in skips)
-    return [
-        f"  skipped {n} object(s): {reason}"
-        for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    ]
+def summary_lines(skips: Iterable[Skip], examples: int = 3) -> list[str]:
+    """One console line per reason, most frequent first, with the first few ids."""
+    ids: dict[str, list[str]] = {}
+    for skip in skips:
+        ids.setdefault(skip.reason, []).append(skip.object_id)
+    lines = []
+    for reason, found in sorted(ids.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        shown = ", ".join(found[:examples]) + (", ..." if len(found) > examples else "")
+        lines.append(f"  skipped {len(found)} object(s): {reason} ({shown})")
+    return lines
