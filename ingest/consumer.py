@@ -268,6 +268,9 @@ class Consumer:
             if reading and client.buffered():
                 self.idle.clear()
                 for _ in range(_READ_BURST):
+                    # Whole PUBLISH packets in one loop; paho reads whatever else comes.
+                    if client.read_publishes(_READ_BURST) and not client.buffered():
+                        break
                     if client.loop_read() != mqtt.MQTT_ERR_SUCCESS:
                         self._deliver()
                         return False
