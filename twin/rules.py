@@ -19,6 +19,7 @@ so a rolled-back transaction leaves the engine as it was.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from twin.rules_config import (
     RULE_TYPES,
@@ -124,6 +125,7 @@ class RuleEngine(RuleState):
             if rule.type == "no_data" and rule.metric is None:
                 # Any newer reading, of any metric, ends the device's silence.
                 hit = self._applies[i][kind] & ~(ts <= self._last_seen[slot])
+                hit &= newest_on_arrival(slot, ts)
                 outcomes.append((i, self._evaluate_rule(i, slot[hit], ts[hit], value[hit])))
         last: _Last | None = None
         if lasts:
@@ -140,19 +142,23 @@ class RuleEngine(RuleState):
     def _ordered(
         self, s: Int64s, t: Floats, v: Floats, k: Int64s, c: int
     ) -> tuple[Int64s, Floats, Floats, Int64s]:
-        """One metric's fresh readings, each device's in time order, one per time
-        (the first to arrive, as the database's dedup key keeps)."""
+        """One metric's readings that are newest on arrival, each device's in time order.
+
+        Event time per device: a reading not newer than one evaluated before it
+        (in an earlier batch, or earlier in this one) has no effect, however the
+        readings were batched; of equal times the first to arrive counts, as the
+        database's dedup key keeps it.
+        """
         fresh = ~(t <= self._last_ts[s, c])
         if not fresh.all():
             s, t, v, k = s[fresh], t[fresh], v[fresh], k[fresh]
         by_slot = np.sort(s)
         if not (by_slot[1:] == by_slot[:-1]).any():
             return s, t, v, k  # one reading per device: nothing to order
+        keep = newest_on_arrival(s, t)
+        s, t, v, k = s[keep], t[keep], v[keep], k[keep]
         order = np.lexsort((t, s))
-        s, t, v, k = s[order], t[order], v[order], k[order]
-        keep = np.ones(s.shape, dtype=np.bool_)
-        keep[1:] = (s[1:] != s[:-1]) | (t[1:] != t[:-1])
-        return s[keep], t[keep], v[keep], k[keep]
+        return s[order], t[order], v[order], k[order]
 
     @staticmethod
     def _newest(s: Int64s, c: Int64s, t: Floats, v: Floats) -> _Last:
@@ -263,3 +269,28 @@ class RuleEngine(RuleState):
         if event.kind == "cleared" or event.severity != "critical":
             return None
         return self.rules.incident_category(event.rule_id)
+
+
+def newest_on_arrival(groups: Int64s, ts: Floats) -> npt.NDArray[np.bool_]:
+    """Which rows are newer than every earlier row (in arrival order) of their group.
+
+    >>> newest_on_arrival(np.array([1, 1, 2, 1, 2]), np.array([10.0, 5.0, 3.0, 11.0, 3.0]))
+    array([ True, False,  True,  True, False])
+    """
+    n = groups.shape[0]
+    if n < 2:
+        return np.ones(n, dtype=np.bool_)
+    order = np.argsort(groups, kind="stable")  # arrival order kept within a group
+    g = groups[order]
+    _, rank = np.unique(ts[order], return_inverse=True)
+    starts = np.ones(n, dtype=np.bool_)
+    starts[1:] = g[1:] != g[:-1]
+    # One increasing key: group number, then time rank, so a running max never
+    # crosses from one group into the next.
+    key = (np.cumsum(starts) - 1) * (int(rank.max()) + 1) + rank
+    before = np.empty(n, dtype=np.int64)
+    before[0] = -1
+    before[1:] = np.maximum.accumulate(key)[:-1]
+    keep = np.empty(n, dtype=np.bool_)
+    keep[order] = starts | (key > before)
+    return keep
