@@ -97,6 +97,7 @@ TICKS = os.sysconf("SC_CLK_TCK")
 # A new connection per request: with several workers on one port (SO_REUSEPORT)
 # requests then reach every worker, and each builds and holds its own states.
 _FRESH = httpx.Limits(max_keepalive_connections=0)
+_NO_LIMIT = ("--rate", "1000000", "--burst", "1000000")
 
 
 def tree_cpu_s(pid: int) -> float:
@@ -139,7 +140,8 @@ def api_process(url: str, port: int, workers: int) -> Iterator[subprocess.Popen[
             "COMMTWIN_LOG_LEVEL": "WARNING"}  # fmt: skip
     logfile = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "-m", "commtwin", "api", "--workers", str(workers)],
+        # No rate limit: the bench is one key asking for every community.
+        [sys.executable, "-m", "commtwin", "api", "--workers", str(workers), *_NO_LIMIT],
         cwd=ROOT,
         env=env,
         stdout=logfile,
@@ -282,6 +284,7 @@ def main() -> int:
     parser.add_argument("--buildings", type=int, default=21)
     parser.add_argument("--database-url", help="use (and keep) this database")
     parser.add_argument("--skip-ingest", action="store_true", help="only the API figures")
+    parser.add_argument("--skip-api", action="store_true", help="only the ingest figures")
     parser.add_argument("--workers", type=int, default=1, help="commtwin api --workers")
     parser.add_argument(
         "--places-sample", type=int, default=0, help="load this many models (0: all), scale up"
@@ -297,7 +300,8 @@ def main() -> int:
         key = run_once(
             url, lambda c: create_key(c, ["district:read"], [], "bench", districts=[DISTRICT])
         )
-        measure_api(url, ids, key.key, a.workers)
+        if not a.skip_api:
+            measure_api(url, ids, key.key, a.workers)
         if not a.skip_ingest:
             measure_ingest_caches(url, ids, a.places_sample)
 

@@ -45,6 +45,11 @@ from twin.model import Community
 log = logging.getLogger(__name__)
 
 Conn = psycopg.Connection[Any]
+# Raster cells per locator index: an ingestor holds every community it is fed
+# (a district: hundreds), and at 1M cells (the default) each model's rasters
+# take ~12 MiB; 100k keep them ~1 MiB at about the same speed for a
+# community's extent (bench_live_states, docs/ingest.md "Memory").
+LOCATOR_CELLS: Final = 100_000
 _DEVICES: Final = """
 SELECT key, id, kind, mobile, modelled, building_id, storey_idx, unit_id, grid_id, x, y, z
 FROM devices WHERE community_id = %s
@@ -154,7 +159,8 @@ def load_community_places(conn: Conn, community: str) -> CommunityPlaces | None:
         int(row[0]): DeviceInfo(*row) for row in conn.execute(_DEVICES, (community,)).fetchall()
     }
     workers = {g.id: g.worker for g in model.grids if g.worker}
-    return CommunityPlaces(community, model, Locator(model), devices, workers)
+    locator = Locator(model, max_cells=LOCATOR_CELLS)
+    return CommunityPlaces(community, model, locator, devices, workers)
 
 
 class PositionRows(NamedTuple):

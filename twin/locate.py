@@ -32,6 +32,8 @@ from twin.model import NO_STOREY, Community, Device
 from twin.polygon_index import FloatArray, IntArray, PolygonIndex, lowest_per_point
 
 NO_INDEX = -1
+# PolygonIndex's default raster cap per index (4 bytes a cell).
+MAX_CELLS = 4_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,19 +87,24 @@ class Locator:
 
     Build once per community model (it costs ~0.5 s per 10,000 buildings), then
     call :meth:`locate` with arrays. Thread-safe for concurrent reads.
+
+    ``max_cells`` caps each polygon index's raster (4 bytes a cell; answers
+    stay exact, coarser cells test more points exactly): a process holding
+    hundreds of communities (an ingestor of a district) trades some speed
+    for memory.
     """
 
-    def __init__(self, community: Community) -> None:
+    def __init__(self, community: Community, *, max_cells: int = MAX_CELLS) -> None:
         self.frame = community.frame
         buildings = community.buildings
         self.building_ids = tuple(b.id for b in buildings)
         self.grid_ids = tuple(g.id for g in community.grids)
-        self._buildings = PolygonIndex([b.footprint for b in buildings])
-        self._grids = PolygonIndex([g.polygon for g in community.grids])
+        self._buildings = PolygonIndex([b.footprint for b in buildings], max_cells=max_cells)
+        self._grids = PolygonIndex([g.polygon for g in community.grids], max_cells=max_cells)
         self._bottom = np.array([b.bottom_z for b in buildings], dtype=np.float64)
         self._roof = np.array([b.roof_z for b in buildings], dtype=np.float64)
         self._storeys = _StoreyTable(community)
-        self._units = _UnitTable(community)
+        self._units = _UnitTable(community, max_cells)
         self.unit_ids = self._units.ids
 
     def locate(self, x: npt.ArrayLike, y: npt.ArrayLike, z: npt.ArrayLike | None = None) -> Located:
@@ -186,7 +193,7 @@ class _StoreyTable:
 class _UnitTable:
     """Units with a footprint, indexed by distinct footprint (stacked flats share one)."""
 
-    def __init__(self, community: Community) -> None:
+    def __init__(self, community: Community, max_cells: int = MAX_CELLS) -> None:
         ids, building, storey = [], [], []
         footprint_of: dict[bytes, int] = {}
         footprints: list[Any] = []
@@ -212,7 +219,7 @@ class _UnitTable:
         order = order[located[order] >= 0]
         self.units_by_footprint = order
         self.footprint_start = np.searchsorted(located[order], np.arange(len(footprints) + 1))
-        self.index = PolygonIndex(footprints) if footprints else None
+        self.index = PolygonIndex(footprints, max_cells=max_cells) if footprints else None
 
     def lookup(
         self, building: IntArray, storey: IntArray, x: FloatArray, y: FloatArray
