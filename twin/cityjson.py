@@ -134,6 +134,8 @@ def read_cityjson_report(
         strict=strict,
     )
     settle(pending, batch, strict=strict, source=source)
+    order = {str(k): i for i, k in enumerate(objects)}
+    batch.skips.sort(key=lambda s: order.get(s.object_id, len(order)))
     return batch.report(source, header.source_crs, frame)
 
 
