@@ -68,13 +68,6 @@ class FineGrid:
     starts: tuple[datetime, ...]  # from the start of the period in front
     to_slot: tuple[int, ...]  # -1: the period in front
 
-    def index(self, t: datetime) -> int | None:
-        """Position of the fine period starting at ``t`` (None: not on this grid)."""
-        return self._positions().get(t)
-
-    def _positions(self) -> dict[datetime, int]:
-        return {s: i for i, s in enumerate(self.starts)}
-
 
 def _fine(g: Grid, tz: ZoneInfo) -> FineGrid:
     unit = "day" if g.unit == "month" else "hour"

@@ -15,24 +15,36 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 
 from api.db import Conn, fetch_all
 from api.errors import NotFoundError
 from twin import energy, traffic
-from twin.counters import FloatArray, total_usage
+from twin.counters import FloatArray, counter_usage
 from twin.kinds import scene_of
 from twin.periods import FineGrid, Grid
 
-# Per device, metric and local period: the counters' last/max/min and the sums
+# Per device, metric and fine period: the counters' last/max/min and the sums
 # behind means. A row per period in front of the grid gives the starting point.
-_PERIOD_ROWS = """
-SELECT device_key, metric_key, date_trunc(%(unit)s, bucket, %(tz)s) AS p,
-       (array_agg(last_value ORDER BY last_ts DESC))[1] AS last,
-       max(v_max) AS hi, min(v_min) AS lo, sum(v_sum) AS s, sum(n) AS n
+# Hours are the rollup's own rows (no re-aggregation, in index order); local
+# days are folded from them.
+_HOUR_ROWS = """
+SELECT device_key::float8, metric_key::float8,
+       floor(extract(epoch FROM bucket - %(origin)s) / 3600)::float8 AS pos,
+       last_value, v_max, v_min, v_sum, n::float8
 FROM readings_1h
 WHERE device_key = ANY(%(keys)s) AND metric_key = ANY(%(metrics)s)
   AND bucket >= %(start)s AND bucket < %(end)s
-GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+"""
+_DAY_ROWS = """
+SELECT device_key::float8, metric_key::float8,
+       ((date_trunc('day', bucket, %(tz)s) AT TIME ZONE %(tz)s)::date - %(origin_day)s)::float8,
+       (array_agg(last_value ORDER BY last_ts DESC))[1], max(v_max), min(v_min), sum(v_sum),
+       sum(n)::float8
+FROM readings_1h
+WHERE device_key = ANY(%(keys)s) AND metric_key = ANY(%(metrics)s)
+  AND bucket >= %(start)s AND bucket < %(end)s
+GROUP BY 1, 2, 3
 """
 _DEVICES = """
 SELECT key, id, kind, building_id, storey_idx, unit_id, online, attributes
@@ -65,29 +77,44 @@ class Device:
 class PeriodRows:
     """Rollup rows per (device key, metric name) on the trend's fine grid.
 
-    ``counters`` hold (fine index, last, max, min) rows; ``means`` the sums
-    and counts per trend slot; ``latest`` each series' last value.
+    ``series`` holds, per key, the columns (fine index, last, max, min,
+    v_sum, n) as one array of rows in time order.
     """
 
     fine: FineGrid
     count: int
-    counters: dict[tuple[int, str], list[tuple[int, float, float, float]]]
-    means: dict[tuple[int, str], tuple[list[float], list[int]]]
-    latest: dict[tuple[int, str], float]
+    series: dict[tuple[int, str], FloatArray]
+
+    def _slots(self, positions: FloatArray) -> npt.NDArray[np.int64]:
+        return np.asarray(self.fine.to_slot, dtype=np.int64)[positions.astype(np.int64)]
 
     def usage(self, device_key: int, metric: str) -> FloatArray:
         """Counter usage per trend slot: per fine period, then summed."""
-        fine = total_usage(self.counters.get((device_key, metric), []), len(self.fine.starts))
-        slots = np.asarray(self.fine.to_slot)
+        rows = self.series.get((device_key, metric))
+        if rows is None:
+            return np.zeros(self.count, dtype=np.float64)
+        fine = counter_usage(
+            rows[:, 0].astype(np.int64), rows[:, 1], rows[:, 2], rows[:, 3], len(self.fine.starts)
+        )
+        slots = np.asarray(self.fine.to_slot, dtype=np.int64)
         keep = slots >= 0
         summed = np.bincount(slots[keep], weights=fine[keep], minlength=self.count)
         return summed.astype(np.float64)
 
     def mean(self, device_key: int, metric: str) -> list[float | None]:
-        sums, counts = self.means.get((device_key, metric), ([], []))
-        return [s / n if n else None for s, n in zip(sums, counts, strict=True)] or [
-            None
-        ] * self.count
+        """Mean of the readings per trend slot (Σ v_sum ÷ Σ n); None where none."""
+        rows = self.series.get((device_key, metric))
+        if rows is None:
+            return [None] * self.count
+        slots = self._slots(rows[:, 0])
+        keep = slots >= 0
+        sums = np.bincount(slots[keep], weights=rows[keep, 4], minlength=self.count)
+        counts = np.bincount(slots[keep], weights=rows[keep, 5], minlength=self.count)
+        return [float(a / n) if n > 0 else None for a, n in zip(sums, counts, strict=True)]
+
+    def latest(self, device_key: int, metric: str) -> float | None:
+        rows = self.series.get((device_key, metric))
+        return None if rows is None else float(rows[-1, 1])
 
 
 def rounded(values: FloatArray | Sequence[float | None] | None) -> list[float | None] | None:
@@ -126,7 +153,7 @@ async def period_rows(
     """The grid's rollup rows of these devices' metrics (unknown metrics: none)."""
     fine = g.fine()
     count = len(g.starts)
-    out = PeriodRows(fine, count, {}, {}, {})
+    out = PeriodRows(fine, count, {})
     if not devs:
         return out
     found = await fetch_all(
@@ -135,31 +162,31 @@ async def period_rows(
     names = {int(r["key"]): r["name"] for r in found}
     if not names:
         return out
-    positions = {t: i for i, t in enumerate(fine.starts)}
-    rows = await fetch_all(
-        conn,
-        _PERIOD_ROWS,
-        {
-            "unit": fine.unit,
-            "tz": timezone,
-            "keys": [d.key for d in devs],
-            "metrics": list(names),
-            "start": g.before,
-            "end": g.end,
-        },
-    )
-    for r in rows:
-        pos = positions.get(r["p"])
-        if pos is None:
-            continue
-        key = (int(r["device_key"]), names[int(r["metric_key"])])
-        out.counters.setdefault(key, []).append((pos, r["last"], r["hi"], r["lo"]))
-        slot = fine.to_slot[pos]
-        if slot >= 0:
-            sums, counts = out.means.setdefault(key, ([0.0] * count, [0] * count))
-            sums[slot] += float(r["s"])
-            counts[slot] += int(r["n"])
-        out.latest[key] = float(r["last"])
+    origin = fine.starts[0]
+    params = {
+        "tz": timezone,
+        "keys": [d.key for d in devs],
+        "metrics": list(names),
+        "start": g.before,
+        "end": g.end,
+        "origin": origin,
+        "origin_day": origin.date(),
+    }
+    async with conn.cursor() as cur:
+        await cur.execute(_HOUR_ROWS if fine.unit == "hour" else _DAY_ROWS, params)
+        rows = await cur.fetchall()
+    if not rows:
+        return out
+    # One array for all rows, sorted by series and time, then cut per series.
+    # (A zone off UTC by a half hour shifts hour rows by 30 min, never drops them.)
+    arr = np.asarray(rows, dtype=np.float64)
+    arr = arr[np.lexsort((arr[:, 2], arr[:, 1], arr[:, 0]))]
+    arr = arr[(arr[:, 2] >= 0) & (arr[:, 2] < len(fine.starts))]
+    if arr.size == 0:
+        return out
+    cuts = np.flatnonzero((np.diff(arr[:, 0]) != 0) | (np.diff(arr[:, 1]) != 0)) + 1
+    for part in np.split(arr, cuts):
+        out.series[(int(part[0, 0]), names[int(part[0, 1])])] = part[:, 2:]
     return out
 
 
@@ -178,7 +205,7 @@ def _meters(devs: Sequence[Device], rows: PeriodRows, count: int) -> list[energy
     out = []
     for d in devs:
         export = None
-        if d.kind == energy.PV_KIND and (d.key, energy.EXPORT_METRIC) in rows.counters:
+        if d.kind == energy.PV_KIND and (d.key, energy.EXPORT_METRIC) in rows.series:
             export = usage(rows, d, energy.EXPORT_METRIC, count)
         used = usage(rows, d, energy.ENERGY_METRIC, count)
         out.append(energy.Meter(d.id, d.kind, d.building, d.storey, d.unit, used, export))
@@ -286,7 +313,7 @@ async def traffic_trend(conn: Conn, cid: str, g: Grid, timezone: str) -> dict[st
     chargers = [d for d in devs if d.kind == "ev_charger"]
     gates = [d for d in devs if d.kind == "gate"]
     now = traffic.chargers_now(
-        traffic.ChargerNow(d.online, rows.latest.get((d.key, "charging"))) for d in chargers
+        traffic.ChargerNow(d.online, rows.latest(d.key, "charging")) for d in chargers
     )
 
     def summed(ds: Sequence[Device], metric: str) -> FloatArray:
