@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -148,6 +149,29 @@ def event_location(
     )
 
 
+def _shared(text: str | None) -> str | None:
+    return sys.intern(text) if text is not None else None
+
+
+def _device_info(row: Sequence[Any]) -> DeviceInfo:
+    """A device row; kinds, buildings, units and grids repeat: one string each."""
+    key, ident, kind, mobile, modelled, building, storey, unit, grid, x, y, z = row
+    return DeviceInfo(
+        int(key),
+        ident,
+        _shared(kind),
+        mobile,
+        modelled,
+        _shared(building),
+        storey,
+        _shared(unit),
+        _shared(grid),
+        x,
+        y,
+        z,
+    )
+
+
 def load_community_places(conn: Conn, community: str) -> CommunityPlaces | None:
     """Read a community's model and devices; None if the community does not exist."""
     head = conn.execute(COMMUNITY, (community,)).fetchone()
@@ -156,7 +180,7 @@ def load_community_places(conn: Conn, community: str) -> CommunityPlaces | None:
     tables = {t.name: conn.execute(t.select(), (community,)).fetchall() for t in TABLES}
     model = community_from_rows(head, tables)
     devices = {
-        int(row[0]): DeviceInfo(*row) for row in conn.execute(_DEVICES, (community,)).fetchall()
+        int(row[0]): _device_info(row) for row in conn.execute(_DEVICES, (community,)).fetchall()
     }
     workers = {g.id: g.worker for g in model.grids if g.worker}
     locator = Locator(model, max_cells=LOCATOR_CELLS)

@@ -17,6 +17,7 @@ district of 400,000 devices whole (docs/ingest.md, "Memory").
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -144,8 +145,10 @@ class Registry:
             (communities, ids),
         ).fetchall()
         for cid, did, key in known:
-            self._pending_devices[(cid, did)] = key
-            self._pending_device_community[key] = cid
+            # One string per community, not one per device (~50 bytes a device).
+            community = sys.intern(cid)
+            self._pending_devices[(community, did)] = key
+            self._pending_device_community[key] = community
         return [row[2] for row in created]
 
     def resolve_metrics(self, conn: Conn, names: Iterable[str]) -> None:
