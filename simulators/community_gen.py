@@ -17,6 +17,7 @@ from typing import Any
 from simulators import names
 from simulators.device_plan import Host, Site, plan_devices
 from simulators.households import care_devices, plan_households
+from simulators.service_plan import plan_services
 from simulators.site_plan import BASEMENT_HEIGHT, STOREY_HEIGHT, BuildingPlan, SitePlan, plan_site
 from simulators.wire import COMMUNITY_ID
 
@@ -153,6 +154,7 @@ def generate_community(spec: CommunitySpec) -> dict[str, Any]:
         for u in b.get("units", []):
             u["household"] = homes[(b["id"], u["id"])]
     devices += care_devices(homes, storeys, spec.seed)
+    facilities, paths = plan_services(plan)
     return {
         "id": spec.id,
         "name": spec.name,
@@ -162,6 +164,8 @@ def generate_community(spec: CommunitySpec) -> dict[str, Any]:
         "buildings": buildings,
         "grids": grids,
         "devices": devices,
+        "facilities": facilities,
+        "paths": paths,
     }
 
 
@@ -184,4 +188,6 @@ def summary(model: dict[str, Any]) -> dict[str, Any]:
         "grids": len(model.get("grids", [])),
         "devices": len(model["devices"]),
         "devices_by_kind": dict(sorted(kinds.items())),
+        "facilities": len(model.get("facilities", [])),
+        "paths": len(model.get("paths", [])),
     }

@@ -3,9 +3,12 @@
 :class:`WalkPath` is a line (footway, path, residential street, …) in local
 metres. :class:`WalkGraph` turns all paths into one undirected graph: every
 vertex of every line is a node (vertices closer than 1 cm are one node, so
-lines meet where OSM ways share a node — a bridge over a path without a
-shared node does not connect), every consecutive pair of vertices an edge
-weighted by its length. Duplicate edges keep the shortest length.
+lines meet where OSM ways share a node), every consecutive pair of vertices an edge
+weighted by its length. Duplicate edges keep the shortest length. Lines
+that cross without a shared vertex are first split at the crossing
+(``shapely.node``; ``node_crossings=False`` keeps OSM's strict rule), since
+hand-drawn or GIS-exported networks rarely share vertices — the price is
+that a footbridge crossing a street gets a junction there too.
 
 A point (a building entrance, a facility) is *snapped* to its nearest edge:
 :class:`Snap` keeps the edge's end nodes, the distance along the edge from
@@ -153,9 +156,11 @@ class WalkGraph:
         return len(self.nodes)
 
     @classmethod
-    def from_paths(cls, paths: Sequence[WalkPath]) -> WalkGraph:
+    def from_paths(cls, paths: Sequence[WalkPath], *, node_crossings: bool = True) -> WalkGraph:
         """One graph of every path's vertices and segments (see the module doc)."""
         parts = shapely.get_parts(np.array([p.geometry for p in paths], dtype=object))
+        if node_crossings and len(parts) > 1:
+            parts = _noded(parts)
         if len(parts) == 0:
             return cls(np.zeros((0, 2)), np.zeros(0, np.int64), np.zeros(0, np.int64))
         coords, owner = shapely.get_coordinates(parts, return_index=True)
@@ -201,3 +206,13 @@ class WalkGraph:
         """Connected components: their count and the label of each node."""
         count, labels = sparse.csgraph.connected_components(self.matrix, directed=False)
         return int(count), labels.astype(np.int64)
+
+
+def _noded(parts: Any) -> Any:
+    """The lines split wherever they cross or touch (GEOS noding)."""
+    try:
+        noded = shapely.node(shapely.multilinestrings(parts))
+    except shapely.errors.GEOSException:
+        # Robustness failure on degenerate input: keep the shared-vertex rule.
+        return parts
+    return shapely.get_parts(noded)

@@ -1,9 +1,10 @@
 """An independent reference for walking minutes: networkx on the same lines.
 
-Built straight from the path coordinates (not from twin.walk_network): nodes
-are vertices rounded to 1 cm, every point (entrance, facility) splits its
-nearest segment (found by brute force over all segments) into two edges plus
-the gap to the point, then networkx's multi-source Dijkstra gives metres.
+Built straight from the path coordinates (not from twin.walk_network): lines
+split where they cross by a GEOS union, nodes are vertices rounded to 1 cm,
+every point (entrance, facility) splits its nearest segment (found by brute
+force over all segments) into two edges plus the gap to the point, then
+networkx's multi-source Dijkstra gives metres.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ def _key(x: float, y: float) -> tuple[int, int]:
 
 def reference_graph(lines: Sequence[Any]) -> nx.Graph:
     g = nx.Graph()
+    # Lines split where they cross (as commtwin does), here by a GEOS union.
+    lines = list(shapely.get_parts(shapely.union_all(list(lines))))
     for line in lines:
         for part in shapely.get_parts(line):
             coords = np.asarray(part.coords)[:, :2]

@@ -135,14 +135,17 @@ def test_no_network_no_facility_and_far_points() -> None:
     assert got.minutes[0] == pytest.approx((2000 - 7.2) * 1.3 / SPEED)
 
 
-def test_graph_joins_lines_only_at_shared_vertices() -> None:
+def test_graph_joins_lines_at_crossings_unless_told_not_to() -> None:
     crossing = [
         WalkPath("a", shapely.LineString([(0, 0), (10, 0), (20, 0)])),
         WalkPath("b", shapely.LineString([(10, -10), (10, 0.001), (10, 10)])),  # within 1 cm
         WalkPath("bridge", shapely.LineString([(15, -10), (15, 10)])),  # no shared vertex
     ]
-    g = WalkGraph.from_paths(crossing)
-    count, _labels = g.components()
-    assert g.node_count == 7
-    assert g.edge_count == 5
-    assert count == 2
+    strict = WalkGraph.from_paths(crossing, node_crossings=False)
+    assert strict.node_count == 7
+    assert strict.edge_count == 5
+    assert strict.components()[0] == 2
+    noded = WalkGraph.from_paths(crossing)
+    assert noded.components()[0] == 1
+    # The crossing at x=15 became a node splitting both lines.
+    assert any(np.allclose(n, (15, 0)) for n in noded.nodes)
