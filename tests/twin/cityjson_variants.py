@@ -171,3 +171,38 @@ def cjio_upgrade_and_seq(source: Path, workdir: Path) -> tuple[Path, Path]:
         timeout=300,
     )
     return upgraded, seq
+
+
+def to_seq(data: dict[str, Any]) -> bytes:
+    """CityJSONSeq text: the header line, then one feature per top-level object with its
+    children and only its own vertices (renumbered from 0), as CityJSONFeature wants."""
+    header = {k: v for k, v in data.items() if k not in ("CityObjects", "vertices")}
+    lines = [orjson.dumps({**header, "CityObjects": {}, "vertices": []})]
+    objects = data["CityObjects"]
+    for top, obj in objects.items():
+        if obj.get("parents"):
+            continue
+        family, stack = {}, [top]
+        while stack:
+            oid = stack.pop()
+            family[oid] = _copy(objects[oid])
+            stack.extend(objects[oid].get("children", []))
+        numbers: dict[int, int] = {}
+        for member in family.values():
+            for g in member.get("geometry", []):
+                g["boundaries"] = _renumber(g["boundaries"], numbers)
+        vertices = [data["vertices"][i] for i in sorted(numbers, key=numbers.__getitem__)]
+        feature = {
+            "type": "CityJSONFeature",
+            "id": top,
+            "CityObjects": family,
+            "vertices": vertices,
+        }
+        lines.append(orjson.dumps(feature))
+    return b"\n".join(lines) + b"\n"
+
+
+def _renumber(node: Any, numbers: dict[int, int]) -> Any:
+    if isinstance(node, list):
+        return [_renumber(child, numbers) for child in node]
+    return numbers.setdefault(node, len(numbers))
