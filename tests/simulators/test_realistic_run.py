@@ -25,7 +25,9 @@ from twin.kinds import KINDS
 
 PREFIX_KIND = {"smoke": "smoke", "leak": "water_leak", "gas": "gas", "lift": "elevator",
                "door": "door", "gate": "door", "env": "env", "aq": "air_quality",
-               "pm": "power_meter", "wear": "wearable", "parking": "parking"}  # fmt: skip
+               "pm": "power_meter", "wear": "wearable", "parking": "parking",
+               "pv": "pv_inverter", "ev": "ev_charger", "vgate": "gate",
+               "wm": "water_meter", "hm": "home_meter", "motion": "motion"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
