@@ -18,6 +18,7 @@ from simulators.grid_workers import HOUR, MINUTE, GridWorkers, Job, Step
 from simulators.model_view import view_of
 from simulators.scenario import FeedOptions, feed
 from simulators.worker_desk import WorkerDesk, WorkersApi
+from tests.simulators.helpers import run_cli
 from twin.incident_dispatch import AUTO_DISPATCH_DELAY
 from twin.incident_events import EventType, IncidentEvent, Location
 from twin.incident_kpis import incident_kpis
@@ -241,3 +242,23 @@ def test_a_fortnight_of_the_demo_rate_closes_the_loop_with_a_few_overdue() -> No
     assert 0.03 < (k.reopen_rate or 0) < 0.07
     open_overdue = sum(1 for r in records if is_overdue(r, as_of))
     assert 0 < open_overdue < 20
+
+
+def test_incident_history_starts_the_residents_reports_before_the_feed() -> None:
+    community = view_of(generate_community(CommunitySpec(buildings=2, seed=4, id="h")))
+    start = NOON
+    opts = FeedOptions(seed=4, incidents_per_day=100, incident_history_s=2 * 86400.0)
+    actions = feed(community, wire.Wire("commtwin/v1", "h"), start, start + HOUR, opts)
+    publishes = [a for a in actions if isinstance(a, Publish)]
+    before = [p for p in publishes if p.at < start]
+    assert len({p.topic for p in before}) > 100  # two days of reports
+    assert {p.category for p in before} == {"incident"}  # devices start with the feed
+    assert [p.at for p in publishes] == sorted(p.at for p in publishes)
+
+
+def test_the_workers_api_needs_its_key_in_the_environment() -> None:
+    out = run_cli("simulate", "run", "--workers-api", "http://127.0.0.1:9", "--duration", "1")
+    assert out.returncode == 2
+    assert out.stderr.strip() == (
+        "commtwin: simulate: --workers-api needs a key in COMMTWIN_SIMULATE_API_KEY"
+    )
