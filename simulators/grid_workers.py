@@ -14,8 +14,8 @@ The model (the figures are in docs/simulators.md):
   (median 1.5 min for critical incidents, 4 min for urgent categories, 6 min
   otherwise; at night the on-call worker takes 12 min for ordinary reports).
 * **Desk** (one per worker, the capacity): accepting an ordinary job takes the
-  worker 3-8 minutes (a call, a look at the photo), one job after the other;
-  a critical one is accepted at once but sends the worker on site for 15-40
+  worker 0.5-2 minutes (a call, a look at the photo), one job after the other;
+  a critical one is accepted at once but sends the worker on site for 8-20
   minutes, during which nothing else is accepted. A burst therefore queues,
   and the last ones of a burst miss the 30-minute respond deadline: the
   ingestor escalates them.
@@ -142,8 +142,8 @@ class Desk:
     """
 
     def __init__(self) -> None:
-        self.busy: list[tuple[float, float]] = []  # sorted, disjoint
-        self.taken = 0
+        self.busy: list[tuple[float, float]] = []  # sorted (emergencies may overlap)
+        self.taken = 0  # jobs booked
 
     def book(self, earliest: float, length: float) -> float:
         """Book ``length`` seconds from the first free moment at or after ``earliest``."""
@@ -168,10 +168,6 @@ class Desk:
         self.taken += 1
         self.busy.append((start, start + length))
         self.busy.sort()
-
-    def load(self, t: float) -> int:
-        """Bookings not finished at ``t`` (the queue a new job joins)."""
-        return sum(1 for _, e in self.busy if e > t)
 
 
 @dataclass(frozen=True, slots=True)
