@@ -11,6 +11,22 @@ from commtwin import db
 from tests.services import Broker, scratch_database
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--slow", action="store_true", help="also run the tests marked slow (soak, load)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Slow tests stay out of the default run unless asked for (--slow or -m slow)."""
+    if config.getoption("--slow") or "slow" in str(config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --slow (a bench/ script covers it)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A database migrated to the current schema (plain mode), for this run only."""
