@@ -38,15 +38,19 @@ COMMITS = 1000  # per ingestor
 @pytest.fixture(scope="module")
 def site() -> Iterator[LiveSite]:
     with live_site("commtwin_live_commits", sse_queue=100_000, sse_replay_max=100_000) as s:
-        for ingestor in (0, 1):
-            for g in range(GROUPS):
-                for k in range(SIZE):
-                    s.sql(
-                        "INSERT INTO devices (community_id, id, kind, metrics, building_id,"
-                        " storey_idx, online, modelled)"
-                        " VALUES (%s, %s, 'env', '{temperature}', %s, 1, true, true)",
-                        (A, device(ingestor, g, k), ("b1", "b2")[k % 2]),
-                    )
+        rows = [
+            (A, device(ingestor, g, k), ("b1", "b2")[k % 2])
+            for ingestor in (0, 1)
+            for g in range(GROUPS)
+            for k in range(SIZE)
+        ]
+        with psycopg.connect(s.url, autocommit=True) as conn, conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO devices (community_id, id, kind, metrics, building_id,"
+                " storey_idx, online, modelled)"
+                " VALUES (%s, %s, 'env', '{temperature}', %s, 1, true, true)",
+                rows,
+            )
         yield s
 
 
@@ -194,7 +198,7 @@ def statuses(buildings: list[dict[str, Any]]) -> dict[str, tuple[str, int, list[
 
 def test_buildings_and_live_agree_on_every_status_with_changes_in_flight(site: LiveSite) -> None:
     failures: list[BaseException] = []
-    writer = threading.Thread(target=ingest, args=(site.url, 0, failures, 400, 0.01))
+    writer = threading.Thread(target=ingest, args=(site.url, 0, failures, 250, 0.01))
     writer.start()
     compared = 0
     with httpx.Client(base_url=site.base, headers=site.headers("reader_a"), timeout=10) as client:
