@@ -15,7 +15,9 @@ from bench.bench_soak import soak
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
 def test_soak_under_faults_equals_a_clean_replay(tmp_path: Path) -> None:
-    result = soak(90.0, 16, tmp_path)
+    # One ingestor (killed and restarted like the rest): alarm rules across a
+    # split subscription are approximate by design (docs/incidents.md).
+    result = soak(90.0, 16, tmp_path, ingestors=1)
     assert sum(result["faults"].values()) >= 1
     assert result["recorded"] > 1000
     assert result["lost"] == dict.fromkeys(result["lost"], 0)
