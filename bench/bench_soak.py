@@ -174,8 +174,8 @@ class Services:
         env |= {"COMMTWIN_DATABASE_URL": self.url, "COMMTWIN_LOG_LEVEL": "WARNING"}
         cmd = [PY, "-m", "commtwin", "api", "--port", str(self.api_port), "--workers", "1"]
         cmd += ["--rate", "1e9", "--burst", "1e9"]
-        log_file = (self.logs / "api.log").open("ab")
-        return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log_file, stderr=log_file)
+        with (self.logs / "api.log").open("ab") as log_file:  # the child keeps its own copy
+            return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log_file, stderr=log_file)
 
     def fault(self, kind: str, rng: random.Random) -> None:
         if kind == "ingestor":
