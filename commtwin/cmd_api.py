@@ -68,6 +68,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn  # noqa: PLC0415
 
     from api.app import create_app  # noqa: PLC0415
+    from api.live.fastpath import live_front  # noqa: PLC0415
 
     port = settings.api_port if args.port is None else args.port
     if not 0 <= port <= 65535:
@@ -89,7 +90,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.workers == 1:
         try:
             uvicorn.run(
-                create_app(config),
+                # /live polls answered in front of the app's middleware (api/live/fastpath.py).
+                live_front(create_app(config)),
                 host=host,
                 port=port,
                 workers=1,
@@ -106,7 +108,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
     def serve(sock: socket.socket) -> None:
         server = uvicorn.Server(
-            uvicorn.Config(create_app(config), log_level=log_level, proxy_headers=True)
+            uvicorn.Config(live_front(create_app(config)), log_level=log_level, proxy_headers=True)
         )
         server.run(sockets=[sock])
         if not server.started:

@@ -1,5 +1,6 @@
 """The /live fast path's caches are looked up again before they expire, once per
-entry, and a key revoked meanwhile still stops working on time (api/live/warm.py)."""
+entry, and a key revoked meanwhile still stops working on time (api/live/warm.py);
+the fast path in front of the whole app (api/live/fastpath.py, LiveFront)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,25 @@ import asyncio
 import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import cast
 
+import httpx
 import psycopg
 import pytest
+from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
+from api.app import create_app
 from api.cache import TtlCache
 from api.config import ApiConfig
 from api.db import Conn
 from api.http_metrics import HttpMetrics
+from api.live.fastpath import live_front
 from api.live.warm import CacheWarmer
 from api.queries.keys import authenticate
 from api.ratelimit import RateLimiter
 from api.state import ApiState
+from tests.api.conftest import serve
 from tests.api.live_fixtures import seeded_database
 from tests.api.seed import A, Seed
 
@@ -99,3 +106,41 @@ def test_entries_past_half_life_are_refreshed_once_and_revocations_seen(
             await state.pool.close()
 
     asyncio.run(scenario())
+
+
+def test_the_front_answers_polls_counts_them_and_passes_the_rest(
+    seeded_db: tuple[str, Seed],
+) -> None:
+    """``commtwin api`` serves live_front(app): same answers, same metrics, CORS intact."""
+    url, seeded = seeded_db
+    cfg = ApiConfig(url, rate_per_s=1e6, rate_burst=1e6, cors_origins=("https://screen.example",))
+    app = create_app(cfg)
+    front = live_front(app)
+    assert front.route_path == "/v1/communities/{cid}/live"
+    with serve(cast(FastAPI, front)) as base, httpx.Client(base_url=base) as client:
+        auth = {"Authorization": f"Bearer {seeded.keys['reader_all']}"}
+        first = client.get(f"/v1/communities/{A}/live", headers=auth)  # built by the route
+        assert first.status_code == 200
+        etag = first.headers["etag"]
+        for _ in range(3):
+            again = client.get(f"/v1/communities/{A}/live", headers=auth | {"If-None-Match": etag})
+            assert (again.status_code, again.headers["etag"]) == (304, etag)
+        packed = client.get(f"/v1/communities/{A}/live", headers=auth | {"Accept-Encoding": "gzip"})
+        assert packed.headers["content-encoding"] == "gzip"
+        assert packed.json()["version"] == first.json()["version"]
+        # A browser on another origin still gets its CORS header (the app answers it).
+        cross = client.get(
+            f"/v1/communities/{A}/live", headers=auth | {"Origin": "https://screen.example"}
+        )
+        assert cross.headers["access-control-allow-origin"] == "https://screen.example"
+        assert client.get(f"/v1/communities/{A}/live").status_code == 401
+        text = client.get("/metrics").text
+        counted = [
+            line
+            for line in text.splitlines()
+            if line.startswith("commtwin_http_requests_total")
+            and 'route="/v1/communities/{cid}/live"' in line
+            and 'status="304"' in line
+        ]
+        assert counted
+        assert float(counted[0].split()[-1]) == 3.0
