@@ -23,6 +23,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -330,13 +331,19 @@ class Header:
 def _xyz(raw: Any, source: str = "geometry-templates") -> Vertices:
     if not isinstance(raw, list):
         raise ModelError(source, "vertices must be a list of [x, y, z] numbers")
+    if not raw:
+        return np.empty((0, 3))
     try:
-        vertices = np.asarray(raw if raw else np.empty((0, 3)), dtype=np.float64)
+        # fromiter over the flattened list: several times faster than asarray on
+        # a million small lists (a 10,000-building city).
+        if set(map(len, raw)) != {3}:
+            raise ValueError
+        flat = np.fromiter(chain.from_iterable(raw), dtype=np.float64, count=3 * len(raw))
     except (TypeError, ValueError):
         raise ModelError(source, "vertices must be [x, y, z] numbers") from None
-    if vertices.ndim != 2 or vertices.shape[1] != 3 or not np.isfinite(vertices).all():
+    if not np.isfinite(flat).all():
         raise ModelError(source, "vertices must be [x, y, z] numbers")
-    return vertices
+    return flat.reshape(-1, 3)
 
 
 _UNFORESEEN = (TypeError, ValueError, KeyError, IndexError, AttributeError)

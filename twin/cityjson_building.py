@@ -23,7 +23,7 @@ Rules (documented in docs/twin.md):
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -389,14 +389,29 @@ def finish(pending: list[Pending]) -> list[Building | ModelError]:
         if error is not None:
             out.append(error)
             continue
-        try:
-            footprint = check_footprint(
-                shapes[0] if len(shapes) == 1 else shapely.union_all(shapes), p.owner
-            )
-        except ModelError as exc:
-            out.append(exc)
-            continue
-        out.append(replace(p.building, footprint=footprint))
+        out.append(shapes[0] if len(shapes) == 1 else shapely.union_all(shapes))
+    # Check every footprint in one vectorized pass; only a failing one is checked
+    # again on its own, for its message.
+    placed = [(n, shape) for n, shape in enumerate(out) if not isinstance(shape, ModelError)]
+    shapes_array = np.asarray([shape for _, shape in placed], dtype=object)
+    fine = (
+        shapely.is_valid(shapes_array)
+        & ~shapely.is_empty(shapes_array)
+        & (shapely.area(shapes_array) > 0)
+        & np.isin(shapely.get_type_id(shapes_array), (3, 6))  # Polygon, MultiPolygon
+    )
+    for (n, shape), ok in zip(placed, fine.tolist(), strict=True):
+        p = pending[n]
+        if not ok:
+            try:
+                check_footprint(shape, p.owner)
+            except ModelError as exc:
+                out[n] = exc
+                continue
+        # The building is ours alone until returned: setting its footprint in
+        # place spares a dataclass copy per building.
+        object.__setattr__(p.building, "footprint", shape)
+        out[n] = p.building
     return out
 
 
