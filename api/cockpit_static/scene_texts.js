@@ -17,6 +17,7 @@ export const SCENE_TEXTS = {
     "trend.exits": "驶出",
     "trend.ev_sessions": "充电次数",
     "trend.chargers_now": "充电桩：空闲 {available} / 共 {total}，充电中 {charging}",
+    "trend.ranking": "单位面积用电 kWh/m²（30天）排名",
   },
   en: {
     "trend.incidents_per_day": "Incidents reported and closed per day (30 days)",
@@ -34,5 +35,6 @@ export const SCENE_TEXTS = {
     "trend.exits": "Exits",
     "trend.ev_sessions": "EV sessions",
     "trend.chargers_now": "EV chargers: {available} free of {total}, {charging} charging",
+    "trend.ranking": "kWh per m² (30 days), ranking",
   },
 };

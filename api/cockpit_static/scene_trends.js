@@ -42,8 +42,19 @@ function labels(doc) {
   return doc.periods.map((p) => periodLabel(p, doc.unit));
 }
 
+/** "kWh/m² (30 days): 1. 2幢 0.09 · 2. 1幢 0.07 …": the top of the buildings' ranking (pure). */
+export function rankingNote(buildings, names = new Map(), top = 3) {
+  const ranked = (buildings ?? []).filter((b) => b.rank !== null && b.rank !== undefined);
+  if (!ranked.length) return undefined;
+  ranked.sort((a, b) => a.rank - b.rank);
+  const parts = ranked
+    .slice(0, top)
+    .map((b) => `${b.rank}. ${names.get(b.id) ?? b.name ?? b.id} ${Math.round(b.kwh_per_m2 * 1000) / 1000}`);
+  return `${t("trend.ranking")}: ${parts.join(" · ")}`;
+}
+
 /** Chart data of a scene's answers (pure): {left, right}, either null when not drawn here. */
-export function sceneCharts(scene, docs) {
+export function sceneCharts(scene, docs, names = new Map()) {
   if (!docs) return { left: null, right: null };
   if (scene === "governance" && docs.days) {
     const d = docs.days;
@@ -95,6 +106,7 @@ export function sceneCharts(scene, docs) {
           { name: t("trend.grid_kwh"), values: d.series.grid_kwh.map(ROUND), type: "bar", color: BLUE },
           { name: t("trend.carbon_kg"), values: d.series.carbon_kg.map(ROUND), type: "line", color: AMBER },
         ],
+        note: rankingNote(d.buildings, names),
       },
     };
   }
@@ -205,8 +217,8 @@ function draw(chart, spec) {
 }
 
 /** Draw the scene's own trends; says which sides it drew ({left, right}). */
-export function drawSceneTrends(charts, scene, docs) {
-  const specs = sceneCharts(scene, docs);
+export function drawSceneTrends(charts, scene, docs, names) {
+  const specs = sceneCharts(scene, docs, names);
   if (specs.left) draw(charts.left, specs.left);
   if (specs.right) draw(charts.right, specs.right);
   return { left: Boolean(specs.left), right: Boolean(specs.right) };

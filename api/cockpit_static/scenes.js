@@ -34,6 +34,10 @@ const KIND_SCENE = {
   pv_inverter: "energy",
   ev_charger: "traffic",
   gate: "traffic",
+  // Per-home devices (twin/kinds.py): care activity and the home's supply.
+  water_meter: "elderly",
+  motion: "elderly",
+  home_meter: "energy",
 };
 
 /** The scene a device kind belongs to; unknown kinds show under overview only. */

@@ -147,7 +147,7 @@ export function trendFollowsLive(scene) {
  */
 export function drawTrends(charts, trends, { scene, snapshot, names, sceneDocs = null }) {
   if (!trends) return;
-  const own = drawSceneTrends(charts, scene, sceneDocs);
+  const own = drawSceneTrends(charts, scene, sceneDocs, names);
   if (!own.left) drawHourly(charts, trends.hourly);
   if (own.right) return;
   if (trendFollowsLive(scene)) drawAlarms(charts, snapshot?.alarms ?? [], scene, names);

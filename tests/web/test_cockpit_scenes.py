@@ -106,6 +106,11 @@ def test_each_scene_tab_shows_its_trends_from_the_api(
             for side in sides:
                 title = charts[side]["title"][0]
                 assert bool(HAN.search(title)) is (locale == "zh-CN"), (scene, title)
+            if scene == "energy":  # the ranking's top under the 30-day chart
+                ranked = [b for b in api_json(cockpit, "/scenes/energy?span=30d")["buildings"]
+                          if b["rank"] is not None]  # fmt: skip
+                first = min(ranked, key=lambda b: b["rank"])
+                assert f"1. {first['name']} " in charts["right"]["title"][1]
             if locale == "zh-CN":
                 save_screenshot(page, f"scene-{scene}", docs=True)
         # Only aggregates were read: no device history, no per-device requests.

@@ -61,3 +61,14 @@ test("a 304 reuses the answer held for that request", async () => {
   assert.equal(again.hours, body);
   assert.deepEqual(calls.map((c) => c[1]), [null, '"e1"']);
 });
+
+test("the energy chart's note names the top of the buildings' ranking", async () => {
+  const { rankingNote } = await import("../../../api/cockpit_static/scene_trends.js");
+  const buildings = [
+    { id: "b1", name: "1幢", rank: 2, kwh_per_m2: 0.0727 },
+    { id: "b2", name: "2幢", rank: 1, kwh_per_m2: 0.09 },
+    { id: "b3", name: "3幢", rank: null, kwh_per_m2: null },
+  ];
+  assert.match(rankingNote(buildings), /1\. 2幢 0\.09 · 2\. 1幢 0\.073$/);
+  assert.equal(rankingNote([]), undefined);
+});
