@@ -32,7 +32,7 @@ Method (docs/twin.md "The 15-minute service circle"):
 ...     paths=(WalkPath("p", shapely.LineString([(0, 0), (540, 0)])),))
 >>> m = ServiceCircle(c).minutes("school")
 >>> round(float(m.minutes[0]), 2), bool(m.estimate[0])
-(11.3, False)
+(10.0, False)
 """
 
 from __future__ import annotations
