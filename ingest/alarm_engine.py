@@ -257,7 +257,7 @@ class AlarmStage:
 
     def place_of(self, conn: Conn, community: str, device: str) -> AlarmPlace:
         """Where a device's alarm is: its placement, or where a mobile device last was."""
-        places = self.places.get(conn, community)
+        places = self.places.get_knowing(conn, community, device)
         if places is None:
             return NOWHERE
         info = places.by_id.get(device)

@@ -280,6 +280,23 @@ class Places:
             self.version += 1
             return loaded
 
+    def get_knowing(
+        self, conn: Conn, community: str, device: str, min_age_s: float = 0.25
+    ) -> CommunityPlaces | None:
+        """:meth:`get`, reloaded once when ``device`` is not in a model older
+        than ``min_age_s``: a device row added after the model was loaded (a
+        registration without a ``community`` change) must not lose its place.
+        The age bound keeps an unknown device from reloading on every alarm."""
+        places = self.get(conn, community)
+        if places is not None and device in places.by_id:
+            return places
+        with self._lock:
+            cached = self._cache.get(community)
+            if cached is None or self._clock() - cached[1] < min_age_s:
+                return places
+            self._stale.add(community)
+        return self.get(conn, community)
+
     def cached(self) -> list[CommunityPlaces]:
         """The models loaded so far (for re-reading device kinds)."""
         with self._lock:
