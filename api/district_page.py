@@ -31,9 +31,9 @@ _NO_CACHE = {"Cache-Control": "no-cache"}
 def make_router(static_dir: Path = STATIC_DIR) -> APIRouter:
     router = APIRouter(tags=["cockpit"])
 
-    @router.get("/district/{did}", response_class=HTMLResponse, summary="The district page")
-    def district_page(did: str) -> HTMLResponse:
-        if not _DISTRICT_ID.fullmatch(did):
+    @router.get("/district/{district_id}", response_class=HTMLResponse, summary="The district page")
+    def district_page(district_id: str) -> HTMLResponse:
+        if not _DISTRICT_ID.fullmatch(district_id):
             raise HTTPException(404, "no such district")
         page = safe_file(static_dir, "index.html")
         if page is None:

@@ -52,8 +52,8 @@ async def _district_for(request: Request, did: str, key: ApiKey) -> District:
     return found
 
 
-async def district_access(request: Request, did: DistrictId, key: CurrentKey) -> District:
-    return await _district_for(request, did, key)
+async def district_access(request: Request, district_id: DistrictId, key: CurrentKey) -> District:
+    return await _district_for(request, district_id, key)
 
 
 DistrictRead = Annotated[District, Depends(district_access)]
@@ -93,7 +93,7 @@ async def districts(key: ReaderKey, state: State) -> DistrictsPublic:
 
 
 @router.get(
-    "/{did}/overview",
+    "/{district_id}/overview",
     response_class=Response,
     responses=_OVERVIEW_RESPONSES,
     openapi_extra={"parameters": [_IF_NONE_MATCH]},
@@ -113,7 +113,7 @@ async def overview(request: Request, district: DistrictRead, state: State) -> Re
 
 
 @router.get(
-    "/{did}/stream",
+    "/{district_id}/stream",
     response_class=EventSourceResponse,
     responses={
         200: {

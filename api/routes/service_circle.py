@@ -49,9 +49,13 @@ def _json(data: Any, media_type: str = "application/json") -> Response:
     return Response(orjson.dumps(data), media_type=media_type)
 
 
-@router.get(
-    "", responses={200: {"content": {"application/geo+json": {}}}, **problems(401, 403, 404)}
-)
+_GEOJSON: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/geo+json": {}}},
+    **problems(401, 403, 404, 429),
+}
+
+
+@router.get("", responses=_GEOJSON)
 async def circle_buildings(
     request: Request, cid: CommunityRead, conn: DbConn, speed: Speed = ELDERLY_WALKING_SPEED_M_S
 ) -> Response:
@@ -60,14 +64,14 @@ async def circle_buildings(
     return _json(buildings_geojson(c), "application/geo+json")
 
 
-@router.get("/facilities", responses=problems(401, 403, 404))
+@router.get("/facilities", responses=_GEOJSON)
 async def circle_facilities(request: Request, cid: CommunityRead, conn: DbConn) -> Response:
     """The community's facilities (WGS 84), with their local x/y."""
     c = await _computed(request, conn, cid, ELDERLY_WALKING_SPEED_M_S)
     return _json(facilities_geojson(c), "application/geo+json")
 
 
-@router.get("/summary", responses=problems(401, 403, 404))
+@router.get("/summary", responses=problems(401, 403, 404, 429))
 async def circle_summary(
     request: Request, cid: CommunityRead, conn: DbConn, speed: Speed = ELDERLY_WALKING_SPEED_M_S
 ) -> Response:
@@ -75,7 +79,10 @@ async def circle_summary(
     return _json(summary(await _computed(request, conn, cid, speed)))
 
 
-@router.get("/homes.csv", responses={200: {"content": {"text/csv": {}}}, **problems(401, 403, 404)})
+@router.get(
+    "/homes.csv",
+    responses={200: {"content": {"text/csv": {}}}, **problems(401, 403, 404, 429)},
+)
 async def circle_csv(
     request: Request, cid: CommunityRead, conn: DbConn, speed: Speed = ELDERLY_WALKING_SPEED_M_S
 ) -> Response:
@@ -88,7 +95,7 @@ async def circle_csv(
     )
 
 
-@router.post("/scenarios", responses=problems(400, 401, 403, 404, 422))
+@router.post("/scenarios", responses=problems(400, 401, 403, 404, 413, 429))
 async def circle_scenario(
     request: Request,
     cid: CommunityRead,

@@ -30,7 +30,7 @@ from tests.api.conftest import serve
 from tests.api.seed import A, Seed, seed
 from tests.services import Broker, scratch_database
 
-REAL_IDS = {"cid": A, "bid": "b1", "did": "env-a2", "iid": "r-fuzz"}
+REAL_IDS = {"cid": A, "bid": "b1", "did": "env-a2", "iid": "r-fuzz", "district_id": "d-fuzz"}
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +55,18 @@ def fuzz_target(broker: Broker) -> Iterator[tuple[str, Seed]]:
 
 
 def _add_incident(url: str) -> None:
-    """A dispatched incident of A, so incident routes are fuzzed on a real one too."""
+    """A dispatched incident of A and a district of A, so their routes are fuzzed on real ones."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO incidents (community_id, id, status, category, assignee, reported_at,"
             " dispatched_at) VALUES (%s, 'r-fuzz', 'dispatched', 'noise', 'w-zhang',"
             " now() - interval '1 hour', now() - interval '50 minutes')",
+            (A,),
+        )
+        # A district holding A, so the district routes are fuzzed on a real one too.
+        conn.execute("INSERT INTO districts (id, name) VALUES ('d-fuzz', 'Fuzz district')")
+        conn.execute(
+            "INSERT INTO district_communities (district_id, community_id) VALUES ('d-fuzz', %s)",
             (A,),
         )
         for eid, kind, ago in (("e1", "reported", 60), ("e2", "dispatched", 50)):
@@ -120,11 +126,14 @@ def test_no_server_errors(case: schemathesis.Case, fuzz_target: tuple[str, Seed]
         case.path_parameters = {"kid": "999999999"}
     if case.path.endswith("/stream"):
         _check_stream(case, base, headers)
-        case.path_parameters = {"cid": A}
+        case.path_parameters = {
+            name: REAL_IDS.get(name, value) for name, value in (case.path_parameters or {}).items()
+        }
         _check_stream(case, base, headers)
         return
-    if case.path.startswith("/cockpit"):
-        # The page's routes belong to api/cockpit.py; hold them to "no 5xx" here.
+    if case.path.startswith(("/cockpit", "/district")):
+        # The pages' routes belong to api/cockpit.py and api/district_page.py;
+        # hold them to "no 5xx" here.
         case.call_and_validate(base_url=base, headers=headers, checks=[not_a_server_error])
         return
     # Schema-valid input may still be refused with a 400 naming the parameter
