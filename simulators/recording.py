@@ -108,8 +108,12 @@ async def record(
     ready: asyncio.Event | None = None,
     show_progress: bool = True,
     retained: bool = True,
+    drain_s: float = 0.0,
 ) -> dict[str, Any]:
     """Subscribe to ``topic_filter`` and write each message as a line until done.
+
+    ``stop`` ends the recording once no message has arrived for ``drain_s``
+    (messages already published may still be on their way from the broker).
 
     The subscriber is paho's own network thread writing each message as it
     arrives (the receive time is the line's ``t``); this coroutine only
@@ -125,6 +129,7 @@ async def record(
     client = broker.paho_client(f"sim-record-{time.time_ns() % 10**9}")
     subscribed = threading.Event()
     written = [0]
+    last_arrival = [time.monotonic()]
     fh = out.open("w", encoding="utf-8")
 
     def on_message(_c: object, _u: object, msg: mqtt.MQTTMessage) -> None:
@@ -135,6 +140,7 @@ async def record(
         )
         fh.write(line + "\n")
         written[0] += 1
+        last_arrival[0] = time.monotonic()
 
     client.on_message = on_message
     client.on_subscribe = lambda *_: subscribed.set()
@@ -157,8 +163,11 @@ async def record(
         if ready is not None:
             ready.set()
         deadline = time.monotonic() + duration if duration is not None else None
-        while not stop.is_set() and (count is None or written[0] < count):
-            if deadline is not None and time.monotonic() >= deadline:
+        while count is None or written[0] < count:
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                break
+            if stop.is_set() and now - last_arrival[0] >= drain_s:
                 break
             await asyncio.sleep(0.05)
             progress.update(sent=written[0])

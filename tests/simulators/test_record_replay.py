@@ -27,13 +27,21 @@ async def _recording_while(
     """Record ``topic`` to ``out`` while awaiting ``work``; stop when it is all in."""
     stop, ready = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(
-        record(cfg, topic, out, stop=stop, ready=ready, show_progress=False, retained=retained)
+        record(
+            cfg,
+            topic,
+            out,
+            stop=stop,
+            ready=ready,
+            show_progress=False,
+            retained=retained,
+            drain_s=2.0,  # the last acknowledged messages still reaching the recorder
+        )
     )
     await asyncio.wait_for(ready.wait(), 10)
     result = await work()
-    await asyncio.sleep(1.0)  # let the last acknowledged messages reach the recorder
     stop.set()
-    return await task, result
+    return await asyncio.wait_for(task, 60), result
 
 
 def _lines(path: Path) -> Counter[tuple[str, bytes, bool]]:
