@@ -47,7 +47,9 @@ def test_history_closes_the_loop_through_the_ingestors_path_once(
     url, path, model = site
     end = time.time() - 2700.0
     first = write_history(url, path, ROOT, end - DAYS * 86400, end, seed=2, per_day=PER_DAY)
-    assert first.incidents > 0.8 * DAYS * PER_DAY
+    # Reports follow residents' activity (0.2 + 1.6 x activity, ~0.79 of per_day on
+    # average over a day), so 4 days hold ~315 plus bursts: well above 60 %.
+    assert first.incidents > 0.6 * DAYS * PER_DAY
     assert first.events > 3 * first.incidents
     reported, closed, cancelled, undispatched, overdue = _one(
         url,
