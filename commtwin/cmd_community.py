@@ -39,13 +39,13 @@ from api.community_store import (
 from commtwin import db
 from commtwin.commands import CommandError, SubParsers
 from commtwin.settings import Settings
+from twin.cityjson_document import CityJSONDocument, load_json
 from twin.cityjson_seq import looks_like_seq
 from twin.community_fields import COMMUNITY_ID, identifier
 from twin.community_file import (
     check_devices,
     community_from_json,
     is_model_file,
-    read_json_file,
 )
 from twin.errors import ModelError
 from twin.geometry_file import read_geometry_report, read_seq_file, starts_like_seq
@@ -132,7 +132,8 @@ _SEQ = object()
 
 def _read(path: Path) -> object:
     try:
-        return read_json_file(path)
+        # A CityJSON file stays parsed but undecoded until its objects are read.
+        return load_json(path)
     except ModelError:
         if starts_like_seq(path):
             return _SEQ
@@ -167,6 +168,8 @@ def _import_geometry(
             read = read_seq_file(path, **options)
         else:
             read = read_geometry_report(data, path.name, **options)
+            if isinstance(data, CityJSONDocument):
+                data.close()  # hundreds of MiB for a city, not needed for the import
         found = read.found
         _write_report(args.report, read)
         _print_found(read)

@@ -19,9 +19,11 @@ rules, one feature at a time.
 
 from __future__ import annotations
 
+import gc
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Container, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
@@ -204,7 +206,10 @@ class Header:
 
     def world(self, raw: Any, source: str) -> Vertices:
         """The vertices in the source CRS (``transform`` applied)."""
-        vertices = _xyz(raw if raw else [], source)
+        return self.placed(_xyz(raw if raw else [], source))
+
+    def placed(self, vertices: Vertices) -> Vertices:
+        """Stored vertices (n × 3) in the source CRS: ``transform`` applied."""
         if self.scale is not None and self.translate is not None:
             vertices = vertices * self.scale + self.translate
         return vertices
@@ -239,12 +244,18 @@ class Header:
         storey_height: float,
         source: str,
         strict: bool,
+        roots: Container[str] | None = None,
+        local: Vertices | None = None,
     ) -> list[Pending]:
         """Every top-level building of ``objects`` (vertices ``world``) but for its footprint.
 
         Objects that are not buildings, or cannot be read, go to ``batch.skips``.
+        ``roots`` names the top-level objects when ``objects`` is a piece of a
+        file (``twin.cityjson_document``): their parents may be elsewhere.
+        ``local`` is ``world`` already in ``frame``, when the caller has it.
         """
-        local = self.to_local(world, frame, source)
+        if local is None:
+            local = self.to_local(world, frame, source)
 
         def instance(geometry: Mapping[str, Any], owner: str) -> Placed | None:
             return self._instance(geometry, world, frame, owner)
@@ -256,6 +267,8 @@ class Header:
         tops: list[tuple[str, Mapping[str, Any], list[tuple[str, Mapping[str, Any]]]]] = []
         for object_id, obj in objects.items():
             oid = str(object_id)
+            if roots is not None and oid not in roots:
+                continue
             if not isinstance(obj, Mapping):
                 error = ObjectError(f"object {oid} ({source})", INVALID_OBJECT, "not a JSON object")
                 if strict:
@@ -264,7 +277,11 @@ class Header:
                 continue
             kind = obj.get("type")
             parents = obj.get("parents")
-            if isinstance(parents, list) and any(p in objects for p in parents):
+            if (
+                roots is None
+                and isinstance(parents, list)
+                and any(isinstance(p, str) and p in objects for p in parents)
+            ):
                 continue
             if kind not in BUILDING_TYPES:
                 batch.skipped[str(kind)] += 1
@@ -326,6 +343,24 @@ class Header:
         points = self.template_vertices
         placed = points @ matrix[:3, :3].T + matrix[:3, 3] + world[boundaries[0]]
         return template, self.to_local(placed, frame, owner)
+
+
+@contextmanager
+def cycle_collector_paused() -> Iterator[None]:
+    """Hold off Python's cyclic garbage collector while a big model is read.
+
+    Decoded JSON is trees of lists and dicts, freed by reference counting; but
+    every ~700 new containers the collector walks the young ones, and the older
+    generations over and over as the buildings accumulate: about half of a
+    10,000-building read. It is switched back on (if it was on) afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _xyz(raw: Any, source: str = "geometry-templates") -> Vertices:

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from twin import community_fields as f
-from twin.cityjson import read_cityjson
+from twin.cityjson import cycle_collector_paused, read_cityjson
 from twin.crs import Frame, require_metric
 from twin.errors import ModelError
 from twin.geojson import (
@@ -93,7 +93,8 @@ def read_json_file(path: Path) -> Any:
     except OSError as exc:
         raise ModelError(str(path), f"cannot be read: {exc.strerror}") from None
     try:
-        return orjson.loads(raw)
+        with cycle_collector_paused():
+            return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ModelError(str(path), f"is not valid JSON: {exc}") from None
 

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from twin.cityjson import read_cityjson_report
+from twin.cityjson_document import CityJSONDocument, read_cityjson_document
 from twin.cityjson_seq import read_cityjson_seq
 from twin.crs import Frame
 from twin.errors import ModelError
@@ -31,7 +32,15 @@ def read_geometry_report(
     strict: bool = False,
     crs: str | None = None,
 ) -> GeometryReport:
-    """Buildings of a decoded CityJSON or GeoJSON document, and what was skipped."""
+    """Buildings of a decoded CityJSON or GeoJSON document, and what was skipped.
+
+    A :class:`~twin.cityjson_document.CityJSONDocument` (from ``load_json``) is
+    read object by object.
+    """
+    if isinstance(data, CityJSONDocument):
+        return read_cityjson_document(
+            data, frame=frame, storey_height=storey_height, strict=strict, crs=crs
+        )
     kind = data.get("type") if isinstance(data, Mapping) else None
     if kind == "CityJSON":
         return read_cityjson_report(
