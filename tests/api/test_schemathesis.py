@@ -30,6 +30,10 @@ from tests.api.conftest import serve
 from tests.api.seed import A, Seed, seed
 from tests.services import Broker, scratch_database
 
+# Every generated case has the same test id, and pytest-xdist runs one test per
+# id: the cases run in one process after the parallel part (scripts/test).
+pytestmark = pytest.mark.serial
+
 REAL_IDS = {"cid": A, "bid": "b1", "did": "env-a2", "iid": "r-fuzz", "district_id": "d-fuzz"}
 
 
