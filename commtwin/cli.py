@@ -9,28 +9,34 @@ non-zero exit, never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from collections.abc import Sequence
 
-from commtwin import (
-    __version__,
-    cmd_api,
-    cmd_community,
-    cmd_db,
-    cmd_deadletters,
-    cmd_demo,
-    cmd_district,
-    cmd_history,
-    cmd_ingest,
-    cmd_keys,
-    cmd_simulate,
-)
+from commtwin import __version__
 from commtwin.commands import CommandError
 from commtwin.settings import SettingsError, load_settings
 
+COMMANDS = {
+    "db": "commtwin.cmd_db",
+    "ingest": "commtwin.cmd_ingest",
+    "deadletters": "commtwin.cmd_deadletters",
+    "community": "commtwin.cmd_community",
+    "district": "commtwin.cmd_district",
+    "simulate": "commtwin.cmd_simulate",
+    "api": "commtwin.cmd_api",
+    "history": "commtwin.cmd_history",
+    "keys": "commtwin.cmd_keys",
+    "demo": "commtwin.cmd_demo",
+}
+"""Subcommand → the module that registers it. Only the chosen one is imported:
+all of them pull in FastAPI, the simulators and the twin (~1.8 s here), which a
+``commtwin community import`` or ``commtwin db info`` would pay for nothing."""
 
-def build_parser() -> argparse.ArgumentParser:
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every subcommand, or (``only``) with that one alone."""
     parser = argparse.ArgumentParser(
         prog="commtwin",
         description="Digital twin for residential communities: ingest, 3D model, cockpit API.",
@@ -38,25 +44,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"commtwin {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (
-        cmd_db,
-        cmd_ingest,
-        cmd_deadletters,
-        cmd_community,
-        cmd_district,
-        cmd_simulate,
-        cmd_api,
-        cmd_history,
-        cmd_keys,
-        cmd_demo,
-    ):
-        module.register(sub)
+    for name, module in COMMANDS.items():
+        if only is None or name == only:
+            importlib.import_module(module).register(sub)
     return parser
 
 
+def _chosen(argv: Sequence[str]) -> str | None:
+    """The subcommand named by ``argv`` (its first word), if it is one."""
+    return argv[0] if argv and argv[0] in COMMANDS else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_chosen(words))
+    args = parser.parse_args(words)
     try:
         settings = load_settings()
         logging.basicConfig(

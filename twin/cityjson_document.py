@@ -229,31 +229,30 @@ def _decoded(value: Any) -> Any:
 def _vertex_rows(raw: Any, source: str) -> Vertices:
     """The ``vertices`` array as n × 3 floats, read from simdjson's tape without Python lists.
 
-    ``as_buffer`` flattens any nesting, so the shape is checked on the array's
-    compact text: one level of inner arrays, each with exactly two commas.
+    ``as_buffer`` flattens any nesting (and refuses anything but numbers), so
+    the shape is checked on the array's compact text: with everything but
+    brackets and commas deleted it must read ``[[,,],[,,],…]``.
     """
     if raw is None:
         return np.empty((0, 3))
     problem = ModelError(source, "vertices must be a list of [x, y, z] numbers")
     if not isinstance(raw, simdjson.Array):
         raise problem
-    if len(raw) == 0:
+    count = len(raw)
+    if count == 0:
         return np.empty((0, 3))
     try:
         flat = np.frombuffer(raw.as_buffer(of_type="d"), dtype=np.float64)
     except (TypeError, ValueError):
         raise problem from None
     mini: Any = raw.mini  # bytes at run time, though the stubs say str
-    text = np.frombuffer(mini.encode() if isinstance(mini, str) else mini, np.uint8)
-    opens = np.flatnonzero(text == ord("["))
-    closes = np.flatnonzero(text == ord("]"))
-    count = len(raw)
-    if len(flat) != 3 * count or len(opens) != count + 1 or len(closes) != count + 1:
+    text = mini.encode() if isinstance(mini, str) else bytes(mini)
+    shape = text.translate(None, _NOT_STRUCTURE)
+    if len(flat) != 3 * count or shape != b"[" + b",".join([b"[,,]"] * count) + b"]":
         raise problem
-    inner_open, inner_close = opens[1:], closes[:-1]
-    commas = np.flatnonzero(text == ord(","))
-    inside = np.searchsorted(commas, inner_close) - np.searchsorted(commas, inner_open)
-    nested = (inner_open > inner_close).any() or (inner_close[:-1] > inner_open[1:]).any()
-    if nested or (inside != 2).any() or not np.isfinite(flat).all():
+    if not np.isfinite(flat).all():
         raise problem
     return flat.reshape(-1, 3)
+
+
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b"[],")
