@@ -34,6 +34,8 @@ if [ "${COMMTWIN_SKIP_BROWSER:-0}" != "1" ]; then
 fi
 # The broker's own C subscriber: bench/bench_ingest.py's reference for one ingestor.
 command -v mosquitto_sub >/dev/null 2>&1 || apt_missing="$apt_missing mosquitto-clients"
+# The HTTP load generator of bench/bench_api_live.py and bench/bench_district.py.
+command -v wrk >/dev/null 2>&1 || apt_missing="$apt_missing wrk"
 if [ -n "$apt_missing" ]; then
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
         echo "== installing Debian packages:$apt_missing"
