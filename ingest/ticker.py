@@ -99,6 +99,8 @@ class Ticker:
         ):
             log.info("community %s changed: its model reloads at next use", note.get("community"))
             self.places.mark_stale(str(note.get("community")))
+            if self.alarms is not None:
+                self.alarms.devices_changed()
 
     def run(self, stop: threading.Event) -> None:
         """The thread's loop, until ``stop`` is set."""
