@@ -19,7 +19,7 @@ import orjson
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from twin.geojson import footprint_from_geojson, footprint_to_geojson
+from twin.geojson import footprint_from_geojson, footprint_to_geojson, footprints_from_geojson
 from twin.households import household_columns, household_from_columns
 from twin.locate import DevicePlace
 from twin.model import (
@@ -216,16 +216,23 @@ def community_from_rows(head: Row, tables: Mapping[str, list[Row]]) -> Community
     for bid, idx, sname, floor_z, height in tables["storeys"]:
         storeys.setdefault(bid, []).append(Storey(idx, floor_z, height, sname))
     units: dict[str, list[Unit]] = {}
+    shaped = [row for row in tables["units"] if row[4] is not None]
+    unit_shapes = iter(
+        footprints_from_geojson(
+            [row[4] for row in shaped], [f"unit {row[1]} of building {row[0]}" for row in shaped]
+        )
+    )
     for bid, uid, storey, uname, footprint, uattrs, *household in tables["units"]:
-        owner = f"unit {uid} of building {bid}"
-        shape = footprint_from_geojson(footprint, owner) if footprint is not None else None
+        shape = next(unit_shapes) if footprint is not None else None
         home = household_from_columns(*household)
         units.setdefault(bid, []).append(Unit(uid, storey, uname, shape, uattrs, home))
+    rows = tables["buildings"]
+    shapes = footprints_from_geojson([r[2] for r in rows], [f"building {r[0]}" for r in rows])
     buildings = tuple(
         Building(
             bid,
             bname,
-            footprint_from_geojson(fp, f"building {bid}"),
+            shape,
             ground,
             roof,
             tuple(sorted(storeys.get(bid, []), key=lambda s: s.index)),
@@ -233,7 +240,7 @@ def community_from_rows(head: Row, tables: Mapping[str, list[Row]]) -> Community
             tuple(flags),
             battrs,
         )
-        for bid, bname, fp, ground, roof, flags, battrs in tables["buildings"]
+        for (bid, bname, _, ground, roof, flags, battrs), shape in zip(rows, shapes, strict=True)
     )
     grids = tuple(
         Grid(gid, gname, footprint_from_geojson(polygon, f"grid {gid}"), worker, worker_name)
