@@ -26,6 +26,7 @@ home's grid worker.
 from __future__ import annotations
 
 import logging
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -59,6 +60,10 @@ _ACTIVITY_PROBES: Final = {"water_meter": "flow_lpm", "door": "open", "motion": 
 _METRICS: Final = "SELECT key, name FROM metrics"
 
 
+REFRESH_S = 300.0
+"""The clock re-reads the watched homes at least this often (else when a model loads)."""
+
+
 class CareStage:
     def __init__(self, options: CareOptions, alarms: AlarmStage, book: IncidentBook) -> None:
         self.options = options
@@ -66,6 +71,8 @@ class CareStage:
         self.book = book
         self.engine: CareEngine | None = None
         self._members: tuple[tuple[CareHome, ...], tuple[CareDevice, ...]] = ((), ())
+        self._places_version = -1
+        self._refreshed_at = -math.inf
         self._pending: CareEvaluation | None = None
         self._metric_keys: set[int] = set()
 
@@ -107,7 +114,12 @@ class CareStage:
     def tick(self, conn: Conn, now: float) -> list[AlarmEvent]:
         """``care_check`` alarms due at ``now``, persisted in their own transaction."""
         with self.alarms.lock:
-            self._refresh(conn)
+            # Re-reading 200 communities' homes every tick held up the batches
+            # (this lock) at district size: only when a model was (re)loaded since.
+            places = self.alarms.places
+            if places.version != self._places_version or now - self._refreshed_at >= REFRESH_S:
+                self._refresh(conn)
+                self._places_version, self._refreshed_at = places.version, now
             engine = self._ensure(conn)
             evaluation = engine.tick(now)
             if evaluation.events:
