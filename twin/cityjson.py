@@ -19,11 +19,9 @@ rules, one feature at a time.
 
 from __future__ import annotations
 
-import gc
 import re
 from collections import Counter
-from collections.abc import Container, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
@@ -137,8 +135,7 @@ def read_cityjson_report(
         strict=strict,
     )
     settle(pending, batch, strict=strict, source=source)
-    order = {str(k): i for i, k in enumerate(objects)}
-    batch.skips.sort(key=lambda s: order.get(s.object_id, len(order)))
+    batch.sort_skips(str(k) for k in objects)
     return batch.report(source, header.source_crs, frame)
 
 
@@ -153,6 +150,11 @@ class Batch:
     @classmethod
     def empty(cls) -> Batch:
         return cls([], [], Counter())
+
+    def sort_skips(self, object_ids: Iterable[str]) -> None:
+        """Skips in the file's order of ``object_ids`` (others last)."""
+        order = {oid: i for i, oid in enumerate(object_ids)}
+        self.skips.sort(key=lambda s: order.get(s.object_id, len(order)))
 
     def extend(self, other: Batch) -> None:
         self.buildings.extend(other.buildings)
@@ -343,24 +345,6 @@ class Header:
         points = self.template_vertices
         placed = points @ matrix[:3, :3].T + matrix[:3, 3] + world[boundaries[0]]
         return template, self.to_local(placed, frame, owner)
-
-
-@contextmanager
-def cycle_collector_paused() -> Iterator[None]:
-    """Hold off Python's cyclic garbage collector while a big model is read.
-
-    Decoded JSON is trees of lists and dicts, freed by reference counting; but
-    every ~700 new containers the collector walks the young ones, and the older
-    generations over and over as the buildings accumulate: about half of a
-    10,000-building read. It is switched back on (if it was on) afterwards.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _xyz(raw: Any, source: str = "geometry-templates") -> Vertices:

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 import simdjson
 
-from twin.cityjson import Batch, Header, Vertices, cycle_collector_paused, settle
+from twin.bulk_decode import cycle_collector_paused
+from twin.cityjson import Batch, Header, Vertices, settle
 from twin.cityjson_building import Pending
 from twin.crs import Frame
 from twin.errors import ModelError
@@ -75,6 +76,7 @@ def load_json(path: Path) -> Any:
     return _decoded(root)
 
 
+@cycle_collector_paused()
 def read_cityjson_document(
     document: CityJSONDocument,
     *,
@@ -84,17 +86,6 @@ def read_cityjson_document(
     crs: str | None = None,
 ) -> GeometryReport:
     """:func:`twin.cityjson.read_cityjson_report` of a parsed document, object by object."""
-    with cycle_collector_paused():
-        return _read(document, frame, storey_height, strict, crs)
-
-
-def _read(
-    document: CityJSONDocument,
-    frame: Frame | None,
-    storey_height: float,
-    strict: bool,
-    crs: str | None,
-) -> GeometryReport:
     root, source = document.root, document.source
     if root is None:
         raise ModelError(source, "was closed before it was read")
@@ -122,7 +113,7 @@ def _read(
             local=local,
         )
         settle(pending, batch, strict=strict, source=source)
-    batch.skips.sort(key=lambda s: links.order.get(s.object_id, len(links.order)))
+    batch.sort_skips(links.order)
     return batch.report(source, header.source_crs, frame)
 
 

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from twin.cityjson import Batch, Header, cycle_collector_paused, settle
+from twin.bulk_decode import cycle_collector_paused
+from twin.cityjson import Batch, Header, settle
 from twin.cityjson_building import Pending
 from twin.crs import Frame
 from twin.errors import ModelError
@@ -43,6 +44,7 @@ def looks_like_seq(name: str) -> bool:
     return name.lower().endswith((".jsonl", ".jsonseq"))
 
 
+@cycle_collector_paused()
 def read_cityjson_seq(
     lines: Iterable[bytes | str],
     source: str,
@@ -53,21 +55,6 @@ def read_cityjson_seq(
     crs: str | None = None,
 ) -> GeometryReport:
     """The buildings of a CityJSONSeq stream (an open binary file iterates its lines)."""
-    with cycle_collector_paused():
-        return _read(
-            lines, source, frame=frame, storey_height=storey_height, strict=strict, crs=crs
-        )
-
-
-def _read(
-    lines: Iterable[bytes | str],
-    source: str,
-    *,
-    frame: Frame | None,
-    storey_height: float,
-    strict: bool,
-    crs: str | None,
-) -> GeometryReport:
     numbered = ((n, line) for n, line in enumerate(lines, start=1) if line.strip())
     first = next(numbered, None)
     if first is None:

@@ -17,7 +17,8 @@ from typing import Any
 import orjson
 
 from twin import community_fields as f
-from twin.cityjson import cycle_collector_paused, read_cityjson
+from twin.bulk_decode import cycle_collector_paused
+from twin.cityjson import read_cityjson
 from twin.crs import Frame, require_metric
 from twin.errors import ModelError
 from twin.geojson import (

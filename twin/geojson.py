@@ -51,7 +51,7 @@ def footprints_from_geojson(objs: Sequence[Any], owners: Sequence[str]) -> list[
 
     A stored community has thousands of unit footprints, nearly all one ring
     without holes: those are built and checked with one vectorised call each
-    (a model loads ~4× faster); any other shape, or any plain one that fails a
+    (a stored model loads ~2× faster); any other shape, or any plain one that fails a
     check, goes through :func:`footprint_from_geojson` (and its error).
 
     >>> square = {"type": "Polygon", "coordinates": [[[0, 0], [2, 0], [2, 2], [0, 0]]]}
