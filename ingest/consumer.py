@@ -269,7 +269,14 @@ class Consumer:
                 self.idle.clear()
                 for _ in range(_READ_BURST):
                     # Whole PUBLISH packets in one loop; paho reads whatever else comes.
-                    if client.read_publishes(_READ_BURST) and not client.buffered():
+                    client.read_publishes(_READ_BURST)
+                    # At most a burst per turn: a socket that never runs dry (a
+                    # backlog at the broker) must not keep us from handing over,
+                    # seeing backpressure and flushing acks. Without this bound one
+                    # turn once queued 220,000 messages over a 40,000 limit and
+                    # stayed away from the socket long enough for a keep-alive
+                    # timeout.
+                    if len(client.inbox) >= _READ_BURST or not client.buffered():
                         break
                     if client.loop_read() != mqtt.MQTT_ERR_SUCCESS:
                         self._deliver()
