@@ -121,6 +121,8 @@ class Ticker:
                 if now >= next_escalation:
                     next_escalation = now + self.escalate_every_s
                     self.tick_escalations(conn, datetime.fromtimestamp(now, UTC))
+                # One aged model per turn (~2/s): a district's 200 in under 2 min.
+                self.places.refresh_due(conn)
                 wait = min(next_alarm, next_escalation) - self._clock()
                 # The wait is spent listening; short slices keep `stop` responsive.
                 for note in conn.notifies(timeout=max(0.01, min(wait, 0.5))):

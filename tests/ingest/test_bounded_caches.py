@@ -83,3 +83,39 @@ def test_bounded_places_keep_the_most_recently_used_models(
         assert again is not a
         assert dict(again.devices) == dict(a.devices)
         assert [p.id for p in places.cached()] == [ids[2], ids[0]]
+
+
+def test_aged_or_doubtful_models_are_reloaded_in_the_background_and_swapped_only_if_changed(
+    three_communities: tuple[str, list[str]],
+) -> None:
+    url, ids = three_communities
+    clock = [0.0]
+    places = Places(max_age_s=60, clock=lambda: clock[0])
+    with psycopg.connect(url, autocommit=True) as conn:
+        first = places.get(conn, ids[0])
+        assert first is not None
+        clock[0] = 61.0  # aged: still served as it is, no load on the batch path
+        loads = places.version
+        assert places.get(conn, ids[0]) is first
+        assert places.version == loads
+        assert places.refresh_due(conn) == 1  # reloaded, the same rows: kept
+        assert places.get(conn, ids[0]) is first
+        assert places.version == loads
+        assert places.refresh_due(conn) == 0  # fresh again
+
+        key, kind = conn.execute(
+            "SELECT key, kind FROM devices WHERE community_id = %s ORDER BY key LIMIT 1",
+            (ids[0],),
+        ).fetchone() or (0, "")
+        conn.execute("UPDATE devices SET kind = 'renamed' WHERE key = %s", (key,))
+        try:
+            places.mark_stale()  # missed notifications: in doubt, not reloaded on use
+            assert places.get(conn, ids[0]) is first
+            assert places.refresh_due(conn) == 1
+            changed = places.get(conn, ids[0])
+            assert changed is not first
+            assert changed is not None
+            assert changed.devices[key].kind == "renamed"
+            assert places.version == loads + 1
+        finally:
+            conn.execute("UPDATE devices SET kind = %s WHERE key = %s", (kind, key))
