@@ -48,17 +48,20 @@ INCIDENT_SHARE = 0.0001
 PROBE_EVERY_S = 0.1
 
 
-def values(kind: str, rng: random.Random, counter: float) -> dict[str, float | bool]:
-    """One reading of ``kind`` in its normal range (``counter`` only grows)."""
+def values(
+    kind: str, rng: random.Random, counter: float, temperature: float
+) -> dict[str, float | bool]:
+    """One reading of ``kind`` in its normal range (``counter`` only grows;
+    ``temperature``: the device's own, which drifts slowly)."""
     r = rng.random
     table: dict[str, dict[str, float | bool]] = {
-        "smoke": {"smoke": False, "temperature": round(20 + 5 * r(), 1)},
+        "smoke": {"smoke": False, "temperature": round(temperature, 1)},
         "water_leak": {"leak": False},
         "gas": {"gas_lel": round(2 * r(), 2)},
         "elevator": {"fault": False, "door_open": r() < 0.1, "trips": counter,
                      "load_kg": round(600 * r())},
         "door": {"open": r() < 0.05},
-        "env": {"temperature": round(20 + 6 * r(), 1), "humidity": round(40 + 20 * r())},
+        "env": {"temperature": round(temperature, 1), "humidity": round(40 + 20 * r())},
         "air_quality": {"pm25": round(10 + 25 * r()), "co2": round(420 + 400 * r())},
         "power_meter": {"power_kw": round(0.5 + 3 * r(), 2), "energy_kwh": counter},
         "wearable": {"heart_rate": round(62 + 25 * r()), "fall": False, "sos": False,
@@ -86,6 +89,10 @@ class Feed:
         self.rng = random.Random(seed)
         self.last_ms: dict[tuple[str, str], int] = {}
         self.counters: dict[tuple[str, str], float] = {}
+        # A room's temperature drifts, it does not jump: a fresh 20-26 °C draw per
+        # reading, seconds apart, tripped temperature_rise (> 8 °C/min) ~100 times
+        # a second over the district, an alarm storm no real feed has.
+        self.temperatures: dict[tuple[str, str], float] = {}
         self.later: list[tuple[float, int, str, str, str]] = []  # (due, n, what, cid, dev)
         self.sent: Counter[str] = Counter()
         self.readings = 0
@@ -101,7 +108,11 @@ class Feed:
         key = (cid, dev)
         counter = self.counters.get(key, self.rng.randrange(1000)) + 1
         self.counters[key] = counter
-        reading = values(kind, self.rng, counter)
+        rng = self.rng
+        was = self.temperatures.get(key)
+        temperature = 20 + 5 * rng.random() if was is None else was + rng.gauss(0, 0.1)
+        self.temperatures[key] = temperature = min(30.0, max(16.0, temperature))
+        reading = values(kind, rng, counter, temperature)
         body: dict[str, object] = {"ts": self._ts(cid, dev), "values": reading}
         if kind == "wearable":  # ingest locates it (building, storey, unit, grid)
             body["pos"] = {"x": round(self.rng.uniform(0, 200), 1),

@@ -218,9 +218,12 @@ class Pipeline:
                 hook(conn, view)
         if dead:
             self._dead_letters(conn, dead)
-        for community, n in sorted(inserted_by_community.items()):
-            payload_json = orjson.dumps({"community": community, "rows": n}).decode()
-            conn.execute(sql.NOTIFY_BATCH, (payload_json,))
+        if inserted_by_community:
+            notes = [
+                orjson.dumps({"community": community, "rows": n}).decode()
+                for community, n in sorted(inserted_by_community.items())
+            ]
+            conn.execute(sql.NOTIFY_BATCH, (notes,))
         return BatchResult(
             messages=len(batch),
             readings_offered=len(cols),

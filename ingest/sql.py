@@ -143,6 +143,8 @@ ON CONFLICT (topic, payload_sha256, reason) DO UPDATE
     SET occurrences = d.occurrences + EXCLUDED.occurrences, last_received_at = now()
 """
 
-NOTIFY_BATCH: Final = "SELECT pg_notify('commtwin_batches', %s)"
+# One notification per community of the batch, in one statement (a district
+# batch touches 200 communities: 200 round trips otherwise).
+NOTIFY_BATCH: Final = "SELECT count(pg_notify('commtwin_batches', p)) FROM unnest(%s::text[]) p"
 STORAGE_MODE: Final = "SELECT value FROM storage_config WHERE key = 'mode'"
 MAINTAIN: Final = "SELECT * FROM commtwin_maintain()"

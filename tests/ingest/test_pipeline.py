@@ -68,10 +68,18 @@ def test_readings_rollups_and_redelivery(conn: psycopg.Connection[Any], pipeline
     assert (first.readings_offered, first.readings_inserted) == (5, 5)
     notes = list(conn.notifies(timeout=1.0, stop_after=1))
     assert orjson.loads(notes[0].payload) == {"community": "lanting", "rows": 5}
+    # A batch of several communities: one notification each, in one statement.
+    add_community(conn.info.dsn, "xixi")
+    pipeline.write(conn, [tel("env-2", T0, co2=410), tel("env-3", T0, "xixi", co2=400)])
+    notes = list(conn.notifies(timeout=1.0, stop_after=2))
+    assert [orjson.loads(n.payload) for n in notes] == [
+        {"community": "lanting", "rows": 1},
+        {"community": "xixi", "rows": 1},
+    ]
     # A redelivery of the same batch adds nothing anywhere.
     again = pipeline.write(conn, [*batch, tel("env-1", T0 + 2000, temperature=24.0)])
     assert (again.readings_offered, again.readings_inserted) == (6, 1)
-    assert one(conn, "SELECT count(*) FROM readings") == 6
+    assert one(conn, "SELECT count(*) FROM readings") == 8
     minute = one(
         conn,
         "SELECT n, v_sum, v_min, v_max, last_value FROM readings_1m r "
@@ -89,7 +97,7 @@ def test_readings_rollups_and_redelivery(conn: psycopg.Connection[Any], pipeline
         first_bucket[-1],
     )
     hour_total = one(conn, "SELECT sum(n)::int FROM readings_1h")
-    assert hour_total == 6
+    assert hour_total == 8
     assert (
         one(
             conn,
