@@ -356,12 +356,14 @@ class Places:
         building, storey = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
         unit, grid = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
         xa, ya, za = (np.asarray(v, dtype=np.float64) for v in (x, y, z))
-        names = np.asarray(communities, dtype=object)
-        for community in sorted(set(communities)):
+        groups: dict[str, list[int]] = {}  # one pass (a district batch has 200 communities)
+        for i, community in enumerate(communities):
+            groups.setdefault(community, []).append(i)
+        for community in sorted(groups):
             places = self.get(conn, community)
             if places is None:
                 continue
-            rows = np.flatnonzero(names == community)
+            rows = np.asarray(groups[community], dtype=np.intp)
             found = places.locator.locate(xa[rows], ya[rows], za[rows])
             # Index -1 (none) picks the trailing None of each id table.
             building[rows] = np.array([*found.building_ids, None], dtype=object)[found.building]
