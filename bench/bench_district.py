@@ -2,7 +2,8 @@
 """A district on one machine: 200 communities x ~2,000 devices (issue 15, part 3).
 
 Everything runs here together: the shared PostgreSQL (a scratch database, or
-``--database-url`` kept between runs so the import is done once), a private
+``--database-url`` kept between runs so the import is done once, or with
+``--tuned-server`` a server of its own sized for the district: TUNED_SETTINGS), a private
 Mosquitto with the project's config, ONE ``commtwin ingest``, ``commtwin
 api`` (``--workers``), the feed (bench/district_feed.py, its own process) and
 ``wrk`` (Debian package) as the /live load.
@@ -59,9 +60,20 @@ from bench.bench_api_live import process, wrk  # noqa: E402
 from bench.bench_live_states import DISTRICT, ensure_district, tree_rss_mib  # noqa: E402
 from commtwin.api_workers import default_workers  # noqa: E402
 from simulators.district_gen import DistrictSpec  # noqa: E402
+from tests.pgcluster import PgCluster  # noqa: E402
 from tests.services import Broker, free_port, scratch_database  # noqa: E402
 
 PY = sys.executable
+# A server sized for the district's writes (still durable: fsync and full page
+# writes on). With Debian's defaults (shared_buffers 128MB, max_wal_size 1GB)
+# the 400,000 devices' random index inserts checkpointed every ~10 s, most of
+# the WAL was full-page images, and backends wrote out their own dirty pages:
+# the ingestor's database backend at 60-90 % CPU held one ingestor to ~5,900
+# msg/s; with these, ~8,900 on the same feed (2026-12-04, docs/DESIGN.md).
+TUNED_SETTINGS = (
+    "-c shared_buffers=4GB -c max_wal_size=16GB -c checkpoint_timeout=15min"
+    " -c wal_compression=lz4 -c wal_buffers=64MB -c max_connections=200"
+)
 
 
 def load() -> str:
@@ -342,11 +354,19 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=default_workers(), help="API workers")
     parser.add_argument("--catch-up-s", type=float, default=600, help="wait after the feed")
     parser.add_argument("--database-url", help="use (and keep) this database")
+    parser.add_argument(
+        "--tuned-server",
+        action="store_true",
+        help="a PostgreSQL server of the bench's own, with TUNED_SETTINGS (removed after)",
+    )
     a = parser.parse_args()
     log(f"{a.communities} communities x {a.buildings} buildings, {a.rate:,.0f} msg/s for "
         f"{a.minutes:g} min; {load()}")  # fmt: skip
     if a.database_url:
         run(a.database_url, a)
+    elif a.tuned_server:
+        with PgCluster(settings=TUNED_SETTINGS) as server:
+            run(server.create_database("commtwin_bench_district"), a)
     else:
         with scratch_database("commtwin_bench_district") as url:
             run(url, a)

@@ -38,9 +38,16 @@ class ClusterError(Exception):
     """The cluster did not start or stop as asked (its log tail says why)."""
 
 
+# For tests: fast and crash-safe for a killed process (see the module doc).
+TEST_SETTINGS = "-c fsync=off -c full_page_writes=off -c max_connections=200 -c shared_buffers=32MB"
+
+
 class PgCluster:
-    def __init__(self, port: int | None = None) -> None:
+    """``settings``: the server's ``-c`` options (default :data:`TEST_SETTINGS`)."""
+
+    def __init__(self, port: int | None = None, settings: str = TEST_SETTINGS) -> None:
         self.port = port or free_port()
+        self.settings = settings
         self.dir = Path(tempfile.mkdtemp(prefix="commtwin-pg-"))
         self.data = self.dir / "data"
         self.log = self.dir / "postgres.log"
@@ -72,10 +79,7 @@ class PgCluster:
     # ------------------------------------------------------------- control
     def start(self, timeout: float = 30.0) -> PgCluster:
         """Start (after a kill too: waits for the killed server's backends to go)."""
-        options = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off"
-            " -c full_page_writes=off -c max_connections=200 -c shared_buffers=32MB"
-        )
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} {self.settings}"
         deadline = time.monotonic() + timeout
         while True:
             done = self._run(
