@@ -22,7 +22,7 @@ inside the caller's transaction:
 
 :func:`write_incident_events` is the pipeline's entry for MQTT messages: it
 converts them into ``twin.incidents`` events, locating their place
-(:func:`ingest.places.event_location`), and reports the refusals.
+(:func:`ingest.community_places.event_location`), and reports the refusals.
 """
 
 from __future__ import annotations
@@ -38,8 +38,9 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from ingest.community_places import event_location
 from ingest.messages import IncidentEvent, LocalPosition, Reason, UnitLocation
-from ingest.places import Places, event_location
+from ingest.places import Places
 from twin.incident_dispatch import (
     DEFAULT_ALARM_POLICY,
     AlarmIncidentPolicy,
