@@ -24,8 +24,8 @@ from twin.errors import ModelError
 from twin.geojson import (
     HEIGHT_DEFAULTED,
     footprint_from_geojson,
-    read_geojson_buildings,
 )
+from twin.geojson_buildings import read_geojson_buildings
 from twin.households import household_from_json
 from twin.model import (
     Building,

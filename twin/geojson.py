@@ -7,8 +7,8 @@ names the object when they are not.
 
 Building files (OSM exports: heights, levels, ``min_height``,
 ``building:part`` merged into its building, non-buildings skipped) are read
-by ``twin/geojson_buildings.py``; :func:`read_geojson_buildings` is its
-all-or-nothing form, and the helpers it shares live here.
+by ``twin/geojson_buildings.py`` (with ``read_geojson_buildings``, its
+all-or-nothing form), which imports the helpers it shares from here.
 """
 
 from __future__ import annotations
@@ -21,10 +21,8 @@ from typing import Any
 import numpy as np
 import shapely
 
-from twin.crs import Frame
 from twin.errors import ModelError
-from twin.model import Footprint, GeometryImport
-from twin.storeys import DEFAULT_STOREY_HEIGHT
+from twin.model import Footprint
 
 DECIMALS = 6  # local coordinates are rounded to the micrometre: drops float noise
 HEIGHT_DEFAULTED = "height_defaulted"
@@ -167,26 +165,6 @@ def ring_array(ring: Any, owner: str, number: int) -> np.ndarray[Any, np.dtype[n
     if not np.array_equal(array[0], array[-1]):
         raise ModelError(owner, f"footprint ring {number} is not closed (first ≠ last position)")
     return array
-
-
-def read_geojson_buildings(
-    data: Any,
-    source: str,
-    *,
-    frame: Frame | None = None,
-    storey_height: float = DEFAULT_STOREY_HEIGHT,
-) -> GeometryImport:
-    """Buildings of a GeoJSON FeatureCollection, in ``frame`` (or a new local frame).
-
-    Any feature that cannot be read is an error; ``twin.geojson_buildings.
-    read_geojson_report`` skips and reports them instead (rules there).
-    """
-    from twin.geojson_buildings import read_geojson_report  # noqa: PLC0415 (it imports us)
-
-    report = read_geojson_report(
-        data, source, frame=frame, storey_height=storey_height, strict=True
-    )
-    return report.found
 
 
 def other_tags(properties: Mapping[str, Any]) -> dict[str, str]:

@@ -146,6 +146,24 @@ def read_geojson_report(
     return GeometryReport(GeometryImport(source, source_crs, frame, tuple(buildings)), tuple(skips))
 
 
+def read_geojson_buildings(
+    data: Any,
+    source: str,
+    *,
+    frame: Frame | None = None,
+    storey_height: float = DEFAULT_STOREY_HEIGHT,
+) -> GeometryImport:
+    """Buildings of a GeoJSON FeatureCollection, in ``frame`` (or a new local frame).
+
+    Any feature that cannot be read is an error; :func:`read_geojson_report`
+    skips and reports them instead (rules there).
+    """
+    report = read_geojson_report(
+        data, source, frame=frame, storey_height=storey_height, strict=True
+    )
+    return report.found
+
+
 def _source_crs(data: Mapping[str, Any], source: str) -> str:
     crs = data.get("crs")
     if crs is None:

@@ -27,10 +27,9 @@ from twin.rules_config import (
     Rule,
     RuleError,
     RuleSet,
-    load_rules,
-    load_rules_file,
 )
 from twin.rules_defaults import critical_incident_category, default_rules
+from twin.rules_loading import load_rules, load_rules_file
 from twin.rules_readings import (
     ActiveAlarm,
     AlarmEvent,

@@ -21,8 +21,8 @@ from twin.geojson import (
     HEIGHT_DEFAULTED,
     footprint_from_geojson,
     footprint_to_geojson,
-    read_geojson_buildings,
 )
+from twin.geojson_buildings import read_geojson_buildings
 
 
 @pytest.fixture(scope="module")
