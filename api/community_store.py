@@ -1,6 +1,6 @@
 """The community model in PostgreSQL: import (one transaction), load, export, list.
 
-:func:`import_community` writes a validated :class:`~twin.model.Community`
+:func:`import_community` writes a validated :class:`~twin.model.community.Community`
 in place: stored rows are compared with the model's, only differences are
 written, and objects no longer in the model are reported. Buildings, storeys,
 units and grids that disappear are deleted; devices that disappear are kept
@@ -25,8 +25,8 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb, set_json_loads
 
-from twin.community_export import community_to_json
-from twin.community_rows import (
+from twin.community.export import community_to_json
+from twin.community.rows import (
     BUILDINGS,
     COMMUNITY,
     ENTRANCES,
@@ -43,8 +43,8 @@ from twin.community_rows import (
     community_from_rows,
     model_rows,
 )
-from twin.locate import Locator, resolve_devices
-from twin.model import Community
+from twin.geometry.locate import Locator, resolve_devices
+from twin.model.community import Community
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 AsyncConn = psycopg.AsyncConnection[tuple[Any, ...]]

@@ -32,10 +32,10 @@ from api.live.document import LOOP_WINDOW, CommunityLive, RecentIncident, day_st
 from api.live.hub import LiveHub
 from api.live.reader import LiveUnavailableError
 from api.queries.districts import District, Member, district_members
-from twin.crs import Frame
-from twin.district import CommunityFigures, community_entry, rank_communities, totals
 from twin.errors import ModelError
-from twin.live_types import iso
+from twin.live.district import CommunityFigures, community_entry, rank_communities, totals
+from twin.live.rows import iso
+from twin.model.crs import Frame
 
 # A district whose members are still being built answers 503 after this long.
 BUILD_WAIT_S: Final = 20.0

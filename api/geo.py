@@ -1,6 +1,6 @@
 """Footprints in a community's local metres → GeoJSON in WGS 84 for map clients.
 
-The conversion itself is ``twin.crs.Frame`` (the same one the importer and
+The conversion itself is ``twin.model.crs.Frame`` (the same one the importer and
 locator use, so maps and the 3D view agree); this module walks GeoJSON rings.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from twin.crs import Frame
 from twin.errors import ModelError
+from twin.model.crs import Frame
 
 
 class GeoError(ValueError):

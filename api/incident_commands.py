@@ -1,7 +1,7 @@
 """Reporting and moving incidents over HTTP, through the same path and rules as MQTT.
 
-1. The event is built as ``twin.incidents`` sees it and checked against the
-   incident's stored events with :func:`twin.incidents.check_event`: an
+1. The event is built as ``twin.incidents.replay`` sees it and checked against the
+   incident's stored events with :func:`twin.incidents.replay.check_event`: an
    invalid transition is a 409 whose reason names both states, and nothing
    is published (the caller is told and can retry).
 2. The wire message is checked against ``schemas/mqtt/incident_event.json``
@@ -44,7 +44,7 @@ from api.models.incidents import (
 from api.mqtt_publish import BrokerConfig, BrokerUnavailableError, publish
 from api.queries.incidents import get_incident, readable_events, stored_events
 from schemas.mqtt_contract import load_schema
-from twin.incidents import (
+from twin.incidents.replay import (
     Applied,
     Duplicate,
     EventType,

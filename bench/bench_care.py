@@ -3,11 +3,11 @@
 
 Measured, each a JSON line:
 
-* ``check_readings_per_s``: :class:`twin.care_rules.CareEngine` evaluating
+* ``check_readings_per_s``: :class:`twin.rules.care.CareEngine` evaluating
   batches of 10,000 readings of 5,000 checked homes (3 devices each, water
   counters included) — target ≥ 500,000 readings/s, one core;
 * ``check_tick_ms``: its clock tick over those homes — target ≤ 10 ms;
-* ``baseline_score_ms``: :mod:`twin.care_baseline` scoring 5,000 meters'
+* ``baseline_score_ms``: :mod:`twin.rules.care_baseline` scoring 5,000 meters'
   hour against 14 days (usage from rollups, profile, robust z) — target
   ≤ 200 ms;
 * ``baseline_job_ms``: the ingest job itself (``CareStage.baseline``: SQL on
@@ -35,10 +35,10 @@ from commtwin import db
 from ingest.policy import TwinOptions
 from ingest.twin_wiring import build_twin
 from simulators.community_gen import CommunitySpec, generate_community
-from twin import care_baseline as cb
-from twin.care_rules import CareConfig, CareDevice, CareEngine, CareHome
-from twin.community_file import community_from_json
-from twin.rules_readings import ReadingBatch
+from twin.community.file import community_from_json
+from twin.rules import care_baseline as cb
+from twin.rules.care import CareConfig, CareDevice, CareEngine, CareHome
+from twin.rules.readings import ReadingBatch
 
 HOMES = 5_000
 T0 = 1_800_000_000.0

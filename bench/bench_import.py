@@ -36,8 +36,8 @@ import psycopg
 
 from api.community_store import import_community
 from commtwin import db
-from twin.community_file import read_geometry, read_json_file
-from twin.model import Community
+from twin.community.file import read_geometry, read_json_file
+from twin.model.community import Community
 
 SERVER_URL = os.environ.get(
     "COMMTWIN_BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

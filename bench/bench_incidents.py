@@ -15,11 +15,11 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from twin.incident_escalation import escalations
-from twin.incident_events import EventType as T
-from twin.incident_events import IncidentEvent, Location
-from twin.incident_kpis import incident_kpis
-from twin.incidents import IncidentRecord, check_event, replay
+from twin.incidents.escalation import escalations
+from twin.incidents.events import EventType as T
+from twin.incidents.events import IncidentEvent, Location
+from twin.incidents.kpis import incident_kpis
+from twin.incidents.replay import IncidentRecord, check_event, replay
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 CATEGORIES = ("noise", "garbage", "parking", "water_leak", "fire", "facade")

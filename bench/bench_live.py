@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from twin.live import (
+from twin.live.state import (
     AlarmState,
     ClosedLoop,
     CommunityLayout,

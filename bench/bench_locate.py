@@ -17,10 +17,10 @@ import time
 import numpy as np
 import shapely
 
-from twin.crs import local_tmerc
-from twin.locate import Locator
-from twin.model import Building, Community, Grid, Storey, Unit
-from twin.storeys import derive_storeys
+from twin.geometry.locate import Locator
+from twin.model.community import Building, Community, Grid, Storey, Unit
+from twin.model.crs import local_tmerc
+from twin.model.storeys import derive_storeys
 
 SIDE = 100
 PLOT = 30.0

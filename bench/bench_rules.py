@@ -16,8 +16,8 @@ import time
 
 import numpy as np
 
-from twin.kinds import KINDS
-from twin.rules import DeviceRef, ReadingBatch, RuleEngine, default_rules
+from twin.model.kinds import KINDS
+from twin.rules.engine import DeviceRef, ReadingBatch, RuleEngine, default_rules
 
 N_DEVICES = 2_000
 T0 = 1_800_000_000.0

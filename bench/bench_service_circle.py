@@ -21,12 +21,12 @@ import time
 import numpy as np
 import shapely
 
-from twin.facilities import FACILITY_TYPES, Facility
-from twin.model import Building, Community, Storey, Unit
-from twin.service_circle import ServiceCircle
-from twin.service_coverage import count_homes, summary_rows
-from twin.service_scenario import Scenario, run_scenario
-from twin.walk_network import WalkPath
+from twin.model.community import Building, Community, Storey, Unit
+from twin.model.facilities import FACILITY_TYPES, Facility
+from twin.model.walk_network import WalkPath
+from twin.services.circle import ServiceCircle
+from twin.services.coverage import count_homes, summary_rows
+from twin.services.scenario import Scenario, run_scenario
 
 NX, NY, STEP = 143, 71, 40.0
 

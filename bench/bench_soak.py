@@ -57,7 +57,7 @@ from tests.ingest.helpers import IngestProcess  # noqa: E402
 from tests.pgcluster import PgCluster  # noqa: E402
 from tests.services import Broker, free_port  # noqa: E402
 from tests.simulators.test_end_to_end import SNAPSHOT, _import, _settled, _snapshot  # noqa: E402
-from twin.care_rules import CARE_RULE_IDS  # noqa: E402
+from twin.rules.care import CARE_RULE_IDS  # noqa: E402
 
 PY = sys.executable
 CID = "soak"

@@ -39,19 +39,19 @@ from api.community_store import (
 from commtwin import db
 from commtwin.commands import CommandError, SubParsers
 from commtwin.settings import Settings
-from twin.cityjson_document import CityJSONDocument, load_json
-from twin.cityjson_seq import looks_like_seq
-from twin.community_fields import COMMUNITY_ID, identifier
-from twin.community_file import (
+from twin.community.file import (
     check_devices,
     community_from_json,
     is_model_file,
 )
 from twin.errors import ModelError
-from twin.geometry_file import read_geometry_report, read_seq_file, starts_like_seq
-from twin.import_report import GeometryReport, summary_lines
-from twin.model import Community
-from twin.storeys import DEFAULT_STOREY_HEIGHT
+from twin.geometry.building_file import read_geometry_report, read_seq_file, starts_like_seq
+from twin.geometry.cityjson_document import CityJSONDocument, load_json
+from twin.geometry.cityjson_seq import looks_like_seq
+from twin.geometry.import_report import GeometryReport, summary_lines
+from twin.model.community import Community
+from twin.model.fields import COMMUNITY_ID, identifier
+from twin.model.storeys import DEFAULT_STOREY_HEIGHT
 
 
 def register(sub: SubParsers) -> None:

@@ -24,7 +24,7 @@ from commtwin.commands import CommandError, SubParsers
 from commtwin.settings import Settings
 from simulators.community_gen import GenerationError
 from simulators.district_gen import DistrictSpec, iter_district
-from twin.community_file import community_from_json
+from twin.community.file import community_from_json
 from twin.errors import ModelError
 
 T = TypeVar("T")

@@ -14,8 +14,8 @@ from ingest.logs import use_json_logs
 from ingest.policy import CareOptions, PolicyError, TwinOptions, load_policy_file, load_rules
 from ingest.service import IngestConfig, IngestSetupError, run_until_signalled
 from ingest.topics import subscriptions
-from twin.care_rules import CareConfig
-from twin.rules import default_rules
+from twin.rules.care import CareConfig
+from twin.rules.engine import default_rules
 
 DESCRIPTION = """\
 Subscribe to the commtwin topics (QoS 1, persistent session) and write every

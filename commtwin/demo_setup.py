@@ -21,7 +21,7 @@ from api.errors import ApiError
 from api.queries.keys import authenticate, create_key
 from commtwin import db
 from simulators.community_gen import CommunitySpec, generate_community, summary
-from twin.community_file import community_from_json
+from twin.community.file import community_from_json
 from twin.errors import ModelError
 
 COMMUNITY = "demo"

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from twin.energy import DEFAULT_EMISSION_FACTOR
+from twin.scenes.energy import DEFAULT_EMISSION_FACTOR
 
 ENV_PREFIX = "COMMTWIN_"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/commtwin"

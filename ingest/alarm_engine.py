@@ -1,9 +1,9 @@
 """The ingestor's alarm rule engine: fed per batch, by the clock, rebuilt from the database.
 
-One :class:`twin.rules.RuleEngine` holds the alarm state of every device this
+One :class:`twin.rules.engine.RuleEngine` holds the alarm state of every device this
 ingestor sees. Per batch (:meth:`AlarmStage.hook`, a pipeline hook inside
 the batch's transaction) the batch's readings, already in columns, become a
-:class:`~twin.rules.ReadingBatch` of numpy arrays and are evaluated at once;
+:class:`~twin.rules.engine.ReadingBatch` of numpy arrays and are evaluated at once;
 the events are persisted (:func:`ingest.alarm_writer.write_alarm_events`)
 in the same transaction, and the evaluation is applied to the engine only
 after the commit (:meth:`commit`), as the engine's contract asks: a rolled
@@ -42,8 +42,8 @@ from ingest.alarm_writer import NOWHERE, AlarmPlace, AlarmWriteResult, write_ala
 from ingest.incident_writer import IncidentBook
 from ingest.pipeline import BatchView
 from ingest.places import Places
-from twin.care_rules import CARE_RULE_IDS
-from twin.rules import (
+from twin.rules.care import CARE_RULE_IDS
+from twin.rules.engine import (
     ActiveAlarm,
     AlarmEvent,
     DeviceRef,

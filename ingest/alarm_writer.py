@@ -29,8 +29,8 @@ import orjson
 import psycopg
 
 from ingest.incident_writer import IncidentBook
-from twin.incident_dispatch import RaisedAlarm
-from twin.rules import AlarmEvent
+from twin.incidents.dispatch import RaisedAlarm
+from twin.rules.engine import AlarmEvent
 
 Conn = psycopg.Connection[Any]
 

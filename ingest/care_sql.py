@@ -16,7 +16,7 @@ from typing import Any, Final
 import numpy as np
 import psycopg
 
-from twin.care_rules import CARE_ANOMALY, CARE_CHECK
+from twin.rules.care import CARE_ANOMALY, CARE_CHECK
 
 Conn = psycopg.Connection[Any]
 
@@ -36,7 +36,7 @@ CROSS JOIN LATERAL (
 ) r
 """
 # Meters in care homes: an elderly household or one with a care level
-# (twin.households.Household.is_care_home).
+# (twin.model.households.Household.is_care_home).
 _CARE_METERS: Final = """
 SELECT d.key, d.community_id, d.id, d.kind
 FROM devices d

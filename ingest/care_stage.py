@@ -1,18 +1,18 @@
 """Elderly care in ingest: the daily check per batch and tick, the baseline job hourly.
 
-* The daily check (:class:`twin.care_rules.CareEngine`) sees every batch's
+* The daily check (:class:`twin.rules.care.CareEngine`) sees every batch's
   readings (a pipeline hook after the alarm stage's, inside the batch's
   transaction, under the alarm stage's lock) and clears ``care_check`` alarms
   at the first sign of life; the ticker's :meth:`CareStage.tick` raises the
   ones due. Its homes come from the community models :class:`ingest.places.Places`
-  caches (households with :attr:`~twin.households.Household.needs_daily_check`
+  caches (households with :attr:`~twin.model.households.Household.needs_daily_check`
   and their activity devices), rebuilt when a model changes, state carried over.
   After a restart it restores the active alarms and each home's newest sign of
   life (flow, door opening, motion) of the last :data:`RESTORE_WINDOW`.
 * The baseline job (:meth:`CareStage.baseline`, from the ticker every
   ``baseline_every_s``) scores the hour just ended of every care home's meter
   (``water_meter`` → ``water_m3``, ``home_meter`` → ``energy_kwh``) against
-  the same hour of its previous 14 days (:mod:`twin.care_baseline`), from
+  the same hour of its previous 14 days (:mod:`twin.rules.care_baseline`), from
   ``readings_1h``, and raises or clears ``care_anomaly`` on the meter. It is
   stateless: the active alarms are read back each run, so running it again on
   the same hour (late readings) only ever corrects it.
@@ -39,8 +39,8 @@ from ingest.alarm_writer import write_alarm_events
 from ingest.incident_writer import IncidentBook
 from ingest.pipeline import BatchView
 from ingest.policy import CareOptions
-from twin import care_baseline as cb
-from twin.care_rules import (
+from twin.rules import care_baseline as cb
+from twin.rules.care import (
     CARE_ANOMALY,
     CARE_CHECK,
     CareDevice,
@@ -49,7 +49,7 @@ from twin.care_rules import (
     CareHome,
     care_homes,
 )
-from twin.rules import AlarmEvent, ReadingBatch
+from twin.rules.engine import AlarmEvent, ReadingBatch
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """One community as ingest needs it: its model, locator, devices and grid workers.
 
 :func:`load_community_places` reads them (the SELECTs of
-:mod:`twin.community_rows` and the device rows, on the caller's connection)
+:mod:`twin.community.rows` and the device rows, on the caller's connection)
 into a :class:`CommunityPlaces`; :class:`ingest.places.Places` caches them.
 :func:`event_location` gives an incident event's location its grid (and,
 for a point, its building, storey and unit).
@@ -19,10 +19,10 @@ import psycopg
 from psycopg.types.json import set_json_loads
 
 from ingest.messages import LocalPosition, UnitLocation
-from twin.community_rows import COMMUNITY, TABLES, community_from_rows
-from twin.incident_events import Location
-from twin.locate import Locator
-from twin.model import Community
+from twin.community.rows import COMMUNITY, TABLES, community_from_rows
+from twin.geometry.locate import Locator
+from twin.incidents.events import Location
+from twin.model.community import Community
 
 Conn = psycopg.Connection[Any]
 # Raster cells per locator index: an ingestor holds every community it is fed
@@ -103,7 +103,7 @@ def event_location(
     loc: UnitLocation | LocalPosition | None, places: CommunityPlaces | None
 ) -> Location | None:
     """An incident event's location with its grid (and, for a point, its building,
-    storey and unit). Raises ``twin.incident_events.InvalidEventError`` for a
+    storey and unit). Raises ``twin.incidents.events.InvalidEventError`` for a
     location the incident model refuses (storey 0)."""
     if loc is None:
         return None

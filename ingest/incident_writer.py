@@ -10,7 +10,7 @@ inside the caller's transaction:
    covers incidents that do not exist yet) and the ``incidents`` rows
    ``FOR UPDATE`` (for writers that lock rows only);
 2. load their stored events once, in arrival order (``seq``);
-3. per event, in arrival order, :func:`twin.incidents.check_event`:
+3. per event, in arrival order, :func:`twin.incidents.replay.check_event`:
    ``Duplicate`` → nothing (a redelivery, acknowledged); ``Applied`` → store the
    event, a ``change_log`` row (kind ``incident``), and on a ``reported``
    without assignee the auto-dispatch to the grid's worker, itself an event
@@ -21,7 +21,7 @@ inside the caller's transaction:
 4. upsert each changed incident's row from the replayed record.
 
 :func:`write_incident_events` is the pipeline's entry for MQTT messages: it
-converts them into ``twin.incidents`` events, locating their place
+converts them into ``twin.incidents.replay`` events, locating their place
 (:func:`ingest.community_places.event_location`), and reports the refusals.
 """
 
@@ -41,22 +41,15 @@ from psycopg.types.json import Jsonb
 from ingest.community_places import event_location
 from ingest.messages import IncidentEvent, LocalPosition, Reason, UnitLocation
 from ingest.places import Places
-from twin.incident_dispatch import (
+from twin.incidents.dispatch import (
     DEFAULT_ALARM_POLICY,
     AlarmIncidentPolicy,
     RaisedAlarm,
     alarm_incident_event,
     auto_dispatch,
 )
-from twin.incident_escalation import escalations
-from twin.incident_rows import (
-    INCIDENT_COLUMNS,
-    event_from_row,
-    event_to_row,
-    record_from_row,
-    record_to_row,
-)
-from twin.incidents import (
+from twin.incidents.escalation import escalations
+from twin.incidents.replay import (
     DEFAULT_SLA,
     Applied,
     Duplicate,
@@ -68,7 +61,14 @@ from twin.incidents import (
     SlaPolicy,
     check_event,
 )
-from twin.incidents import IncidentEvent as TwinEvent
+from twin.incidents.replay import IncidentEvent as TwinEvent
+from twin.incidents.rows import (
+    INCIDENT_COLUMNS,
+    event_from_row,
+    event_to_row,
+    record_from_row,
+    record_to_row,
+)
 
 log = logging.getLogger(__name__)
 
@@ -274,7 +274,7 @@ def lock(conn: Conn, keys: Sequence[Key]) -> None:
 
 
 def check_event_logged(history: list[TwinEvent], event: TwinEvent, sla: SlaPolicy) -> Outcome:
-    """:func:`twin.incidents.check_event`, logging reused ids and refusals."""
+    """:func:`twin.incidents.replay.check_event`, logging reused ids and refusals."""
     outcome = check_event(history, event, sla)
     # A redelivered event without ts carries a new receive time: not a reuse.
     if isinstance(outcome, Duplicate) and outcome.existing != replace(

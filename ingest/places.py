@@ -5,10 +5,10 @@ Alarms, positions and incident events carry building/storey/unit/grid. Ingest
 gets them from the community model (``commtwin community import``): fixed
 devices from their stored placement (resolved once, at import), moving
 devices and incident coordinates by locating points with
-:class:`twin.locate.Locator` (vectorised per batch).
+:class:`twin.geometry.locate.Locator` (vectorised per batch).
 
 :class:`Places` loads a community's model on first use (the SELECTs of
-:mod:`twin.community_rows`, run on the caller's connection, inside its
+:mod:`twin.community.rows`, run on the caller's connection, inside its
 transaction) and keeps it until it is marked stale: by a ``change_log`` row
 of kind ``community`` (the ticker LISTENs for it): then it is loaded again at
 its next use. After a reconnect of that listener (notifications may have been
@@ -42,7 +42,7 @@ import psycopg
 
 from ingest.community_places import CommunityPlaces, load_community_places
 from twin.errors import ModelError
-from twin.locate import Place
+from twin.geometry.locate import Place
 
 log = logging.getLogger(__name__)
 

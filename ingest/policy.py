@@ -10,11 +10,11 @@ from ``twin``)::
      "alarm_incidents": {"categories": {"smoke": "fire", "sos": "sos"},
                          "severities": ["critical"], "priority": "critical"}}
 
-``sla`` is ``twin.incident_sla``'s format. ``alarm_incidents.categories``
+``sla`` is ``twin.incidents.sla``'s format. ``alarm_incidents.categories``
 maps alarm rule ids to the category of the incident their alarm opens; by
 default each rule's own ``incident`` field (the defaults: smoke → fire,
 water_leak, gas → gas_leak, fall, sos). ``--rules FILE`` is a rules file of
-``twin.rules`` (docs/twin.md).
+``twin.rules.engine`` (docs/twin.md).
 
 >>> p = load_policy({"alarm_incidents": {"categories": {"smoke": "fire"}}})
 >>> dict(p.alarms.categories), sorted(p.alarms.severities), p.sla.default.respond
@@ -34,12 +34,12 @@ from pathlib import Path
 from types import MappingProxyType
 
 from ingest.incident_writer import IncidentPolicy
-from twin.care_baseline import BaselineConfig
-from twin.care_rules import CARE_INCIDENT_CATEGORIES, CareConfig
-from twin.incident_dispatch import AlarmIncidentPolicy
-from twin.incident_events import PRIORITIES, SlaConfigError
-from twin.incident_sla import DEFAULT_SLA, load_sla_policy
-from twin.rules import RuleError, RuleSet, default_rules, load_rules_file
+from twin.incidents.dispatch import AlarmIncidentPolicy
+from twin.incidents.events import PRIORITIES, SlaConfigError
+from twin.incidents.sla import DEFAULT_SLA, load_sla_policy
+from twin.rules.care import CARE_INCIDENT_CATEGORIES, CareConfig
+from twin.rules.care_baseline import BaselineConfig
+from twin.rules.engine import RuleError, RuleSet, default_rules, load_rules_file
 
 _SEVERITIES = ("critical", "major", "minor", "warning")
 
@@ -77,7 +77,7 @@ class TwinOptions:
 
 def alarm_policy_from_rules(rules: RuleSet) -> AlarmIncidentPolicy:
     """Each rule with an ``incident`` category opens that incident when critical
-    (and the care rules' ``care_check``, twin/care_rules.py)."""
+    (and the care rules' ``care_check``, twin/rules/care.py)."""
     categories = {
         **CARE_INCIDENT_CATEGORIES,
         **{r.id: r.incident for r in rules.rules if r.incident},
@@ -142,7 +142,7 @@ def load_policy_file(path: Path, rules: RuleSet | None = None) -> IncidentPolicy
 
 
 def load_rules(path: Path) -> RuleSet:
-    """A ``twin.rules`` rules file; :class:`PolicyError` with the rule named."""
+    """A ``twin.rules.engine`` rules file; :class:`PolicyError` with the rule named."""
     try:
         return load_rules_file(path)
     except RuleError as exc:

@@ -33,8 +33,8 @@ from ingest.backoff import Backoff
 from ingest.care_stage import CareStage
 from ingest.incident_writer import IncidentBook
 from ingest.places import Places
-from twin.incidents import IncidentEvent
-from twin.rules import AlarmEvent
+from twin.incidents.replay import IncidentEvent
+from twin.rules.engine import AlarmEvent
 
 log = logging.getLogger(__name__)
 

@@ -7,11 +7,11 @@ when it wakes and sleeps, whether it showers in the morning or the evening.
 Each day (seeded by home and day) draws the times from them, so the
 three devices of one home tell one consistent story without talking to each
 other, and a home's hour-of-day profile is stable enough for the baseline
-(``twin.care_baseline``) to know when something is off.
+(``twin.rules.care_baseline``) to know when something is off.
 
 Now and then (:data:`UNWELL_PER_DAY` per home, times the feed's event rate)
 the resident is unwell: from some morning moment on, no water, no cooking, no
-motion until the next day; a home's daily check (``twin.care_rules``) raises
+motion until the next day; a home's daily check (``twin.rules.care``) raises
 ``care_check`` after its quiet daytime hours.
 
 Meters report every :data:`METER_INTERVAL` s: the cumulative counter and

@@ -59,7 +59,7 @@ class Smoke:
 
 
 class WaterLeak:
-    # Under the 60-minute no-data rule for safety sensors (twin/rules_defaults.py).
+    # Under the 60-minute no-data rule for safety sensors (twin/rules/defaults.py).
     HEARTBEAT = 1800.0
 
     def __init__(self, dev: SimDevice, ctx: FeedContext, start: float) -> None:

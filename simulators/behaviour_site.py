@@ -3,7 +3,7 @@
 All three report cumulative counters (``energy_kwh``, ``export_kwh``,
 ``sessions``, ``entries``, ``exits``), as real ones do; now and then one
 restarts its counter from zero (a firmware update or a swapped unit), which
-the scene figures must survive (``twin/counters.py``).
+the scene figures must survive (``twin/scenes/counters.py``).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-# Device kinds and their metrics (docs/DESIGN.md, `twin/kinds.py`).
+# Device kinds and their metrics (docs/DESIGN.md, `twin/model/kinds.py`).
 KIND_METRICS: dict[str, tuple[str, ...]] = {
     "smoke": ("smoke", "temperature"),
     "water_leak": ("leak",),

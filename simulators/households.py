@@ -7,8 +7,8 @@ eight lives alone (独居), more often the older the resident. Care levels
 follow GB/T 42195-2022's ability levels (0 intact … 4 total loss), rising
 with age. A home with a wearable is an elderly home.
 
-Care devices (``twin/kinds.py``): every home whose resident lives alone and
-is watched by the daily check (``twin.care_rules``) gets a water meter and a
+Care devices (``twin/model/kinds.py``): every home whose resident lives alone and
+is watched by the daily check (``twin.rules.care``) gets a water meter and a
 home electricity meter, and a motion sensor where the resident is 80+ or has a
 care level (a fall is likeliest there); of the other homes a few have a
 connected home meter or water meter (most homes' meters are read by the
@@ -29,7 +29,7 @@ import random
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from twin.households import household_from_json
+from twin.model.households import household_from_json
 
 AGE_SHARES: tuple[tuple[str, float], ...] = (
     ("<60", 0.60),

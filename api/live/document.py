@@ -1,6 +1,6 @@
 """One community's ``/live`` document: its live state, version and cached bytes.
 
-:class:`CommunityLive` wraps a :class:`twin.live.LiveState` with what the API
+:class:`CommunityLive` wraps a :class:`twin.live.state.LiveState` with what the API
 adds: the closed-loop cohort (incidents reported in the last 30 days), the
 model version, and the serialised snapshot, rendered once per change and
 served as is to every poller. Pure: the clock is passed in.
@@ -14,7 +14,7 @@ becomes ``"<version>.<revision>"`` until the next sequence arrives, so a
 poller holding the old ETag is never told 304 for a changed document.
 
 >>> from datetime import datetime, timedelta, timezone
->>> from twin.live import CommunityLayout, IncidentState, LiveState
+>>> from twin.live.state import CommunityLayout, IncidentState, LiveState
 >>> t = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
 >>> late = IncidentState("r-1", "dispatched", t, respond_due_at=t + timedelta(minutes=5))
 >>> live = CommunityLive(LiveState(CommunityLayout("c", "C"), incidents=[late], version=7))
@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from api.live.answer import LiveDocument, make_document
-from twin.live import AlarmState, ClosedLoop, DeviceState, IncidentState, LiveState
+from twin.live.state import AlarmState, ClosedLoop, DeviceState, IncidentState, LiveState
 
 LOOP_WINDOW: Final = timedelta(days=30)
 _TICK: Final = timedelta(microseconds=1)
@@ -75,7 +75,7 @@ _UTC_DAY = day_start_in("UTC")
 def closed_loop(
     recent: Mapping[str, RecentIncident], now: datetime, day_start: datetime
 ) -> ClosedLoop:
-    """Closed-loop rates as :func:`twin.incident_kpis.incident_kpis` defines them:
+    """Closed-loop rates as :func:`twin.incidents.kpis.incident_kpis` defines them:
     closed ÷ (reported − cancelled) over incidents reported in the last 30 days
     (``rate``, ``rate_30d``) and since ``day_start`` (``rate_today``).
 

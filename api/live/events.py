@@ -32,8 +32,8 @@ from typing import Any, Final
 import orjson
 
 from api.live.rows import alarm_state, incident_state
-from twin.live import alarm_entry, incident_entry
-from twin.live_types import AlarmState, IncidentState, iso
+from twin.live.rows import AlarmState, IncidentState, iso
+from twin.live.state import alarm_entry, incident_entry
 
 # Event names; `kind` values of the change log are event names too.
 VERSION: Final = "version"

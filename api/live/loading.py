@@ -18,7 +18,7 @@ from typing import Any, Final
 from api.db import Conn, fetch_all, fetch_one
 from api.live.document import LOOP_WINDOW, CommunityLive
 from api.live.rows import alarm_state, device_state, incident_state, layout, recent_incident
-from twin.live import LiveState
+from twin.live.state import LiveState
 
 Row = dict[str, Any]
 

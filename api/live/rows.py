@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from api.live.document import RecentIncident
-from twin.live import (
+from twin.live.state import (
     AlarmState,
     BuildingLayout,
     CommunityLayout,

@@ -1,4 +1,4 @@
-"""Districts and their overview (``twin.district``), as OpenAPI documents them.
+"""Districts and their overview (``twin.live.district``), as OpenAPI documents them.
 
 The overview route serves pre-serialised bytes; these models are the
 contract those bytes follow, checked by the tests.

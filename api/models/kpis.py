@@ -1,4 +1,4 @@
-"""Closed-loop KPIs over a period (``twin.incident_kpis``)."""
+"""Closed-loop KPIs over a period (``twin.incidents.kpis``)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The ``/live`` snapshot (docs/DESIGN.md) and the ``/stream`` events, as OpenAPI documents them.
 
-The route serves pre-serialised bytes (rendered by ``twin.live``); these
+The route serves pre-serialised bytes (rendered by ``twin.live.state``); these
 models are the contract those bytes follow, checked by the tests and by the
 schemathesis run against every response.
 """

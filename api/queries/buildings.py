@@ -33,7 +33,7 @@ from api.models.buildings import (
     UnitPublic,
 )
 from api.queries.devices import building_devices
-from twin.crs import Frame
+from twin.model.crs import Frame
 
 _BUILDINGS = """
 SELECT id, name, footprint, ground_z, roof_z, flags FROM buildings

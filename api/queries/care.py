@@ -1,8 +1,8 @@
 """Elderly care figures for the cockpit's elderly scene: counts only, never readings.
 
-Households come from ``units`` (migration 0050, ``twin.households``); alarms
-and incidents are the ones the care rules (``twin.care_rules``,
-``twin.care_baseline``) and the wearables' rules raise and open.
+Households come from ``units`` (migration 0050, ``twin.model.households``); alarms
+and incidents are the ones the care rules (``twin.rules.care``,
+``twin.rules.care_baseline``) and the wearables' rules raise and open.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any, Final
 
 from api.db import Conn, fetch_all, fetch_one
-from twin.care_rules import ACTIVITY_METRICS, CARE_ANOMALY, CARE_CHECK
-from twin.households import AGE_BANDS, ELDERLY_BANDS
+from twin.model.households import AGE_BANDS, ELDERLY_BANDS
+from twin.rules.care import ACTIVITY_METRICS, CARE_ANOMALY, CARE_CHECK
 
 # The rule families of the elderly scene, as the summary counts them.
 RULES: Final = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from api.db import Conn, fetch_all, fetch_one
 from api.errors import NotFoundError
 from api.models.communities import CommunityCounts, CommunityPublic
-from twin.crs import Frame
+from twin.model.crs import Frame
 
 _LIST = """
 SELECT c.id, c.name, c.crs, c.offset_x, c.offset_y, c.offset_z,

@@ -11,8 +11,8 @@ from api.geo import to_wgs84
 from api.live.document import CommunityLive
 from api.models.grids import GridCollection, GridFeature, GridProperties
 from api.queries.buildings import geometry
-from twin.crs import Frame
-from twin.live_grids import GridCounts, grid_counts
+from twin.live.grids import GridCounts, grid_counts
+from twin.model.crs import Frame
 
 _GRIDS = """
 SELECT g.id, g.name, g.polygon, g.worker, g.worker_name

@@ -1,6 +1,6 @@
 """Incidents: listing, one incident with its timeline, stored events, KPI records.
 
-Overdue follows ``twin.incident_record``: open, and past ``respond_due_at``
+Overdue follows ``twin.incidents.record``: open, and past ``respond_due_at``
 never accepted, or past ``resolve_due_at`` and not resolved.
 """
 
@@ -17,9 +17,9 @@ from api.db import Conn, fetch_all, fetch_one
 from api.errors import BadRequestError
 from api.live.rows import incident_state
 from api.models.incidents import IncidentDetail, IncidentEventPublic, IncidentPublic
-from twin.incident_record import IncidentRecord
-from twin.incident_rows import INCIDENT_COLUMNS, event_from_row, record_from_row
-from twin.incidents import IncidentError, IncidentEvent, trace
+from twin.incidents.record import IncidentRecord
+from twin.incidents.replay import IncidentError, IncidentEvent, trace
+from twin.incidents.rows import INCIDENT_COLUMNS, event_from_row, record_from_row
 
 _COLUMNS: Final = sql.SQL("""
     id, status, category, priority, title, description, reporter, assignee, grid_id,
@@ -121,7 +121,7 @@ async def list_incidents(
 
 async def stored_events(conn: Conn, community: str, incident: str) -> list[dict[str, Any]]:
     """An incident's ``incident_events`` rows in arrival order (``seq`` when the
-    table has it, else receive time), as ``twin.incidents`` wants them."""
+    table has it, else receive time), as ``twin.incidents.replay`` wants them."""
     rows = await fetch_all(conn, _EVENTS, {"c": community, "i": incident})
     rows.sort(key=lambda r: (r.get("seq") or 0, r["received_at"], r["ts"], r["event_id"]))
     return rows

@@ -4,7 +4,7 @@ Only aggregates leave this module (per community, building, storey, home,
 lot), never a device's readings. Counters and means are read from
 ``readings_1h`` (a plain table or a continuous aggregate, same columns),
 re-aggregated per local hour, day or month in SQL, and turned into figures by
-the pure ``twin.counters``, ``twin.energy`` and ``twin.traffic``.
+the pure ``twin.scenes.counters``, ``twin.scenes.energy`` and ``twin.scenes.traffic``.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import numpy.typing as npt
 
 from api.db import Conn, fetch_all
 from api.errors import NotFoundError
-from twin import energy, traffic
-from twin.counters import FloatArray, counter_usage
-from twin.kinds import scene_of
-from twin.periods import FineGrid, Grid
+from twin.model.kinds import scene_of
+from twin.scenes import energy, traffic
+from twin.scenes.counters import FloatArray, counter_usage
+from twin.scenes.periods import FineGrid, Grid
 
 # Per device, metric and fine period: the counters' last/max/min and the sums
 # behind means. A row per period in front of the grid gives the starting point.

@@ -1,7 +1,7 @@
 """The service circle of a stored community: built once per model version, then reused.
 
 :class:`CircleCache` keeps, per community, model version and walking speed,
-the :class:`~twin.service_circle.ServiceCircle` (graph, snapped entrances),
+the :class:`~twin.services.circle.ServiceCircle` (graph, snapped entrances),
 the minutes of every type and the home counts, so the GeoJSON, summary, CSV
 and what-ifs after the first request cost only their own arithmetic.
 """
@@ -21,10 +21,10 @@ import shapely
 from api.community_store import load_community_async
 from api.db import Conn
 from api.errors import NotFoundError
-from twin.facilities import FACILITY_TYPES
-from twin.model import Community
-from twin.service_circle import CircleConfig, ServiceCircle, TypeMinutes
-from twin.service_coverage import Homes, count_homes, gaps, minutes_json, summary_rows
+from twin.model.community import Community
+from twin.model.facilities import FACILITY_TYPES
+from twin.services.circle import CircleConfig, ServiceCircle, TypeMinutes
+from twin.services.coverage import Homes, count_homes, gaps, minutes_json, summary_rows
 
 _VERSION = (
     "SELECT coalesce(max(seq), 0) FROM change_log WHERE community_id = %s AND kind = 'community'"

@@ -35,7 +35,7 @@ from api.mqtt_publish import BrokerConfig
 from api.params import IsoDatetime, Offset, TextFilter
 from api.queries.incidents import IncidentFilter, get_incident, list_incidents, utc_param
 from api.state import ApiState
-from twin.incident_events import INCIDENT_ID
+from twin.incidents.events import INCIDENT_ID
 
 router = APIRouter(prefix="/v1/communities/{cid}/incidents", tags=["incidents"])
 

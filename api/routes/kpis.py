@@ -13,7 +13,7 @@ from api.models.common import problems
 from api.models.kpis import GroupBy, KpiGroup, KpisPublic
 from api.params import IsoDatetime
 from api.queries.incidents import kpi_records, utc_param
-from twin.incident_kpis import IncidentKpis, incident_kpis
+from twin.incidents.kpis import IncidentKpis, incident_kpis
 
 router = APIRouter(prefix="/v1/communities/{cid}", tags=["incidents"])
 

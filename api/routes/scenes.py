@@ -17,7 +17,7 @@ from api.models.common import problems
 from api.models.scenes import AlarmTrend, EnergyTrend, GovernanceTrend, Span, TrafficTrend
 from api.queries import scenes
 from api.scene_cache import SceneCache, not_modified
-from twin.periods import grid
+from twin.scenes.periods import grid
 
 router = APIRouter(prefix="/v1/communities/{cid}", tags=["scenes"])
 

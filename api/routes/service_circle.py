@@ -22,9 +22,9 @@ from api.queries.service_circle import (
     summary,
 )
 from twin.errors import ModelError
-from twin.facilities import Facility
-from twin.service_circle import ELDERLY_WALKING_SPEED_M_S, CircleConfig
-from twin.service_scenario import Scenario, run_scenario
+from twin.model.facilities import Facility
+from twin.services.circle import ELDERLY_WALKING_SPEED_M_S, CircleConfig
+from twin.services.scenario import Scenario, run_scenario
 
 router = APIRouter(prefix="/v1/communities/{cid}/service-circle", tags=["service circle"])
 

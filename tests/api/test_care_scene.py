@@ -17,7 +17,7 @@ from api.config import ApiConfig
 from tests.api.conftest import auth, serve
 from tests.incidents.helpers import MODEL
 from tests.web.seed import create_key
-from twin.community_file import community_from_json
+from twin.community.file import community_from_json
 
 CID = "care-a"
 

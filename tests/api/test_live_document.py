@@ -1,5 +1,5 @@
 """The pure live document: versions and revisions, time-driven re-rendering, closed-loop
-rates against twin.incident_kpis, If-None-Match matching."""
+rates against twin.incidents.kpis, If-None-Match matching."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from api.live.document import (
     closed_loop,
     day_start_in,
 )
-from twin.incident_kpis import incident_kpis
-from twin.incidents import EventType, IncidentEvent, replay
-from twin.live import AlarmState, CommunityLayout, DeviceState, IncidentState, LiveState
+from twin.incidents.kpis import incident_kpis
+from twin.incidents.replay import EventType, IncidentEvent, replay
+from twin.live.state import AlarmState, CommunityLayout, DeviceState, IncidentState, LiveState
 
 T = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 LAYOUT = CommunityLayout.from_mapping("c", "C", {"b1": [1, 2]})

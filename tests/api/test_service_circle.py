@@ -13,9 +13,9 @@ import pytest
 import shapely
 
 from api.community_store import import_community
-from twin.facilities import Facility
-from twin.model import Building, Community, Grid, Storey, Unit
-from twin.walk_network import Entrance, WalkPath
+from twin.model.community import Building, Community, Grid, Storey, Unit
+from twin.model.facilities import Facility
+from twin.model.walk_network import Entrance, WalkPath
 
 CRS = "+proj=tmerc +lat_0=31.84 +lon_0=117.2 +k=1 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
 

@@ -20,7 +20,7 @@ from commtwin import db
 from tests.ingest.helpers import LANTING_CRS
 from tests.ingest.publisher import publish
 from tests.services import ROOT, scratch_database
-from twin.community_file import community_from_json
+from twin.community.file import community_from_json
 
 
 def square(x0: float, y0: float, x1: float, y1: float) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from tests.incidents.helpers import MODEL, ms, now_utc, publish_readings, rows, 
 from tests.ingest.helpers import IngestProcess
 from tests.ingest.publisher import publish
 from tests.services import Broker, scratch_database
-from twin.community_file import community_from_json
+from twin.community.file import community_from_json
 
 # Every hour is daytime and one quiet hour is enough: the test does not depend
 # on the time of day it runs at.

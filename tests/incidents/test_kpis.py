@@ -12,9 +12,9 @@ from psycopg import sql
 from tests.incidents.helpers import event, now_utc, publish_events, wait_rows
 from tests.ingest.helpers import IngestProcess
 from tests.services import Broker
-from twin.incident_kpis import incident_kpis
-from twin.incident_record import IncidentRecord
-from twin.incident_rows import INCIDENT_COLUMNS, record_from_row
+from twin.incidents.kpis import incident_kpis
+from twin.incidents.record import IncidentRecord
+from twin.incidents.rows import INCIDENT_COLUMNS, record_from_row
 
 INGEST_OPTIONS = ("--escalation-tick", "86400")
 MIN = timedelta(minutes=1)

@@ -19,8 +19,8 @@ from ingest.ticker import Ticker
 from tests.incidents.helpers import event, now_utc, publish_events, rows, run_cli, wait_rows
 from tests.ingest.helpers import IngestProcess
 from tests.services import Broker
-from twin.incident_record import is_overdue, sla_breaches
-from twin.incident_rows import INCIDENT_COLUMNS, record_from_row
+from twin.incidents.record import is_overdue, sla_breaches
+from twin.incidents.rows import INCIDENT_COLUMNS, record_from_row
 
 INGEST_OPTIONS = ("--escalation-tick", "86400")
 MIN = timedelta(minutes=1)

@@ -17,7 +17,7 @@ from ingest.places import Places
 from tests.incidents.helpers import loop_database, now_utc, publish_readings, rows, wait_rows
 from tests.ingest.helpers import IngestProcess
 from tests.services import Broker
-from twin.rules import default_rules
+from twin.rules.engine import default_rules
 
 ALARMS = """
 SELECT rule_id, severity, state, raised_at, cleared_at, building_id, storey_idx, grid_id

@@ -26,7 +26,7 @@ from tests.incidents.helpers import (
 )
 from tests.ingest.helpers import IngestProcess
 from tests.services import Broker
-from twin.community_file import community_from_json
+from twin.community.file import community_from_json
 
 POSITIONS = """
 SELECT d.id, p.ts, p.building_id, p.storey_idx, p.unit_id, p.grid_id

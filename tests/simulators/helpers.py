@@ -121,13 +121,13 @@ def ingest_uses(module: str) -> bool:
 
 def ingest_lacks_state_machine() -> str | None:
     """Why invalid transitions are not dead-lettered yet, or None."""
-    if not ingest_uses("twin.incidents"):
-        return "the ingestor does not use twin.incidents yet (events are recorded as given)"
+    if not ingest_uses("twin.incidents.replay"):
+        return "the ingestor does not use twin.incidents.replay yet (events are recorded as given)"
     return None
 
 
 def ingest_lacks_alarm_rules() -> str | None:
     """Why no alarms are raised yet, or None."""
-    if not ingest_uses("twin.rules"):
-        return "the ingestor does not evaluate twin.rules yet"
+    if not ingest_uses("twin.rules.engine"):
+        return "the ingestor does not evaluate twin.rules.engine yet"
     return None

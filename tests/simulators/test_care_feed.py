@@ -17,10 +17,10 @@ from simulators.behaviour_home import Habits, HomeMeter, Motion, WaterMeter, pla
 from simulators.community_gen import CommunitySpec, generate_community
 from simulators.model_view import SimCommunity, SimDevice, view_of
 from simulators.wire import Wire
-from twin.care_baseline import MIN_SCALE, hour_profile, hourly_usage, robust_scores
-from twin.care_rules import CareConfig, CareDevice, CareEngine, CareHome
-from twin.households import household_from_json
-from twin.rules_readings import ReadingBatch
+from twin.model.households import household_from_json
+from twin.rules.care import CareConfig, CareDevice, CareEngine, CareHome
+from twin.rules.care_baseline import MIN_SCALE, hour_profile, hourly_usage, robust_scores
+from twin.rules.readings import ReadingBatch
 
 DAY0 = 20_400  # a local day number (2025-11-08)
 

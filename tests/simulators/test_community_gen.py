@@ -13,8 +13,8 @@ from shapely.geometry import Point, shape
 from simulators.community_gen import CommunitySpec, GenerationError, generate_community, summary
 from simulators.from_model import place_into
 from tests.shared_data import DELFT
-from twin.community_file import community_from_json, read_community_file
-from twin.kinds import KINDS
+from twin.community.file import community_from_json, read_community_file
+from twin.model.kinds import KINDS
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ from tests.simulators.helpers import (
     run_cli,
     yesterday_morning,
 )
-from twin.rules_defaults import DEFAULT_RULES
+from twin.rules.defaults import DEFAULT_RULES
 
 
 @pytest.fixture

@@ -27,10 +27,10 @@ from simulators.model_view import SimCommunity, view_of
 from simulators.scenario import FeedOptions, feed
 from simulators.wire import Wire, parse_time
 from tests.simulators.helpers import ingest_refuses_satisfaction
-from twin.incident_dispatch import AUTO_DISPATCH_DELAY
-from twin.incident_events import EventType, IncidentEvent, Location
-from twin.incidents import trace
-from twin.kinds import KINDS
+from twin.incidents.dispatch import AUTO_DISPATCH_DELAY
+from twin.incidents.events import EventType, IncidentEvent, Location
+from twin.incidents.replay import trace
+from twin.model.kinds import KINDS
 
 ROOT = "commtwin/v1"
 START = 1_795_000_000.0  # 2026-11-18 17:46 UTC

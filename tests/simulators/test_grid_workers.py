@@ -19,11 +19,11 @@ from simulators.model_view import view_of
 from simulators.scenario import FeedOptions, feed
 from simulators.worker_desk import WorkerDesk, WorkersApi
 from tests.simulators.helpers import run_cli
-from twin.incident_dispatch import AUTO_DISPATCH_DELAY
-from twin.incident_events import EventType, IncidentEvent, Location
-from twin.incident_kpis import incident_kpis
-from twin.incident_record import IncidentRecord, is_overdue
-from twin.incidents import trace
+from twin.incidents.dispatch import AUTO_DISPATCH_DELAY
+from twin.incidents.events import EventType, IncidentEvent, Location
+from twin.incidents.kpis import incident_kpis
+from twin.incidents.record import IncidentRecord, is_overdue
+from twin.incidents.replay import trace
 
 # 2026-12-02 10:00 in Hangzhou (UTC+8): the middle of the day shift.
 NOON = datetime(2026, 12, 2, 2, 0, tzinfo=UTC).timestamp()

@@ -21,7 +21,7 @@ from simulators.realistic import RealisticRun, run_realistic
 from simulators.scenario import FeedOptions
 from tests.services import Broker
 from tests.simulators.helpers import Collector, yesterday_morning
-from twin.kinds import KINDS
+from twin.model.kinds import KINDS
 
 PREFIX_KIND = {"smoke": "smoke", "leak": "water_leak", "gas": "gas", "lift": "elevator",
                "door": "door", "gate": "door", "env": "env", "aq": "air_quality",

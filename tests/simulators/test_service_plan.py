@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from simulators.community_gen import CommunitySpec, generate_community
-from twin.community_file import community_from_json
-from twin.facilities import FACILITY_TYPES
-from twin.service_circle import ServiceCircle
+from twin.community.file import community_from_json
+from twin.model.facilities import FACILITY_TYPES
+from twin.services.circle import ServiceCircle
 
 
 def test_generated_community_has_a_walkable_service_circle() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from twin.incident_events import EventType, IncidentEvent
+from twin.incidents.events import EventType, IncidentEvent
 
 T0 = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
 T = EventType

@@ -1,6 +1,6 @@
 """An independent reference for walking minutes: networkx on the same lines.
 
-Built straight from the path coordinates (not from twin.walk_network): lines
+Built straight from the path coordinates (not from twin.model.walk_network): lines
 split where they cross by a GEOS union, nodes are vertices rounded to 1 cm,
 every point (entrance, facility) splits its nearest segment (found by brute
 force over all segments) into two edges plus the gap to the point, then

@@ -1,4 +1,4 @@
-"""A home against its own 14-day hour-of-day profile (twin.care_baseline), offline."""
+"""A home against its own 14-day hour-of-day profile (twin.rules.care_baseline), offline."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from twin.care_baseline import (
+from twin.rules.care_baseline import (
     MIN_SCALE,
     BaselineConfig,
     hour_profile,

@@ -1,4 +1,4 @@
-"""The daily check of people living alone (twin.care_rules), offline: hand-computed
+"""The daily check of people living alone (twin.rules.care), offline: hand-computed
 times and properties of the daytime clock."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.twin.test_community_file import LANTING
-from twin.care_rules import (
+from twin.community.file import community_from_json
+from twin.rules.care import (
     CARE_CHECK,
     CareConfig,
     CareDevice,
@@ -22,8 +23,7 @@ from twin.care_rules import (
     daytime_clock,
     daytime_moment,
 )
-from twin.community_file import community_from_json
-from twin.rules_readings import ReadingBatch
+from twin.rules.readings import ReadingBatch
 
 H = 3600.0
 DAY0 = 20_000 * 86400.0  # a UTC midnight (2024-10-04), = 08:00 in China

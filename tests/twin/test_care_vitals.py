@@ -3,8 +3,8 @@ incident, heart rate and body temperature out of range with hysteresis."""
 
 from __future__ import annotations
 
-from twin.kinds import scene_of
-from twin.rules import DeviceRef, ReadingBatch, RuleEngine, default_rules
+from twin.model.kinds import scene_of
+from twin.rules.engine import DeviceRef, ReadingBatch, RuleEngine, default_rules
 
 HR, FALL, SOS, TEMP = 1, 2, 3, 4
 METRICS = {HR: "heart_rate", FALL: "fall", SOS: "sos", TEMP: "body_temperature"}

@@ -14,11 +14,11 @@ import pytest
 
 from tests.shared_data import DELFT
 from tests.twin.test_import_kinds import SHELL, box_vertices, document, solid
-from twin import cityjson_document
-from twin.cityjson import read_cityjson_report
-from twin.cityjson_document import CityJSONDocument, load_json, read_cityjson_document
 from twin.errors import ModelError
-from twin.import_report import GeometryReport
+from twin.geometry import cityjson_document
+from twin.geometry.cityjson import read_cityjson_report
+from twin.geometry.cityjson_document import CityJSONDocument, load_json, read_cityjson_document
+from twin.geometry.import_report import GeometryReport
 
 
 def tile() -> dict[str, Any]:

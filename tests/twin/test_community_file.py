@@ -11,11 +11,11 @@ import pytest
 from pyproj import Transformer
 
 from tests.shared_data import SHARED_DATA
-from twin.community_export import community_to_json
-from twin.community_file import community_from_json, read_community_file
+from twin.community.export import community_to_json
+from twin.community.file import community_from_json, read_community_file
 from twin.errors import ModelError
-from twin.geojson import HEIGHT_DEFAULTED
-from twin.model import Placement, Position
+from twin.geometry.geojson import HEIGHT_DEFAULTED
+from twin.model.community import Placement, Position
 
 SHARED = SHARED_DATA
 

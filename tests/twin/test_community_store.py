@@ -21,9 +21,9 @@ from api.community_store import (
     load_community_async,
 )
 from tests.twin.test_community_file import LANTING, SHARED
-from twin.community_export import community_to_json
-from twin.community_file import community_from_json, read_geometry, read_json_file
-from twin.model import Community
+from twin.community.export import community_to_json
+from twin.community.file import community_from_json, read_geometry, read_json_file
+from twin.model.community import Community
 
 Conn = psycopg.Connection[tuple[object, ...]]
 

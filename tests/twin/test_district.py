@@ -1,10 +1,10 @@
-"""twin.district: a community's status on the district map, the ranking, the totals."""
+"""twin.live.district: a community's status on the district map, the ranking, the totals."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from twin.district import CommunityFigures, community_status, rank_communities, totals
+from twin.live.district import CommunityFigures, community_status, rank_communities, totals
 
 BASE = CommunityFigures("c", "C", 100, 100, 0, (0, 0, 0, 0), 0, 0, (0, 0), (0, 0))
 

@@ -1,7 +1,7 @@
 """CityJSON import: the shared 3D BAG tile and small files for each rule.
 
 Expected values are computed here straight from the JSON (attributes,
-vertices, transform), independently of twin/cityjson.py.
+vertices, transform), independently of twin/geometry/cityjson.py.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import shapely
 from pyproj import Transformer
 
 from tests.shared_data import DELFT
-from twin.cityjson import read_cityjson
-from twin.crs import Frame, local_tmerc
 from twin.errors import ModelError
-from twin.geojson import HEIGHT_DEFAULTED
+from twin.geometry.cityjson import read_cityjson
+from twin.geometry.geojson import HEIGHT_DEFAULTED
+from twin.model.crs import Frame, local_tmerc
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """GeoJSON import: the shared OSM sample (Hefei) and the footprint checks.
 
 Expected heights and areas are computed here from the raw properties and
-with pyproj's geodesic area, independently of twin/geojson.py.
+with pyproj's geodesic area, independently of twin/geometry/geojson.py.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ import shapely
 from pyproj import Geod
 
 from tests.shared_data import HEFEI
-from twin.crs import Frame
 from twin.errors import ModelError
-from twin.geojson import (
+from twin.geometry.geojson import (
     HEIGHT_DEFAULTED,
     footprint_from_geojson,
     footprint_to_geojson,
 )
-from twin.geojson_buildings import read_geojson_buildings
+from twin.geometry.geojson_buildings import read_geojson_buildings
+from twin.model.crs import Frame
 
 
 @pytest.fixture(scope="module")

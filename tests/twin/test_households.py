@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 
 from api.community_store import export_community, import_community, load_community
 from tests.twin.test_community_file import LANTING
-from twin.community_export import community_to_json
-from twin.community_file import community_from_json
+from twin.community.export import community_to_json
+from twin.community.file import community_from_json
 from twin.errors import ModelError
-from twin.households import AGE_BANDS, Household, household_from_json, household_to_json
+from twin.model.households import AGE_BANDS, Household, household_from_json, household_to_json
 
 Conn = psycopg.Connection[tuple[object, ...]]
 

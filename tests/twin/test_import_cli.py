@@ -18,7 +18,7 @@ import pytest
 from tests.shared_data import DELFT
 from tests.twin.cityjson_variants import to_seq
 from tests.twin.test_community_cli import commtwin, one_line_error
-from twin.import_report import DANGLING_VERTEX, EMPTY_BOUNDARIES, SELF_INTERSECTING
+from twin.geometry.import_report import DANGLING_VERTEX, EMPTY_BOUNDARIES, SELF_INTERSECTING
 
 
 def damaged(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:

@@ -16,9 +16,9 @@ import pytest
 import shapely
 
 from tests.shared_data import DELFT
-from twin.cityjson import read_cityjson_report
 from twin.errors import ModelError
-from twin.import_report import (
+from twin.geometry.cityjson import read_cityjson_report
+from twin.geometry.import_report import (
     DANGLING_VERTEX,
     EMPTY_BOUNDARIES,
     MISSING_OBJECT,

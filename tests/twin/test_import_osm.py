@@ -19,8 +19,8 @@ from shapely import affinity
 
 from tests.shared_data import HEFEI
 from twin.errors import ModelError
-from twin.geojson_buildings import read_geojson_report
-from twin.import_report import NOT_A_BUILDING, SELF_INTERSECTING
+from twin.geometry.geojson_buildings import read_geojson_report
+from twin.geometry.import_report import NOT_A_BUILDING, SELF_INTERSECTING
 
 GEOD = Geod(ellps="WGS84")
 

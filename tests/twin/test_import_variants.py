@@ -28,9 +28,9 @@ from tests.twin.cityjson_variants import (
     tilt,
     triangulate,
 )
-from twin.cityjson import read_cityjson_report
-from twin.cityjson_seq import read_cityjson_seq
-from twin.import_report import GeometryReport
+from twin.geometry.cityjson import read_cityjson_report
+from twin.geometry.cityjson_seq import read_cityjson_seq
+from twin.geometry.import_report import GeometryReport
 
 Variant = Callable[[dict[str, Any]], dict[str, Any]]
 

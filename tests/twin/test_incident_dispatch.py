@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.twin.incident_builders import T, at, ev, lifecycle
-from twin.incident_dispatch import (
+from twin.incidents.dispatch import (
     AUTO_DISPATCH_DELAY,
     DEFAULT_ALARM_POLICY,
     AlarmIncidentPolicy,
@@ -18,8 +18,8 @@ from twin.incident_dispatch import (
     auto_dispatch,
     auto_dispatch_event_id,
 )
-from twin.incident_events import IncidentEvent, Location, Status
-from twin.incidents import Applied, Duplicate, check_event, replay
+from twin.incidents.events import IncidentEvent, Location, Status
+from twin.incidents.replay import Applied, Duplicate, check_event, replay
 
 WORKERS = {"g1": "w-zhang", "g2": "w-li", "g3": None}
 

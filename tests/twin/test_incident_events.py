@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.twin.incident_builders import T0, T, ev
-from twin.incident_events import (
+from twin.incidents.events import (
     WIRE_EVENT_TYPES,
     EventType,
     IncidentError,

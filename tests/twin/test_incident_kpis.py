@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from twin.incident_events import EventType, IncidentEvent, Location
-from twin.incident_kpis import IncidentKpis, KpiQueryError, incident_kpis
-from twin.incident_record import IncidentRecord
-from twin.incidents import replay
+from twin.incidents.events import EventType, IncidentEvent, Location
+from twin.incidents.kpis import IncidentKpis, KpiQueryError, incident_kpis
+from twin.incidents.record import IncidentRecord
+from twin.incidents.replay import replay
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 DAY = timedelta(days=1)

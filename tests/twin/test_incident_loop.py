@@ -1,6 +1,6 @@
 """The whole closed loop, pure: the per-event contract ingest follows, driven end to end.
 
-``Loop`` is what ingest does per incoming event (see twin/incidents.py): check
+``Loop`` is what ingest does per incoming event (see twin/incidents/replay.py): check
 it against the stored events, store applied and refused ones (dead-lettering
 the refused), skip duplicates, then auto-dispatch a fresh report; a clock tick
 escalates. Nothing here touches a broker or a database.
@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from tests.twin.incident_builders import T, at, ev
-from twin.incident_dispatch import RaisedAlarm, alarm_incident_event, auto_dispatch
-from twin.incident_escalation import escalations
-from twin.incident_events import IncidentEvent, Location, Status
-from twin.incident_kpis import incident_kpis
-from twin.incident_record import IncidentRecord
-from twin.incidents import Applied, Duplicate, check_event
+from twin.incidents.dispatch import RaisedAlarm, alarm_incident_event, auto_dispatch
+from twin.incidents.escalation import escalations
+from twin.incidents.events import IncidentEvent, Location, Status
+from twin.incidents.kpis import incident_kpis
+from twin.incidents.record import IncidentRecord
+from twin.incidents.replay import Applied, Duplicate, check_event
 
 WORKERS = {"g1": "w-zhang", "g2": "w-li"}
 

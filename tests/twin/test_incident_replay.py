@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.twin.incident_builders import T, ev, lifecycle
-from twin.incident_events import IncidentEvent, InvalidEventError, NotReportedError, Status
-from twin.incident_record import ALLOWED_FROM, IncidentRecord, apply_event
-from twin.incidents import Applied, Duplicate, Rejected, check_event, replay, trace
+from twin.incidents.events import IncidentEvent, InvalidEventError, NotReportedError, Status
+from twin.incidents.record import ALLOWED_FROM, IncidentRecord, apply_event
+from twin.incidents.replay import Applied, Duplicate, Rejected, check_event, replay, trace
 
 FAST = settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 WORKERS = ("w-zhang", "w-li", "w-wang")

@@ -13,8 +13,9 @@ from psycopg.types.json import Jsonb
 
 from tests.twin.incident_builders import T, at, ev, lifecycle
 from tests.twin.test_incident_replay import valid_histories
-from twin.incident_events import IncidentEvent, InvalidEventError, Location
-from twin.incident_rows import (
+from twin.incidents.events import IncidentEvent, InvalidEventError, Location
+from twin.incidents.replay import replay
+from twin.incidents.rows import (
     INCIDENT_COLUMNS,
     event_from_row,
     event_to_row,
@@ -22,7 +23,6 @@ from twin.incident_rows import (
     record_from_row,
     record_to_row,
 )
-from twin.incidents import replay
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 COMMUNITY = "incident-rows"

@@ -11,10 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.twin.incident_builders import T, at, ev, lifecycle
-from twin.incident_escalation import escalation_event, escalation_event_id, escalations
-from twin.incident_events import IncidentEvent, SlaConfigError, Status
-from twin.incident_record import IncidentRecord, is_overdue, overdue_stages, sla_breaches
-from twin.incident_sla import (
+from twin.incidents.escalation import escalation_event, escalation_event_id, escalations
+from twin.incidents.events import IncidentEvent, SlaConfigError, Status
+from twin.incidents.record import IncidentRecord, is_overdue, overdue_stages, sla_breaches
+from twin.incidents.replay import Applied, Duplicate, check_event, replay
+from twin.incidents.sla import (
     CRITICAL,
     DEFAULT_SLA,
     ORDINARY,
@@ -24,7 +25,6 @@ from twin.incident_sla import (
     load_sla_policy_json,
     parse_duration,
 )
-from twin.incidents import Applied, Duplicate, check_event, replay
 
 MIN = timedelta(minutes=1)
 

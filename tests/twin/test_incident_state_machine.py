@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from tests.twin.incident_builders import T, at, ev, history_in, lifecycle
-from twin.incident_events import InvalidEventError, InvalidTransitionError, Location, Status
-from twin.incident_record import IncidentRecord, apply_event
-from twin.incidents import replay
+from twin.incidents.events import InvalidEventError, InvalidTransitionError, Location, Status
+from twin.incidents.record import IncidentRecord, apply_event
+from twin.incidents.replay import replay
 
 STATUSES = ("reported", "dispatched", "accepted", "resolved", "closed", "cancelled")
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
-from twin.live import (
+from twin.live.state import (
     AlarmState,
     ClosedLoop,
     CommunityLayout,

@@ -10,8 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twin.kinds import SCENES, scene_of
-from twin.live import (
+from twin.live.state import (
     AlarmState,
     ClosedLoop,
     CommunityLayout,
@@ -19,6 +18,7 @@ from twin.live import (
     IncidentState,
     LiveState,
 )
+from twin.model.kinds import SCENES, scene_of
 
 T = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 LAYOUT = CommunityLayout.from_mapping("c", "C", {"b01": [-1, 1, 2], "b02": [1]})
@@ -218,8 +218,8 @@ def test_overdue_agrees_with_the_incident_state_machine(
     incident: IncidentState, offset: int
 ) -> None:
     """The live state and the incident records must call the same incidents overdue."""
-    from twin.incident_events import Status  # noqa: PLC0415 (another area's module)
-    from twin.incident_record import IncidentRecord, is_overdue  # noqa: PLC0415
+    from twin.incidents.events import Status  # noqa: PLC0415 (another area's module)
+    from twin.incidents.record import IncidentRecord, is_overdue  # noqa: PLC0415
 
     record = IncidentRecord(
         "c",

@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 import shapely
 
-from twin.crs import local_tmerc
-from twin.locate import Locator, Place, resolve_devices
-from twin.model import (
+from twin.geometry.locate import Locator, Place, resolve_devices
+from twin.model.community import (
     Building,
     Community,
     Device,
@@ -20,7 +19,8 @@ from twin.model import (
     Storey,
     Unit,
 )
-from twin.storeys import derive_storeys
+from twin.model.crs import local_tmerc
+from twin.model.storeys import derive_storeys
 
 # Two buildings sharing the wall x = 20; "a" has a basement and 4 storeys of
 # 3 m (roof 12); "b" has storeys 1 and 3 only (a gap from 3 to 6 m), roof 9.

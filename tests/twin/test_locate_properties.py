@@ -7,11 +7,11 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twin.crs import local_tmerc
-from twin.locate import Locator
-from twin.model import Building, Community
-from twin.polygon_index import PolygonIndex
-from twin.storeys import derive_storeys
+from twin.geometry.locate import Locator
+from twin.geometry.polygon_index import PolygonIndex
+from twin.model.community import Building, Community
+from twin.model.crs import local_tmerc
+from twin.model.storeys import derive_storeys
 
 
 @st.composite

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from twin.kinds import KINDS
-from twin.rules import RuleError, RuleSet, default_rules, load_rules, load_rules_file
-from twin.rules_config import parse_rule
-from twin.rules_defaults import critical_incident_category
+from twin.model.kinds import KINDS
+from twin.rules.config import parse_rule
+from twin.rules.defaults import critical_incident_category
+from twin.rules.engine import RuleError, RuleSet, default_rules, load_rules, load_rules_file
 
 
 def rule(**overrides: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from twin.rules import (
+from twin.rules.engine import (
     ActiveAlarm,
     AlarmEvent,
     DeviceRef,

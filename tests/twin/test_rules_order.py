@@ -21,7 +21,7 @@ from tests.twin.test_rules_properties import (
     operations,
     run,
 )
-from twin.rules import ReadingBatch
+from twin.rules.engine import ReadingBatch
 
 Reading = tuple[int, int, float, float]
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twin.rules import (
+from twin.rules.engine import (
     ActiveAlarm,
     AlarmEvent,
     DeviceRef,

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from twin.counters import CounterInputError, counter_usage, total_usage
-from twin.energy import (
+from twin.scenes.counters import CounterInputError, counter_usage, total_usage
+from twin.scenes.energy import (
     DEFAULT_EMISSION_FACTOR,
     Meter,
     building_series,
@@ -18,7 +18,7 @@ from twin.energy import (
     intensity,
     ranking,
 )
-from twin.traffic import ChargerNow, availability, chargers_now, mean_per_slot
+from twin.scenes.traffic import ChargerNow, availability, chargers_now, mean_per_slot
 
 
 def test_meter_day_with_a_restart_and_an_outage() -> None:

@@ -7,10 +7,10 @@ import pytest
 import shapely
 
 from tests.twin.service_reference import reference_metres
-from twin.facilities import Facility
-from twin.model import Building, Community, Storey
-from twin.service_circle import CircleConfig, ServiceCircle
-from twin.walk_network import Entrance, WalkGraph, WalkPath
+from twin.model.community import Building, Community, Storey
+from twin.model.facilities import Facility
+from twin.model.walk_network import Entrance, WalkGraph, WalkPath
+from twin.services.circle import CircleConfig, ServiceCircle
 
 SPEED = CircleConfig().metres_per_minute
 

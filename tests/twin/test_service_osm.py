@@ -5,7 +5,7 @@ contributors, ODbL) that the pyrosm package ships as its test data
 (``pyrosm.get_data("test_pbf")``, a part of Kouvola, Finland: ~240 walkable
 ways, ~2,200 buildings, shops, schools and kindergartens). pyrosm (a dev
 dependency) only reads the PBF into GeoJSON-like features with their OSM tags;
-commtwin's own reader (``twin.service_geojson``) maps the tags, and
+commtwin's own reader (``twin.services.geojson``) maps the tags, and
 ``tests/twin/service_reference.py`` recomputes the minutes with networkx.
 """
 
@@ -19,11 +19,11 @@ import pytest
 import shapely
 
 from tests.twin.service_reference import reference_metres
-from twin.community_file import read_geometry
-from twin.crs import Frame, local_tmerc
-from twin.model import Community
-from twin.service_circle import CircleConfig, ServiceCircle
-from twin.service_geojson import read_service_geojson
+from twin.community.file import read_geometry
+from twin.model.community import Community
+from twin.model.crs import Frame, local_tmerc
+from twin.services.circle import CircleConfig, ServiceCircle
+from twin.services.geojson import read_service_geojson
 
 
 def _geojson(frame: Any) -> dict[str, Any]:

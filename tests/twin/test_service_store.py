@@ -11,8 +11,8 @@ import pytest
 from api.community_store import import_community, load_community
 from tests.twin.test_community_file import LANTING
 from tests.twin.test_community_store import unique
-from twin.community_export import community_to_json
-from twin.community_file import community_from_json
+from twin.community.export import community_to_json
+from twin.community.file import community_from_json
 from twin.errors import ModelError
 
 Conn = psycopg.Connection[tuple[object, ...]]

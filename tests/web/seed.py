@@ -21,9 +21,9 @@ from psycopg.types.json import Jsonb
 
 from api.keys import new_key
 from tests.scene_seed import seed_scene
-from twin.incident_events import EventType, IncidentEvent, Location
-from twin.incident_rows import event_to_row, record_to_row
-from twin.incidents import replay
+from twin.incidents.events import EventType, IncidentEvent, Location
+from twin.incidents.replay import replay
+from twin.incidents.rows import event_to_row, record_to_row
 
 CRS = "+proj=tmerc +lat_0=30.27 +lon_0=120.15 +k=1 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
 OFFSET = (1500.0, -800.0, 0.0)
