@@ -20,12 +20,15 @@ COPY twin ./twin
 COPY api ./api
 COPY simulators ./simulators
 COPY schemas ./schemas
-# Editable: the API serves the cockpit's npm packages from the checkout's
-# web/node_modules next to the api package (api.cockpit.DEFAULT_WEB_DIR = /app/web).
+# Editable: the API serves the pages (web/cockpit, web/district) and their npm
+# packages (web/node_modules) from the web/ next to the api package
+# (api.cockpit.DEFAULT_WEB_DIR = /app/web).
 RUN pip install --no-cache-dir --no-deps -e . \
     && useradd --system --no-create-home --home-dir /app commtwin
 COPY --from=web /src/web/node_modules ./web/node_modules
 COPY web/package.json web/package-lock.json ./web/
+COPY web/cockpit ./web/cockpit
+COPY web/district ./web/district
 USER commtwin
 # 8000: API and cockpit; 9108: ingest's Prometheus /metrics.
 EXPOSE 8000 9108

@@ -152,8 +152,9 @@ def create_app(
     app.state.districts = DistrictBoard(
         hub, timezone=config.timezone, members_ttl_s=config.key_cache_s, monotonic=monotonic
     )
-    app.include_router(district_page.make_router())
-    app.include_router(cockpit.make_router(config.web_dir or cockpit.DEFAULT_WEB_DIR))
+    web_dir = config.web_dir or cockpit.DEFAULT_WEB_DIR
+    app.include_router(district_page.make_router(web_dir))
+    app.include_router(cockpit.make_router(web_dir))
     _install_error_handlers(app)
     # Added innermost first: metrics see every response, 413s and CORS preflights included.
     # /live polls answered from memory before routing (api/live/fastpath.py).

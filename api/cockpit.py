@@ -1,7 +1,8 @@
 """The cockpit web page: ``GET /cockpit/{cid}`` and the files it loads.
 
-The page is plain ES modules (``api/cockpit_static``) plus three.js and ECharts
-served straight from ``web/node_modules`` (installed by ``scripts/setup.sh``
+The page is plain ES modules (``web/cockpit/``, the pages' own room beside
+their package.json) plus three.js and ECharts served straight from
+``web/node_modules`` (installed by ``scripts/setup.sh``
 with ``npm ci``), so it works without internet access and nothing third-party
 is copied into the repository. Only the folders the page needs are exposed
 (:data:`VENDOR_DIRS`); every path is resolved and checked to stay inside them.
@@ -18,8 +19,8 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse
 
-STATIC_DIR = Path(__file__).resolve().parent / "cockpit_static"
-# Where scripts/setup.sh installs the npm packages in a checkout.
+# The checkout's web/: the pages' code (cockpit/, district/), package.json and
+# the node_modules that scripts/setup.sh installs.
 DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 ASSETS_PREFIX = "/cockpit-assets"
 
@@ -85,8 +86,9 @@ def _file_response(path: Path, cache_control: str) -> FileResponse:
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": cache_control})
 
 
-def make_router(web_dir: Path, static_dir: Path = STATIC_DIR) -> APIRouter:
-    """Routes serving the cockpit page; ``web_dir`` holds package.json and node_modules."""
+def make_router(web_dir: Path) -> APIRouter:
+    """Routes serving the cockpit page from ``web_dir`` (``cockpit/`` and ``node_modules/``)."""
+    static_dir = web_dir / "cockpit"
     node_modules = web_dir / "node_modules"
     router = APIRouter(tags=["cockpit"])
 

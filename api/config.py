@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from twin.energy import DEFAULT_EMISSION_FACTOR
+from twin.scenes.energy import DEFAULT_EMISSION_FACTOR
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +40,9 @@ class ApiConfig:
     max_points: int = 10000
     # Latest device values look back at most this far (bounds the query).
     latest_lookback_days: int = 7
-    # Holds the cockpit page's npm packages (web/node_modules); None: the
-    # repository's web/ next to the api package (api.cockpit.DEFAULT_WEB_DIR).
+    # The pages' code (cockpit/, district/) and their npm packages
+    # (node_modules/); None: the repository's web/ next to the api package
+    # (api.cockpit.DEFAULT_WEB_DIR).
     web_dir: Path | None = None
     # --- live state, stream and incident commands (phase 2) ---
     # Incident reports and transitions are published here, exactly as apps do
@@ -57,7 +58,7 @@ class ApiConfig:
     # "Today" of the closed-loop rate in /live starts at midnight in this zone.
     timezone: str = "UTC"
     # Grid emission factor of the low-carbon scene (kg CO2e per kWh from the
-    # grid); default: China's national average (twin.energy, docs/twin.md).
+    # grid); default: China's national average (twin.scenes.energy, docs/twin.md).
     emission_factor: float = DEFAULT_EMISSION_FACTOR
     # /stream: keep-alive comment interval; most changes replayed on resume.
     sse_ping_s: float = 15.0

@@ -1,4 +1,4 @@
-"""The district page: ``GET /district/{id}`` and its own files (``api/district_static``).
+"""The district page: ``GET /district/{id}`` and its own files (``web/district/``).
 
 Served like the cockpit page (:mod:`api.cockpit`): static ES modules and
 styles, no data in the page; it reads ``/v1/districts/{id}/overview`` and
@@ -16,7 +16,6 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from api.cockpit import safe_file
 
-STATIC_DIR = Path(__file__).resolve().parent / "district_static"
 ASSETS_PREFIX = "/district-assets"
 
 _DISTRICT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -28,7 +27,9 @@ _MEDIA_TYPES = {
 _NO_CACHE = {"Cache-Control": "no-cache"}
 
 
-def make_router(static_dir: Path = STATIC_DIR) -> APIRouter:
+def make_router(web_dir: Path) -> APIRouter:
+    """Routes serving the district page from ``web_dir / "district"``."""
+    static_dir = web_dir / "district"
     router = APIRouter(tags=["cockpit"])
 
     @router.get("/district/{district_id}", response_class=HTMLResponse, summary="The district page")

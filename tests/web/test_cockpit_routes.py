@@ -55,7 +55,7 @@ def test_modules_the_page_imports_are_served_as_javascript(path: str) -> None:
 
 def test_every_app_module_import_resolves() -> None:
     # A missing module would only show as a console error in a browser.
-    static = DEFAULT_WEB_DIR.parent / "api" / "cockpit_static"
+    static = DEFAULT_WEB_DIR / "cockpit"
     for js in static.glob("*.js"):
         for line in js.read_text().splitlines():
             if line.startswith("import") and '"./' in line:

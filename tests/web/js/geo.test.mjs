@@ -1,7 +1,7 @@
 // Frame fitting: WGS 84 footprints must land on the community's local metres.
 import assert from "node:assert/strict";
 import test from "node:test";
-import { fitAffine, lonLatToLocal, ringCentroid, tangentPlane, vertexPairs } from "../../../api/cockpit_static/geo.js";
+import { fitAffine, lonLatToLocal, ringCentroid, tangentPlane, vertexPairs } from "../../../web/cockpit/geo.js";
 
 // A local frame rotated by 1.2° against north, scaled like a transverse
 // Mercator away from its meridian, and offset: what a real community CRS does.

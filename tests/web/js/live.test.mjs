@@ -1,7 +1,7 @@
 // The polling state machine: live, stale while the API is away, recovery.
 import assert from "node:assert/strict";
 import test from "node:test";
-import { LivePoller, POLL_MS, delayAfter, nextState } from "../../../api/cockpit_static/live.js";
+import { LivePoller, POLL_MS, delayAfter, nextState } from "../../../web/cockpit/live.js";
 
 test("nextState", () => {
   assert.equal(nextState("loading", "ok"), "live");

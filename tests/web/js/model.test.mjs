@@ -1,10 +1,10 @@
 // From API documents to the scene model: storeys, anchors, markers, scenes.
 import assert from "node:assert/strict";
 import test from "node:test";
-import { frameSampleIds, markersFor, storeyAnchor, storeyBands } from "../../../api/cockpit_static/model.js";
-import { alarmInScene, sortAlarms, statusIn } from "../../../api/cockpit_static/scenes.js";
-import { initialLanguage } from "../../../api/cockpit_static/i18n.js";
-import { Api, normalizePath, takeKey } from "../../../api/cockpit_static/api.js";
+import { frameSampleIds, markersFor, storeyAnchor, storeyBands } from "../../../web/cockpit/model.js";
+import { alarmInScene, sortAlarms, statusIn } from "../../../web/cockpit/scenes.js";
+import { initialLanguage } from "../../../web/cockpit/i18n.js";
+import { Api, normalizePath, takeKey } from "../../../web/cockpit/api.js";
 
 test("storeyBands uses stored storeys, basement first", () => {
   const bands = storeyBands({
@@ -118,7 +118,7 @@ test("endpoint discovery ignores path parameter names", () => {
 });
 
 test("modelOutdated: other buildings or another model_version", async () => {
-  const { modelOutdated } = await import("../../../api/cockpit_static/model.js");
+  const { modelOutdated } = await import("../../../web/cockpit/model.js");
   const model = { buildings: [{ id: "a" }, { id: "b" }] };
   assert.equal(modelOutdated(model, { buildings: [{ id: "b" }, { id: "a" }] }, undefined), false);
   assert.equal(modelOutdated(model, { buildings: [{ id: "a" }] }, undefined), true);

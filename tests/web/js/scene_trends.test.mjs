@@ -1,7 +1,7 @@
 // Chart data of the scene trends (/scenes/… answers) and their ETag reuse.
 import assert from "node:assert/strict";
 import test from "node:test";
-import { periodLabel, sceneCharts, SceneTrends } from "../../../api/cockpit_static/scene_trends.js";
+import { periodLabel, sceneCharts, SceneTrends } from "../../../web/cockpit/scene_trends.js";
 
 const periods = ["2026-12-03T08:00:00Z", "2026-12-03T09:00:00Z"];
 
@@ -63,7 +63,7 @@ test("a 304 reuses the answer held for that request", async () => {
 });
 
 test("the energy chart's note names the top of the buildings' ranking", async () => {
-  const { rankingNote } = await import("../../../api/cockpit_static/scene_trends.js");
+  const { rankingNote } = await import("../../../web/cockpit/scene_trends.js");
   const buildings = [
     { id: "b1", name: "1幢", rank: 2, kwh_per_m2: 0.0727 },
     { id: "b2", name: "2幢", rank: 1, kwh_per_m2: 0.09 },

@@ -1,7 +1,7 @@
 // SLA countdowns and hourly counts.
 import assert from "node:assert/strict";
 import test from "node:test";
-import { byUrgency, formatDuration, perHour, slaOf } from "../../../api/cockpit_static/sla.js";
+import { byUrgency, formatDuration, perHour, slaOf } from "../../../web/cockpit/sla.js";
 
 const NOW = Date.parse("2026-11-28T10:00:00Z");
 

@@ -1,8 +1,8 @@
 // /stream parsing and reconnects, and the poller fetching at once when told.
 import assert from "node:assert/strict";
 import test from "node:test";
-import { ChangeStream, parseEvents, retryDelay } from "../../../api/cockpit_static/stream.js";
-import { LivePoller } from "../../../api/cockpit_static/live.js";
+import { ChangeStream, parseEvents, retryDelay } from "../../../web/cockpit/stream.js";
+import { LivePoller } from "../../../web/cockpit/live.js";
 
 test("parseEvents splits complete events and keeps the rest", () => {
   const text = 'retry: 3000\r\nevent: version\r\nid: 7\r\ndata: {"version":7}\r\n\r\n: ping\r\n\r\nevent: alarm\r\ndata: {"a"';

@@ -1,7 +1,7 @@
 // Data of the bottom charts from /kpis, /live alarms and device values.
 import assert from "node:assert/strict";
 import test from "node:test";
-import { alarmsByBuilding, kpiBars, sumByBuilding } from "../../../api/cockpit_static/trends.js";
+import { alarmsByBuilding, kpiBars, sumByBuilding } from "../../../web/cockpit/trends.js";
 
 const names = new Map([
   ["b01", "1幢"],
@@ -58,7 +58,7 @@ test("sumByBuilding adds the meters of a building, skipping meters without a val
 });
 
 test("listSignature changes with alarm ids and incident statuses only", async () => {
-  const { listSignature } = await import("../../../api/cockpit_static/trend_panels.js");
+  const { listSignature } = await import("../../../web/cockpit/trend_panels.js");
   const snap = {
     kpis: { devices_online: 3 },
     alarms: [{ id: 2 }, { id: 1 }],
@@ -71,7 +71,7 @@ test("listSignature changes with alarm ids and incident statuses only", async ()
 });
 
 test("TrendData reloads counts once per change burst, keeping the gap", async () => {
-  const { TrendData } = await import("../../../api/cockpit_static/trend_panels.js");
+  const { TrendData } = await import("../../../web/cockpit/trend_panels.js");
   const data = new TrendData(null, { gapMs: 30 });
   let reloads = 0;
   const reload = () => (reloads += 1);
