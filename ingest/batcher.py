@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from ingest.mqtt_client import Delivery
+from ingest.mqtt_wire import Delivery
 
 
 class Batcher:

@@ -25,7 +25,7 @@ from ingest import sql
 from ingest.backoff import Backoff
 from ingest.batcher import Batcher
 from ingest.metrics import IngestMetrics
-from ingest.mqtt_client import Delivery
+from ingest.mqtt_wire import Delivery
 from ingest.pipeline import Pipeline
 
 log = logging.getLogger(__name__)

@@ -6,13 +6,13 @@ only when :meth:`Consumer.ack` is called, which the committer does after the
 transaction holding it committed. Reconnects follow :class:`~ingest.backoff.Backoff`.
 
 Speed (issue: >= 12,000 messages/s on 2 shared cores). Stock paho reads each
-packet with three ``recv`` calls and sends each PUBACK with its own ``send``
-plus a wake-up write, and builds an MQTTMessage, a v5 Properties object and a
-topic-matcher pass per message. :class:`~ingest.mqtt_client.BufferedClient`
-reads the socket in 256 KiB chunks and decodes PUBLISH itself; the acks of a
-batch go out as one concatenated write (``_packet_queue``). These lean on
-paho 2.x internals; ``paho-mqtt>=2.1,<3`` is pinned and the ingest tests
-cover the paths against a real broker.
+packet with three ``recv`` calls and sends each PUBACK with its own ``send``,
+and builds an MQTTMessage, a v5 Properties object and a topic-matcher pass
+per message. Beside paho, on its public API only (``socket()``, ``loop_read``,
+``loop_write``, ``want_write``, ``loop_misc``), :class:`~ingest.mqtt_client.PublishReader`
+decodes the PUBLISH packets at the head of the socket in bulk and
+:class:`~ingest.mqtt_client.AckWriter` sends a batch's acks in one write;
+paho reads everything else and keeps the session (see ``ingest/mqtt_client.py``).
 
 Every delivery is a tuple ``(topic, payload, received_us, mid, generation)``.
 ``generation`` counts connections: after a reconnect the broker re-sends every
@@ -43,7 +43,8 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest.backoff import Backoff
-from ingest.mqtt_client import PUBACK, PUBACKS, BufferedClient, Delivery
+from ingest.mqtt_client import AckWriter, ProtocolError, PublishReader, Turn
+from ingest.mqtt_wire import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +96,11 @@ class Consumer:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._thread: threading.Thread | None = None
+        self._inbox: list[Delivery] = []
+        self._now_us = 0  # the receive stamp of this turn's deliveries
         self._client = self._make_client()
-        self._client.inbox = []
+        self._reader = PublishReader(self._client, config.protocol == "5")
+        self._writer = AckWriter(self._client)
         self.session_present: bool | None = None
 
     # -- public API ---------------------------------------------------------
@@ -129,10 +133,10 @@ class Consumer:
         with contextlib.suppress(OSError):
             self._wake_w.send(b"\0")
 
-    def _make_client(self) -> BufferedClient:
+    def _make_client(self) -> mqtt.Client:
         cfg = self.config
         v5 = cfg.protocol == "5"
-        client = BufferedClient(
+        client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=cfg.client_id,
             clean_session=None if v5 else False,
@@ -177,11 +181,11 @@ class Consumer:
     def _on_connect(
         self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any = None
     ) -> None:
+        self._reader.packet_done()
         if reason.is_failure:
             log.error("mqtt connect refused reason=%s", reason)
             return
         self.generation += 1
-        self._client.generation = self.generation
         self.session_present = bool(flags.session_present)
         if not self.session_present:
             log.warning(
@@ -206,6 +210,7 @@ class Consumer:
         )
 
     def _on_subscribe(self, _c: mqtt.Client, _u: Any, _mid: int, reasons: Any, _p: Any) -> None:
+        self._reader.packet_done()
         refused = [r for r in reasons if r.is_failure]
         if refused:
             # E.g. an ACL without read access: nothing will arrive; say so loudly.
@@ -224,9 +229,11 @@ class Consumer:
             topic = msg.topic
         except UnicodeDecodeError:  # brokers refuse these; keep it anyway
             topic = repr(msg._topic)
-        # Only for what the lean decoder hands back to paho (see BufferedClient).
+        # Only for what the fast path leaves to paho: TLS, and paho reading on
+        # after a packet cut short (see ingest/mqtt_client.py).
         payload = bytes(msg.payload)
-        self._client.inbox.append((topic, payload, self._client.now_us, msg.mid, self.generation))
+        self._inbox.append((topic, payload, self._now_us, msg.mid, self.generation))
+        self._reader.packet_done()
 
     def _run(self) -> None:
         attempt = 0
@@ -254,64 +261,101 @@ class Consumer:
 
     def _pump(self) -> bool:
         """Serve one connection; True when it ended by stop(), False when lost."""
-        client = self._client
+        client, writer = self._client, self._writer
         last_misc = 0.0
         while True:
             if self._stop.is_set():
                 return self._close_gracefully()
-            self._flush_acks()
             sock = client.socket()
             if sock is None:
                 return False
-            client.now_us = int(self._clock() * 1_000_000)
+            self._reader.attach()
+            writer.attach()
+            self._flush_acks()
+            # paho's own packets first (a SUBSCRIBE queued inside on_connect
+            # would otherwise wait for the socket to run dry), then our acks.
+            if (
+                client.want_write()
+                and not writer.pending
+                and client.loop_write() != mqtt.MQTT_ERR_SUCCESS
+            ):
+                return False
+            if not writer.write():
+                return False
+            self._now_us = int(self._clock() * 1_000_000)
             reading = not self._paused()
-            if reading and client.buffered():
+            if reading:
                 self.idle.clear()
-                for _ in range(_READ_BURST):
-                    # Whole PUBLISH packets in one loop; paho reads whatever else comes.
-                    client.read_publishes(_READ_BURST)
-                    # At most a burst per turn: a socket that never runs dry (a
-                    # backlog at the broker) must not keep us from handing over,
-                    # seeing backpressure and flushing acks. Without this bound one
-                    # turn once queued 220,000 messages over a 40,000 limit and
-                    # stayed away from the socket long enough for a keep-alive
-                    # timeout.
-                    if len(client.inbox) >= _READ_BURST or not client.buffered():
-                        break
-                    if client.loop_read() != mqtt.MQTT_ERR_SUCCESS:
-                        self._deliver()
-                        return False
-                    if not client.buffered():
-                        break
             else:
-                rlist: list[Any] = [self._wake_r, sock] if reading else [self._wake_r]
-                wlist = [sock] if client.want_write() else []
-                if reading:
-                    self.idle.clear()
-                else:
-                    self.idle.set()  # nothing more will be handed over until resumed
-                try:
-                    readable, writable, _ = select.select(rlist, wlist, [], 0.25)
-                except (OSError, ValueError):
-                    return False
-                if self._wake_r in readable:
-                    self._drain_wake()
-                if sock in readable and client.loop_read() != mqtt.MQTT_ERR_SUCCESS:
-                    self._deliver()
-                    return False
-                if sock in writable and client.loop_write() != mqtt.MQTT_ERR_SUCCESS:
-                    return False
+                self.idle.set()  # nothing more will be handed over until resumed
+            try:
+                alive = self._turn(sock, reading)
+            except ProtocolError as exc:
+                log.error("mqtt protocol error, dropping the connection: %s", exc)
+                alive = False
             self._deliver()
+            if not alive:
+                return False
             now = time.monotonic()
-            if now - last_misc >= 0.5:
+            # paho's housekeeping may write (PINGREQ): never between our acks' bytes.
+            if now - last_misc >= 0.5 and not writer.pending:
                 last_misc = now
                 if client.loop_misc() != mqtt.MQTT_ERR_SUCCESS:
                     return False
 
+    def _turn(self, sock: Any, reading: bool) -> bool:
+        """Read what is there, or wait on the socket once; False if the link broke.
+
+        At most a burst per turn: a socket that never runs dry (a backlog at
+        the broker) must not keep us from handing over, seeing backpressure and
+        flushing acks. Without this bound one turn once queued 220,000 messages
+        over a 40,000 limit and stayed away from the socket long enough for a
+        keep-alive timeout.
+        """
+        client, reader, writer = self._client, self._reader, self._writer
+        turn = Turn.IDLE
+        if reading and reader.fast:
+            turn = reader.read(
+                self._inbox, _READ_BURST, self._now_us, self.generation, not writer.pending
+            )
+            if turn is Turn.AGAIN:
+                return True
+            if turn is Turn.LOST:
+                return False
+        elif reading and _tls_pending(sock):
+            return self._paho_read(sock)  # decrypted bytes select() cannot see
+        rlist: list[Any] = [self._wake_r]
+        if reading and turn is not Turn.BLOCKED:
+            rlist.append(sock)
+        wlist = [sock] if client.want_write() or writer.pending else []
+        try:
+            readable, writable, _ = select.select(rlist, wlist, [], 0.25)
+        except (OSError, ValueError):
+            return False
+        if self._wake_r in readable:
+            self._drain_wake()
+        if (
+            sock in writable
+            and client.want_write()
+            and client.loop_write() != mqtt.MQTT_ERR_SUCCESS
+        ):
+            return False
+        if sock in readable and not reader.fast:
+            return self._paho_read(sock)
+        return True  # the fast path reads it next turn
+
+    def _paho_read(self, sock: Any) -> bool:
+        """paho's own read, a burst of packets (TLS keeps decrypted ones inside ssl)."""
+        for _ in range(_READ_BURST):
+            if self._client.loop_read() != mqtt.MQTT_ERR_SUCCESS:
+                return False
+            if len(self._inbox) >= _READ_BURST or not _tls_pending(sock):
+                break
+        return True
+
     def _deliver(self) -> None:
-        client = self._client
-        if client.inbox:
-            inbox, client.inbox = client.inbox, []
+        if self._inbox:
+            inbox, self._inbox = self._inbox, []
             self._sink(inbox)
 
     def _drain_wake(self) -> None:
@@ -322,30 +366,38 @@ class Consumer:
     def _flush_acks(self) -> None:
         if not self._acks:
             return
-        chunks: list[bytes] = []
-        count = 0
+        batch: list[int] = []
         while self._acks:
             gen, mids = self._acks.popleft()
-            if gen != self.generation:
-                continue
-            chunks.extend([PUBACKS[m] for m in mids])
-            count += len(mids)
-        if chunks:
-            # One write for the whole batch (see module doc).
-            self._client._packet_queue(PUBACK, b"".join(chunks), 0, 0)
-            self.acked += count
+            if gen == self.generation:
+                batch.extend(mids)
+        if batch:
+            self._writer.queue(batch)  # one write for the whole batch (see module doc)
+            self.acked += len(batch)
 
     def _close_gracefully(self) -> bool:
+        client, writer = self._client, self._writer
+        writer.attach()
         self._flush_acks()
         deadline = time.monotonic() + 5.0
-        client = self._client
-        while client.want_write() and client.socket() is not None and time.monotonic() < deadline:
-            if client.loop_write() != mqtt.MQTT_ERR_SUCCESS:
+        while (
+            (writer.pending or client.want_write())
+            and client.socket() is not None
+            and time.monotonic() < deadline
+        ):
+            if client.want_write():  # paho's packet first: it was on the wire before ours
+                if client.loop_write() != mqtt.MQTT_ERR_SUCCESS:
+                    break
+            elif not writer.write():
                 break
             time.sleep(0.001)
         client.disconnect()
         client.loop_write()
         return True
+
+
+def _tls_pending(sock: Any) -> bool:
+    return isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
 
 
 def _safe_url(url: str) -> str:

@@ -1,160 +1,229 @@
-"""paho-mqtt's Client with a fast receive path (see ``ingest/consumer.py`` for why).
+"""The ingestor's fast path beside paho-mqtt, on paho's public API only.
 
-Two overrides of paho 2.x internals, both exercised end to end by the ingest
-tests against a real broker (``paho-mqtt>=2.1,<3`` is pinned):
+paho's own receive path reads each packet with three ``recv`` calls and builds
+an MQTTMessage, a v5 Properties object and a topic-matcher pass per message,
+and ``Client.ack`` sends each PUBACK with its own ``send``: under a full feed
+most of the network thread's time. paho owns the connection (CONNECT, SUBSCRIBE,
+keep-alive, every packet but the hot ones); the two classes here share its
+socket (``Client.socket()``, public, meant for external event loops) with it:
 
-* ``_sock_recv``: paho asks the socket for 1 byte, then the length bytes,
-  then the rest, for every packet; here one ``recv`` of 256 KiB serves them
-  from memory.
-* ``_handle_publish``: decode topic, packet id and payload straight into a
-  delivery tuple ``(topic, payload, received_us, mid, generation)``, skipping
-  paho's MQTTMessage, v5 Properties and topic matcher.
+* :class:`PublishReader` *peeks* at the socket (``MSG_PEEK``, 256 KiB),
+  decodes the complete PUBLISH packets at its head
+  (:func:`ingest.mqtt_wire.scan_publishes`) and only then consumes exactly
+  those bytes. A PUBLISH still arriving is ours too: its bytes are taken as
+  they come (bytes left in the kernel can close the TCP window for good: a few
+  bytes in a large buffer count as the whole buffer). Any other packet is left
+  in the socket for ``Client.loop_read``, which reads at most one packet. When
+  that packet was cut short, paho reads on alone until one of its callbacks
+  (``on_message``, ``on_subscribe``, ``on_connect``) fires: then it has just
+  finished a packet. So paho is never in the middle of a packet when the
+  reader looks, and no private state of paho is read or written.
+* :class:`AckWriter` writes a batch's PUBACKs in one ``send``, only while paho
+  has nothing of its own to write (``Client.want_write()``); paho is not asked
+  to read or do its housekeeping (which may write) until the acks' last byte
+  is out, so the two never interleave on the wire.
 
-And :meth:`BufferedClient.read_publishes`: the complete QoS 0/1 PUBLISH
-packets already in the buffer decoded in one tight loop, without paho's
-per-packet state machine (a byte slice per length byte, a state dict per
-packet, a lock per packet): under a full feed over half of the network
-thread's time. Anything else (another packet type, a packet cut by the
-buffer's end, anything malformed) is left where it is for paho's own path.
+Over TLS the socket cannot be peeked at: paho reads (``loop_read``, deliveries
+through ``on_message``) and acks (``Client.ack``) itself, at its own speed.
 """
 
 from __future__ import annotations
 
-import time
+import enum
+import socket
+import ssl
 from typing import Final
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import MQTTErrorCode
 
-Delivery = tuple[str, bytes, int, int, int]
-PUBACK: Final = 0x40
-# Every PUBACK packet (fixed header, length 2, packet id): a batch of acks is
-# one b"".join over this table.
-PUBACKS: Final = [bytes((PUBACK, 2, mid >> 8, mid & 0xFF)) for mid in range(65536)]
+from ingest.mqtt_wire import (
+    HEADER_CUT,
+    MALFORMED,
+    Delivery,
+    decode_publish,
+    is_publish,
+    packet_size,
+    puback_packets,
+    scan_publishes,
+)
+
+WINDOW: Final = 262144  # bytes peeked at per look
+_DRAIN: Final = bytearray(WINDOW)  # where consumed bytes go (already decoded from the peek)
 
 
-class BufferedClient(mqtt.Client):
-    """paho Client with a buffered socket read and a lean PUBLISH decoder."""
+class ProtocolError(Exception):
+    """The broker sent a PUBLISH that cannot be read: drop the connection."""
 
-    _rbuf: bytes = b""
-    _rpos: int = 0
-    _rsock: object = None
-    # Set by the Consumer: where deliveries go, and their stamp.
-    inbox: list[Delivery]
-    now_us: int = 0
-    generation: int = 0
 
-    def _sock_recv(self, bufsize: int) -> bytes:
-        if self._rsock is not self._sock:  # a new connection: forget old bytes
-            self._rbuf, self._rpos, self._rsock = b"", 0, self._sock
-        buf, pos = self._rbuf, self._rpos
-        if pos >= len(buf):
-            buf = super()._sock_recv(262144)
-            pos = 0
-            if not buf:
-                return buf
-        end = pos + bufsize
-        self._rbuf, self._rpos = buf, min(end, len(buf))
-        return buf[pos:end]
+class Turn(enum.Enum):
+    """What the consumer does after :meth:`PublishReader.read`."""
 
-    def read_publishes(self, limit: int) -> int:
-        """Decode up to ``limit`` buffered PUBLISH packets into ``inbox``; how many."""
-        if self._rsock is not self._sock or self._in_packet["command"] != 0:
-            return 0  # paho is in the middle of a packet: let it finish it
-        buf, pos = self._rbuf, self._rpos
-        size = len(buf)
-        v5 = self._protocol == mqtt.MQTTv5
-        append, now_us, gen = self.inbox.append, self.now_us, self.generation
-        count = 0
-        while pos < size and count < limit:
-            cmd = buf[pos]
-            if cmd & 0xF0 != 0x30 or cmd & 0x06 > 2:  # not PUBLISH, or QoS 2
-                break
-            length, i = _varint(buf, pos + 1, size)
-            end = i + length
-            if i < 0 or end > size or length < 2:
-                break  # cut by the buffer's end, or malformed: paho's path says which
-            topic_end = i + 2 + ((buf[i] << 8) | buf[i + 1])
-            start, mid = topic_end, 0
-            if cmd & 0x06:
-                mid = (buf[start] << 8) | buf[start + 1] if start + 2 <= end else -1
-                start += 2
-            if v5:
-                properties, start = _varint(buf, start, end)
-                start = start + properties if start >= 0 else end + 1
-            if start > end or mid < 0:
-                break
-            try:
-                topic = buf[i + 2 : topic_end].decode("utf-8")
-            except UnicodeDecodeError:
-                break
-            append((topic, buf[start:end], now_us, mid, gen))
-            pos = end
-            count += 1
-        if count:
-            self._rpos = pos
-            with self._msgtime_mutex:
-                self._last_bytes_received = time.monotonic()
-        return count
+    AGAIN = "read again now"
+    IDLE = "wait until the socket is readable"
+    BLOCKED = "wait until our acks are written: paho's packet is next"
+    LOST = "the connection is gone"
 
-    def buffered(self) -> bool:
-        if self._rsock is self._sock and self._rpos < len(self._rbuf):
-            return True
-        pending = getattr(self._sock, "pending", None)  # TLS: decrypted bytes inside ssl
-        return bool(pending and pending())
 
-    def _handle_publish(self) -> MQTTErrorCode:
-        """Decode topic, packet id and payload only; v5 properties are skipped.
+class PublishReader:
+    """Complete PUBLISH packets at the head of paho's socket, decoded in bulk."""
 
-        paho builds an MQTTMessage and a Properties object and runs its topic
-        matcher for every message: over half of its per-message cost. We
-        subscribe with QoS 1 and announce no topic aliases, so QoS 2 and
-        aliases never come; anything unusual takes paho's own path.
+    def __init__(self, client: mqtt.Client, v5: bool) -> None:
+        self._client = client
+        self._v5 = v5
+        self._sock: object = None
+        self._peek: socket.socket | None = None
+        self._partial: bytearray | None = None  # a PUBLISH arriving in pieces
+        self.paho_owns = False  # paho reads on alone: it began a packet cut short
+
+    def attach(self) -> None:
+        """Follow paho's socket: a new connection starts from a clean state."""
+        sock = self._client.socket()
+        if sock is self._sock:
+            return
+        self._sock = sock
+        plain = isinstance(sock, socket.socket) and not isinstance(sock, ssl.SSLSocket)
+        self._peek = sock if plain else None  # type: ignore[assignment]  # narrowed just above
+        self._partial = None
+        self.paho_owns = False
+
+    @property
+    def fast(self) -> bool:
+        """Whether this connection's socket can be peeked at (plain TCP)."""
+        return self._peek is not None
+
+    def packet_done(self) -> None:
+        """A paho callback fired inside ``loop_read``: paho is between two packets."""
+        self.paho_owns = False
+
+    def read(
+        self, inbox: list[Delivery], limit: int, now_us: int, generation: int, paho_may_read: bool
+    ) -> Turn:
+        """Decode up to ``limit`` PUBLISH packets into ``inbox``, or let paho read its packet.
+
+        ``paho_may_read`` is False while acks of ours are half written: paho's
+        handling of a packet may write (a SUBSCRIBE from ``on_connect``).
         """
-        cmd = self._in_packet["command"]
-        data = self._in_packet["packet"]
-        qos = (cmd & 0x06) >> 1
-        if qos > 1:
-            return super()._handle_publish()
+        sock = self._peek
+        if sock is None:
+            return Turn.IDLE
+        if self.paho_owns:
+            return self._paho_reads(cut=True)
+        if self._partial is not None:
+            return self._collect(sock, inbox, now_us, generation)
         try:
-            end = 2 + ((data[0] << 8) | data[1])
-            topic = data[2:end].decode("utf-8")
-            mid = 0
-            if qos:
-                mid = (data[end] << 8) | data[end + 1]
-                end += 2
-            if self._protocol == mqtt.MQTTv5:
-                length, mult = 0, 1
-                while True:
-                    byte = data[end]
-                    end += 1
-                    length += (byte & 0x7F) * mult
-                    mult <<= 7
-                    if not byte & 0x80:
-                        break
-                end += length
-        except (IndexError, UnicodeDecodeError):
-            return super()._handle_publish()
-        if end > len(data):
-            return mqtt.MQTT_ERR_PROTOCOL
-        self.inbox.append((topic, bytes(data[end:]), self.now_us, mid, self.generation))
-        return mqtt.MQTT_ERR_SUCCESS
+            buf = sock.recv(WINDOW, socket.MSG_PEEK)
+        except (BlockingIOError, InterruptedError):
+            return Turn.IDLE
+        if not buf:  # the broker closed the connection: paho's read says so
+            return self._paho_reads(cut=False)
+        scan = scan_publishes(
+            buf,
+            0,
+            limit,
+            v5=self._v5,
+            append=inbox.append,
+            received_us=now_us,
+            generation=generation,
+        )
+        if scan.end:
+            self._consume(sock, scan.end)
+        rest = len(buf) - scan.end
+        if scan.decoded >= limit:
+            return Turn.AGAIN
+        if rest == 0:
+            return Turn.IDLE
+        whole = 0 < scan.head_size <= rest or scan.head_size == MALFORMED
+        if not whole and is_publish(buf[scan.end]):
+            self._partial = bytearray(sock.recv(rest))  # all there is belongs to it
+            return Turn.AGAIN
+        if scan.decoded:
+            return Turn.AGAIN  # paho's packet is at the head now: the next look hands it over
+        if not paho_may_read:
+            return Turn.BLOCKED
+        return self._paho_reads(cut=not whole)
+
+    def _collect(
+        self, sock: socket.socket, inbox: list[Delivery], now_us: int, generation: int
+    ) -> Turn:
+        part = self._partial
+        assert part is not None
+        size = packet_size(bytes(part[:5]))
+        if size == MALFORMED:
+            raise ProtocolError("a PUBLISH with a remaining length of more than four bytes")
+        want = 1 if size == HEADER_CUT else size - len(part)
+        try:
+            chunk = sock.recv(min(want, WINDOW))
+        except (BlockingIOError, InterruptedError):
+            return Turn.IDLE
+        if not chunk:
+            return Turn.LOST
+        part += chunk
+        if size == HEADER_CUT or len(part) < size:
+            return Turn.AGAIN
+        self._partial = None
+        decoded = decode_publish(bytes(part), self._v5)
+        if decoded is None:
+            raise ProtocolError(f"a {size}-byte PUBLISH whose fields overrun it")
+        topic, payload, mid = decoded
+        inbox.append((topic, payload, now_us, mid, generation))
+        return Turn.AGAIN
+
+    def _paho_reads(self, cut: bool) -> Turn:
+        """paho reads the packet at the head (one packet at most); ``cut``: what there is of it.
+
+        Over a packet cut short paho owns the socket until a callback says it
+        finished one: a PUBLISH, SUBACK or CONNACK follows soon (a PINGRESP has
+        no callback, but the feed goes on), and it reads everything as it comes,
+        so the TCP window stays open.
+        """
+        self.paho_owns = cut
+        if self._client.loop_read() != mqtt.MQTT_ERR_SUCCESS:
+            return Turn.LOST
+        return Turn.IDLE if self.paho_owns else Turn.AGAIN
+
+    @staticmethod
+    def _consume(sock: socket.socket, size: int) -> None:
+        consumed = sock.recv_into(_DRAIN, size)
+        if consumed != size:  # peeked bytes are there to take: anything else is a bug
+            raise ProtocolError(f"consumed {consumed} of {size} peeked bytes")
 
 
-def _varint(buf: bytes, i: int, end: int) -> tuple[int, int]:
-    """MQTT variable byte integer at ``buf[i:]``: (value, next index); index -1 if cut.
+class AckWriter:
+    """A batch's PUBACKs in one write, never interleaved with paho's own packets."""
 
-    >>> _varint(bytes([0x7F]), 0, 1), _varint(bytes([0xC1, 0x02, 9]), 0, 3)
-    ((127, 1), (321, 2))
-    >>> _varint(bytes([0x80]), 0, 1)[1], _varint(bytes([0xFF] * 5), 0, 5)[1]
-    (-1, -1)
-    """
-    value = shift = 0
-    while i < end and shift < 28:
-        byte = buf[i]
-        i += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return value, i
-    return 0, -1
+    def __init__(self, client: mqtt.Client) -> None:
+        self._client = client
+        self._sock: object = None
+        self._tail = b""  # acks not yet written (a partial send)
+
+    def attach(self) -> None:
+        sock = self._client.socket()
+        if sock is not self._sock:
+            self._sock, self._tail = sock, b""  # a new connection: old packet ids mean nothing
+
+    @property
+    def pending(self) -> bool:
+        """Bytes of ours are still to go: paho must not write (nor read) meanwhile."""
+        return bool(self._tail)
+
+    def queue(self, mids: list[int]) -> None:
+        sock = self._sock
+        if isinstance(sock, ssl.SSLSocket) or not isinstance(sock, socket.socket):
+            for mid in mids:  # TLS: paho's own acks (an SSL write may not be split)
+                self._client.ack(mid, 1)
+            return
+        self._tail += puback_packets(mids)
+
+    def write(self) -> bool:
+        """Write what is pending if paho has nothing queued; False if the link broke."""
+        sock = self._sock
+        if not self._tail or not isinstance(sock, socket.socket) or self._client.want_write():
+            return True
+        try:
+            sent = sock.send(self._tail)
+        except (BlockingIOError, InterruptedError):
+            return True
+        except OSError:
+            return False
+        self._tail = self._tail[sent:]
+        return True

@@ -6,7 +6,7 @@ import threading
 import time
 
 from ingest.batcher import Batcher
-from ingest.mqtt_client import Delivery
+from ingest.mqtt_wire import Delivery
 
 
 def deliveries(n: int, size: int = 10, gen: int = 1, start: int = 0) -> list[Delivery]:
