@@ -51,6 +51,7 @@ from api.routes import (
     keys,
     kpis,
     live,
+    people,
     scenes,
     service_circle,
     stream,
@@ -145,8 +146,11 @@ def create_app(
         service_circle.router,
         scenes.router,
         care.router,
+        people.router,
     ):
         app.include_router(router)
+    # Failed sign-ins per account and per address (twin.people.throttle).
+    app.state.sign_in_limits = people.SignInLimits()
     app.state.live = hub
     app.state.scenes = SceneCache()
     app.state.districts = DistrictBoard(
