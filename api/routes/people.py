@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from api.db import Conn
-from api.deps import CommunityId, DbConn, authorize
+from api.deps import CommunityId, DbConn, ObjectId, authorize
 from api.errors import NotFoundError
 from api.models.common import problems
+from api.models.incidents import IncidentDetail, IncidentsPublic
 from api.models.people import (
     AccountCreate,
     HouseholdPublic,
@@ -31,6 +32,7 @@ from api.models.people import (
     SessionCreated,
 )
 from api.queries import people as q
+from api.queries.incidents import get_incident, open_incidents_of, report_scope
 from api.sessions import (
     NewSession,
     SignedIn,
@@ -49,6 +51,7 @@ from twin.people.passwords import (
 )
 from twin.people.roles import Household, Person, Role
 from twin.people.throttle import LoginThrottle
+from twin.people.visibility import may_see
 
 router = APIRouter(tags=["people"])
 
@@ -234,3 +237,26 @@ async def sign_out(session: SignedInChanging, conn: DbConn, response: Response) 
 @router.get("/v1/me", responses=problems(401))
 async def me(session: SignedIn) -> PersonPublic:
     return public(session.person, session.login)
+
+
+@router.get("/v1/me/incidents", responses=problems(401))
+async def my_incidents(
+    session: SignedIn, conn: DbConn, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> IncidentsPublic:
+    """Open incidents this person may see, the one due first on top.
+
+    A resident: those located in their home; a worker or property staff:
+    those of their grids; the office: all of its community's.
+    """
+    data = await open_incidents_of(conn, session.person, datetime.now(UTC), limit)
+    return IncidentsPublic(count=len(data), data=data)
+
+
+@router.get("/v1/me/incidents/{incident_id}", responses=problems(401, 404))
+async def my_incident(session: SignedIn, conn: DbConn, incident_id: ObjectId) -> IncidentDetail:
+    """One incident with its timeline; 404 for any this person may not see."""
+    person = session.person
+    found = await get_incident(conn, person.community_id, incident_id, datetime.now(UTC))
+    if found is None or not may_see(person, report_scope(person.community_id, found.model_dump())):
+        raise NotFoundError("incident", incident_id)
+    return found

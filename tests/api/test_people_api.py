@@ -6,25 +6,96 @@ comes from 127.0.0.1.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 
 import httpx
+import psycopg
 import pytest
 
 from api.app import create_app
 from api.config import ApiConfig
-from tests.api.conftest import serve
-from tests.api.seed import A, B, Seed
+from api.db import run_once
+from api.queries.keys import create_key
+from commtwin import db
+from tests.api.conftest import auth, serve
+from tests.api.seed import A, B
+from tests.services import scratch_database
 
 PASSWORD = "plum blossom 17"
 
 
+@dataclass(frozen=True)
+class PeopleDb:
+    url: str
+    keys: dict[str, dict[str, str]]
+
+
+def _model(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    square = json.dumps({"type": "Polygon", "coordinates": [[[0, 0], [50, 0], [50, 50], [0, 0]]]})
+    for cid in (A, B):
+        conn.execute(
+            "INSERT INTO communities (id, name, crs) VALUES (%s, %s, 'EPSG:7415')", (cid, cid)
+        )
+        conn.execute(
+            "INSERT INTO buildings (community_id, id, name, footprint, ground_z, roof_z)"
+            " VALUES (%s, 'b1', 'b1', %s, 0, 30)",
+            (cid, square),
+        )
+        conn.execute(
+            "INSERT INTO storeys (community_id, building_id, idx, name, floor_z, height)"
+            " VALUES (%s, 'b1', 1, '1F', 0, 3), (%s, 'b1', 2, '2F', 3, 3)",
+            (cid, cid),
+        )
+        for uid, idx in (("1-101", 1), ("1-102", 1), ("1-201", 2)):
+            conn.execute(
+                "INSERT INTO units (community_id, building_id, id, storey_idx)"
+                " VALUES (%s, 'b1', %s, %s)",
+                (cid, uid, idx),
+            )
+        for gid in ("g1", "g2"):
+            conn.execute(
+                "INSERT INTO grids (community_id, id, polygon) VALUES (%s, %s, %s)",
+                (cid, gid, square),
+            )
+
+
 @pytest.fixture(scope="module")
-def people_url(api_config: ApiConfig, seeded: Seed) -> Iterator[str]:
-    with serve(create_app(api_config)) as url:
+def people_db() -> Iterator[PeopleDb]:
+    """A database of its own: the incidents added here must not move other tests' counts."""
+    with scratch_database() as url:
+        db.upgrade(url, prefer="plain")
+        with psycopg.connect(url, autocommit=True) as conn:
+            _model(conn)
+        keys = {
+            role: auth(
+                run_once(url, lambda c, s=scopes, cs=comms, r=role: create_key(c, s, cs, r)).key
+            )
+            for role, (scopes, comms) in {
+                "admin_a": (["admin"], [A]),
+                "reader_a": (["cockpit:read"], [A]),
+            }.items()
+        }
+        yield PeopleDb(url, keys)
+
+
+def config(people_db: PeopleDb) -> ApiConfig:
+    return ApiConfig(people_db.url, rate_per_s=1e6, rate_burst=1e6, key_cache_s=0.0)
+
+
+@pytest.fixture(scope="module")
+def people_url(people_db: PeopleDb) -> Iterator[str]:
+    with serve(create_app(config(people_db))) as url:
         yield url
+
+
+@pytest.fixture
+def keys(people_db: PeopleDb) -> dict[str, dict[str, str]]:
+    return people_db.keys
 
 
 @pytest.fixture
@@ -162,10 +233,13 @@ def test_office_and_worker_accounts_sign_in_and_out_with_csrf(
 
 
 def test_brute_force_sign_in_is_slowed_and_says_when_to_retry(
-    api_config: ApiConfig, keys: dict[str, dict[str, str]]
+    people_db: PeopleDb, keys: dict[str, dict[str, str]]
 ) -> None:
     # A server of its own: this test uses up its address's budget.
-    with serve(create_app(api_config)) as url, httpx.Client(base_url=url, timeout=30) as http:
+    with (
+        serve(create_app(config(people_db))) as url,
+        httpx.Client(base_url=url, timeout=30) as http,
+    ):
         _brute_force(http, keys)
 
 
@@ -211,3 +285,71 @@ def test_two_joins_with_one_code_at_once_make_one_account(
     for t in threads:
         t.join(30)
     assert sorted(results) == [201, 400]
+
+
+def _incident(conn: psycopg.Connection[tuple[object, ...]], iid: str, **where: object) -> None:
+    now = datetime.now(UTC)
+    conn.execute(
+        "INSERT INTO incidents (community_id, id, status, category, reported_at, grid_id,"
+        " building_id, unit_id, resolve_due_at) VALUES (%(c)s, %(i)s, %(s)s, 'water', %(t)s,"
+        " %(g)s, %(b)s, %(u)s, %(d)s)",
+        {
+            "c": A,
+            "i": iid,
+            "s": "reported",
+            "t": now,
+            "g": None,
+            "b": None,
+            "u": None,
+            "d": now + timedelta(hours=1),
+            **where,
+        },
+    )
+
+
+def sign_in(http: httpx.Client, login: str) -> dict[str, str]:
+    r = http.post("/v1/session", json={"community": A, "login": login, "password": PASSWORD})
+    assert r.status_code == 201, r.text
+    return session_of(r)[0]
+
+
+def test_each_person_reads_only_what_is_theirs_and_the_rest_is_404(
+    http: httpx.Client, keys: dict[str, dict[str, str]], people_db: PeopleDb
+) -> None:
+    now = datetime.now(UTC)
+    with psycopg.connect(people_db.url, autocommit=True) as conn:
+        _incident(conn, "mine-late", g="g1", b="b1", u="1-201", d=now + timedelta(hours=5))
+        _incident(conn, "mine-soon", g="g1", b="b1", u="1-201", d=now + timedelta(minutes=10))
+        _incident(conn, "neighbour", g="g1", b="b1", u="1-102")
+        _incident(conn, "grid2-lobby", g="g2", b="b1")
+        _incident(conn, "nowhere")
+        _incident(conn, "closed-mine", s="closed", g="g1", b="b1", u="1-201")
+    code = invite(http, keys["admin_a"], unit="1-201")
+    joined = http.post(
+        "/v1/session/join",
+        json={"community": A, "code": code, "login": "resident.201", "password": PASSWORD},
+    )
+    resident = session_of(joined)[0]
+    for login, role, grids in (("worker.g1", "worker", ["g1"]), ("boss", "office", [])):
+        made = http.post(
+            f"/v1/communities/{A}/accounts",
+            json={"login": login, "role": role, "password": PASSWORD, "grids": grids},
+            headers=keys["admin_a"],
+        )
+        assert made.status_code == 201, made.text
+    seen = {}
+    for name, cookies in (
+        ("resident", resident),
+        ("worker", sign_in(http, "worker.g1")),
+        ("office", sign_in(http, "boss")),
+    ):
+        r = http.get("/v1/me/incidents", headers=cookies)
+        assert r.status_code == 200, r.text
+        seen[name] = [i["id"] for i in r.json()["data"]]
+        for iid in ("mine-soon", "neighbour", "grid2-lobby", "nowhere", "no-such"):
+            one = http.get(f"/v1/me/incidents/{iid}", headers=cookies)
+            assert one.status_code == (200 if iid in seen[name] else 404), (name, iid)
+    assert seen["resident"] == ["mine-soon", "mine-late"]  # due first; closed ones left out
+    assert seen["worker"] == ["mine-soon", "neighbour", "mine-late"]
+    assert set(seen["office"]) == {"mine-soon", "mine-late", "neighbour", "grid2-lobby", "nowhere"}
+    assert http.get("/v1/me/incidents").status_code == 401
