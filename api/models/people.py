@@ -67,3 +67,7 @@ class SessionCreated(ApiModel):
     person: PersonPublic
     csrf_token: str = Field(description="send it back as X-CSRF-Token on every change")
     expires_at: datetime
+
+
+class PasswordReset(ApiModel):
+    password: Password

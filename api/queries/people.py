@@ -138,3 +138,26 @@ async def session_account(conn: Conn, token_digest: bytes) -> dict[str, Any] | N
 
 async def delete_session(conn: Conn, token_digest: bytes) -> None:
     await conn.execute("DELETE FROM sessions WHERE token_digest = %(t)s", {"t": token_digest})
+
+
+async def reset_password(conn: Conn, community: str, account_id: int, password_hash: str) -> bool:
+    """Set a new hash and end every session of the account; False if no such account here."""
+    found = await fetch_one(
+        conn,
+        "UPDATE accounts SET password_hash = %(h)s WHERE id = %(a)s AND community_id = %(c)s"
+        " RETURNING id",
+        {"h": password_hash, "a": account_id, "c": community},
+    )
+    if found is None:
+        return False
+    await conn.execute("DELETE FROM sessions WHERE account_id = %(a)s", {"a": account_id})
+    return True
+
+
+async def login_of(conn: Conn, community: str, account_id: int) -> str | None:
+    found = await fetch_one(
+        conn,
+        "SELECT login FROM accounts WHERE id = %(a)s AND community_id = %(c)s",
+        {"a": account_id, "c": community},
+    )
+    return str(found["login"]) if found else None

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 
 from api.db import Conn
 from api.deps import CommunityId, DbConn, ObjectId, authorize
@@ -28,6 +28,7 @@ from api.models.people import (
     InviteCreated,
     Join,
     LoginRequest,
+    PasswordReset,
     PersonPublic,
     SessionCreated,
 )
@@ -149,6 +150,25 @@ async def create_account(cid: Office, conn: DbConn, body: AccountCreate) -> Pers
     if row is None:
         raise HTTPException(409, f"login {body.login!r} is taken in this community")
     return public(q.person_of(row), body.login)
+
+
+@router.put(
+    "/v1/communities/{cid}/accounts/{account_id}/password",
+    status_code=204,
+    responses=problems(400, 401, 403, 404),
+)
+async def reset_password(
+    cid: Office, conn: DbConn, account_id: Annotated[int, Path(ge=1)], body: PasswordReset
+) -> None:
+    """The office sets a new password; every session of the account ends."""
+    login = await q.login_of(conn, cid, account_id)
+    if login is None:
+        raise NotFoundError("account", account_id)
+    _policy(body.password, login)
+    digest = await asyncio.to_thread(hash_password, body.password)
+    async with conn.transaction():
+        if not await q.reset_password(conn, cid, account_id, digest):
+            raise NotFoundError("account", account_id)
 
 
 @router.post("/v1/session/join", status_code=201, responses=problems(400, 409, 429))

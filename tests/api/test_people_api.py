@@ -353,3 +353,28 @@ def test_each_person_reads_only_what_is_theirs_and_the_rest_is_404(
     assert seen["worker"] == ["mine-soon", "neighbour", "mine-late"]
     assert set(seen["office"]) == {"mine-soon", "mine-late", "neighbour", "grid2-lobby", "nowhere"}
     assert http.get("/v1/me/incidents").status_code == 401
+
+
+def test_the_office_resets_a_password_and_ends_its_sessions(
+    http: httpx.Client, keys: dict[str, dict[str, str]]
+) -> None:
+    made = http.post(
+        f"/v1/communities/{A}/accounts",
+        json={"login": "forgetful", "role": "worker", "password": PASSWORD, "grids": ["g2"]},
+        headers=keys["admin_a"],
+    )
+    account = made.json()["account_id"]
+    old = sign_in(http, "forgetful")
+    url = f"/v1/communities/{A}/accounts/{account}/password"
+    new = "winter jasmine 42"
+    assert http.put(url, json={"password": "short"}, headers=keys["admin_a"]).status_code == 400
+    assert http.put(url, json={"password": new}, headers=keys["reader_a"]).status_code == 403
+    other = f"/v1/communities/{B}/accounts/{account}/password"
+    assert http.put(other, json={"password": new}, headers=keys["admin_a"]).status_code == 404
+    missing = f"/v1/communities/{A}/accounts/999999/password"
+    assert http.put(missing, json={"password": new}, headers=keys["admin_a"]).status_code == 404
+    assert http.put(url, json={"password": new}, headers=keys["admin_a"]).status_code == 204
+    assert http.get("/v1/me", headers=old).status_code == 401  # the old session is gone
+    body = {"community": A, "login": "forgetful", "password": PASSWORD}
+    assert http.post("/v1/session", json=body).status_code == 401
+    assert http.post("/v1/session", json={**body, "password": new}).status_code == 201
