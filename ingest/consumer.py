@@ -49,6 +49,7 @@ from ingest.mqtt_wire import Delivery
 log = logging.getLogger(__name__)
 
 _READ_BURST: Final = 512  # packets decoded between two looks at acks/backpressure
+_HANDOVER_WAIT_S: Final = 0.002  # the longest a decoded message waits for company
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,8 +270,8 @@ class Consumer:
             sock = client.socket()
             if sock is None:
                 return False
-            self._reader.attach()
-            writer.attach()
+            self._reader.attach(sock)
+            writer.attach(sock)
             self._flush_acks()
             # paho's own packets first (a SUBSCRIBE queued inside on_connect
             # would otherwise wait for the socket to run dry), then our acks.
@@ -328,8 +329,12 @@ class Consumer:
         if reading and turn is not Turn.BLOCKED:
             rlist.append(sock)
         wlist = [sock] if client.want_write() or writer.pending else []
+        # Holding deliveries, wait only a moment for more to join them: long
+        # enough to batch a busy feed, short enough that a lone message is not
+        # held until the next one (or the idle timeout) arrives.
+        timeout = _HANDOVER_WAIT_S if self._inbox else 0.25
         try:
-            readable, writable, _ = select.select(rlist, wlist, [], 0.25)
+            readable, writable, _ = select.select(rlist, wlist, [], timeout)
         except (OSError, ValueError):
             return False
         if self._wake_r in readable:
@@ -377,7 +382,7 @@ class Consumer:
 
     def _close_gracefully(self) -> bool:
         client, writer = self._client, self._writer
-        writer.attach()
+        writer.attach(client.socket())
         self._flush_acks()
         deadline = time.monotonic() + 5.0
         while (

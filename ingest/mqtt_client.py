@@ -75,9 +75,8 @@ class PublishReader:
         self._partial: bytearray | None = None  # a PUBLISH arriving in pieces
         self.paho_owns = False  # paho reads on alone: it began a packet cut short
 
-    def attach(self) -> None:
-        """Follow paho's socket: a new connection starts from a clean state."""
-        sock = self._client.socket()
+    def attach(self, sock: object) -> None:
+        """Follow paho's socket (``Client.socket()``): a new connection starts clean."""
         if sock is self._sock:
             return
         self._sock = sock
@@ -128,16 +127,14 @@ class PublishReader:
         if scan.end:
             self._consume(sock, scan.end)
         rest = len(buf) - scan.end
-        if scan.decoded >= limit:
-            return Turn.AGAIN
-        if rest == 0:
-            return Turn.IDLE
         whole = 0 < scan.head_size <= rest or scan.head_size == MALFORMED
-        if not whole and is_publish(buf[scan.end]):
+        if rest and not whole and is_publish(buf[scan.end]):
             self._partial = bytearray(sock.recv(rest))  # all there is belongs to it
             return Turn.AGAIN
+        if rest == 0:
+            return Turn.IDLE  # the consumer waits briefly if it holds deliveries
         if scan.decoded:
-            return Turn.AGAIN  # paho's packet is at the head now: the next look hands it over
+            return Turn.AGAIN  # paho's packet is at the head: the next look hands it over
         if not paho_may_read:
             return Turn.BLOCKED
         return self._paho_reads(cut=not whole)
@@ -196,8 +193,7 @@ class AckWriter:
         self._sock: object = None
         self._tail = b""  # acks not yet written (a partial send)
 
-    def attach(self) -> None:
-        sock = self._client.socket()
+    def attach(self, sock: object) -> None:
         if sock is not self._sock:
             self._sock, self._tail = sock, b""  # a new connection: old packet ids mean nothing
 

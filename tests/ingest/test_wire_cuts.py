@@ -17,8 +17,11 @@ import struct
 import threading
 import time
 
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
 from ingest.consumer import Consumer, MqttConfig
-from ingest.mqtt_client import WINDOW
+from ingest.mqtt_client import WINDOW, PublishReader, Turn
 from ingest.mqtt_wire import Delivery
 from tests.ingest.publisher import _varint, publish_packet
 
@@ -169,6 +172,28 @@ def test_a_flood_to_a_slow_consumer_keeps_the_window_open() -> None:
         assert deliveries[-1][1].startswith(b'{"v":%d,' % (count - 1))
     finally:
         consumer.stop()
+
+
+def test_a_publish_cut_short_is_collected_by_the_reader() -> None:
+    ours, broker = socket.socketpair()
+    ours.setblocking(False)
+    reader = PublishReader(mqtt.Client(CallbackAPIVersion.VERSION2), v5=False)
+    reader.attach(ours)
+    inbox: list[Delivery] = []
+    try:
+        broker.sendall(publish_packet(b"t/a", b"lone", 1))
+        assert reader.read(inbox, 512, 0, 1, True) is Turn.IDLE  # decoded; nothing more there
+        assert [d[1] for d in inbox] == [b"lone"]
+        packet = publish_packet(b"t/b", b"cut", 2)
+        broker.sendall(packet[:5])
+        assert reader.read(inbox, 512, 0, 1, True) is Turn.AGAIN  # taken in as it comes
+        assert not reader.paho_owns
+        broker.sendall(packet[5:])
+        assert reader.read(inbox, 512, 0, 1, True) is Turn.AGAIN
+        assert [d[1] for d in inbox] == [b"lone", b"cut"]
+    finally:
+        ours.close()
+        broker.close()
 
 
 def test_varint_of_the_test_publisher_matches_the_reader() -> None:
