@@ -39,7 +39,7 @@ from ingest.messages import (
     Telemetry,
     UnitLocation,
 )
-from ingest.timestamps import parse_ts
+from ingest.timestamps import ts_of
 from ingest.topics import IDENT_RE, METRIC_RE, TopicRef, parse_topic
 
 DEFAULT_ROOT: Final = "commtwin/v1"
@@ -159,7 +159,7 @@ def _reading(ref: TopicRef, doc: dict[str, Any], received_us: int) -> Reading:
             raise _BadError(Reason.SCHEMA, f"unexpected field {key[:40]!r} in a reading")
     if "community" in doc or "device" in doc:
         _check_ids(doc, ref, "device")
-    ts = parse_ts(doc.get("ts"), received_us)
+    ts = ts_of(doc, received_us)
     if type(ts) is Rejected:
         raise _BadError(ts.reason, ts.detail)
     metrics = []
@@ -249,7 +249,7 @@ def _status(ref: TopicRef, doc: Any, received_us: int) -> DeviceStatus:
     online = doc.get("online")
     if type(online) is not bool:
         raise _BadError(Reason.SCHEMA, "status needs 'online': true or false")
-    ts = parse_ts(doc.get("ts"), received_us)
+    ts = ts_of(doc, received_us)
     if type(ts) is Rejected:
         raise _BadError(ts.reason, ts.detail)
     return DeviceStatus(
@@ -285,7 +285,7 @@ def _event(ref: TopicRef, doc: Any, received_us: int) -> IncidentEvent:
         if value is not None and (type(value) is not str or "\x00" in value):
             raise _BadError(Reason.SCHEMA, f"{key} must be a string without NUL characters")
         texts[key] = value
-    ts = parse_ts(doc.get("ts"), received_us)
+    ts = ts_of(doc, received_us)
     if type(ts) is Rejected:
         raise _BadError(ts.reason, ts.detail)
     priority = doc.get("priority")

@@ -3,8 +3,8 @@
 All results are microseconds since the Unix epoch. The clock is an argument.
 
 >>> now = 1_800_000_000_000_000
->>> parse_ts(None, now) == now
-True
+>>> ts_of({}, now) == now, ts_of({"ts": None}, now).reason
+(True, 'bad_ts')
 >>> parse_ts(1_700_000_000_123, now)
 1700000000123000
 >>> parse_ts("2023-11-14T22:13:20.5+08:00", now)
@@ -20,6 +20,7 @@ True
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Final
 
@@ -32,10 +33,16 @@ _RFC3339: Final = re.compile(
 )
 
 
+def ts_of(doc: Mapping[str, object], received_us: int) -> int | Rejected:
+    """A payload's ``ts``, or the receive time when it has none.
+
+    ``"ts": null`` is not "none": the schemas refuse it, and so does this.
+    """
+    return parse_ts(doc["ts"], received_us) if "ts" in doc else received_us
+
+
 def parse_ts(value: object, received_us: int) -> int | Rejected:
-    """Turn a payload's ``ts`` (or its absence) into epoch microseconds."""
-    if value is None:
-        return received_us
+    """Turn a payload's ``ts`` value into epoch microseconds."""
     kind = type(value)
     if kind is int:
         ts = value * 1000  # type: ignore[operator]

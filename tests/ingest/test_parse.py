@@ -237,6 +237,21 @@ def test_parser_agrees_with_the_json_schema(doc: Any, kind: str) -> None:
         assert isinstance(result, Rejected), (doc, result)
 
 
+@pytest.mark.parametrize(
+    ("topic", "doc"),
+    [
+        (S, {"online": False, "ts": None}),  # found by the property test above
+        (T, {"ts": None, "values": {"smoke": False}}),
+    ],
+)
+def test_a_null_ts_is_refused_not_taken_for_a_missing_one(topic: str, doc: Any) -> None:
+    result = parse(topic, json.dumps(doc).encode(), NOW)
+    assert isinstance(result, Rejected)
+    assert result.reason == Reason.BAD_TS
+    del doc["ts"]
+    assert not isinstance(parse(topic, json.dumps(doc).encode(), NOW), Rejected)
+
+
 def test_booleans_are_stored_as_numbers() -> None:
     t = parse(T, b'{"values": {"leak": false, "door_open": true}}', NOW)
     assert isinstance(t, Telemetry)
