@@ -38,6 +38,7 @@ from api.live.hub import LiveHub
 from api.ratelimit import RateLimiter
 from api.routes import (
     alarms,
+    backdrops,
     buildings,
     care,
     communities,
@@ -147,6 +148,7 @@ def create_app(
         scenes.router,
         care.router,
         people.router,
+        backdrops.router,
     ):
         app.include_router(router)
     # Failed sign-ins per account and per address (twin.people.throttle).

@@ -9,6 +9,7 @@ import { OrbitControls } from "three/addons/controls/OrbitControls.js";
 import { CSS2DObject, CSS2DRenderer } from "three/addons/renderers/CSS2DRenderer.js";
 import { bounds, ringCentroid } from "./geo.js";
 import { addMarker, markerMaterials } from "./markers.js";
+import { ModelMaterials, dressBuilding, storeyAtHeight, visibleRoofPoint, wallPointAt } from "./model3d.js";
 import { STATUS_COLORS } from "./scenes.js";
 
 const BAND_GAP_M = 0.35; // dark gap between storeys so the bands read as floors
@@ -40,10 +41,12 @@ export class CommunityScene {
     this.buildingGroups = new Map();
     this.selected = null;
     this.markerScale = 1;
+    this.beforeRender = null; // e.g. the backdrop's tile updates
 
     this.renderer = new THREE.WebGLRenderer({ antialias: true });
     this.renderer.setPixelRatio(Math.min(window.devicePixelRatio, 2));
     this.renderer.setClearColor(0x070d18);
+    this.renderer.localClippingEnabled = true; // storeys cut out of modelled walls
     this.renderer.domElement.className = "scene-canvas";
     container.appendChild(this.renderer.domElement);
     this.labels = new CSS2DRenderer();
@@ -71,6 +74,9 @@ export class CommunityScene {
     this.edgeMaterial = new THREE.LineBasicMaterial({ color: 0x9fd3ff, transparent: true, opacity: 0.35 });
     this.selectedEdgeMaterial = new THREE.LineBasicMaterial({ color: 0xffffff });
     this.markerMats = markerMaterials();
+    this.modelMats = new ModelMaterials(STATUS_COLORS);
+    this.buildingsById = new Map();
+    this.source = "footprints"; // or "model": the community's glTF
 
     this.world = new THREE.Group();
     this.markers = new THREE.Group();
@@ -92,6 +98,8 @@ export class CommunityScene {
     this.world.clear();
     this.storeyMeshes.clear();
     this.buildingGroups.clear();
+    this.buildingsById.clear();
+    this.source = "footprints";
     this.requestRender();
   }
 
@@ -100,6 +108,7 @@ export class CommunityScene {
     this.clear();
     const allPoints = [];
     for (const b of buildings) {
+      this.buildingsById.set(b.id, b);
       const group = new THREE.Group();
       group.userData = { building: b.id };
       const shapes = shapesOf(b.polygons, origin);
@@ -137,6 +146,33 @@ export class CommunityScene {
     this.addGround();
     if (fit) this.fit();
     else this.requestRender();
+  }
+
+  /**
+   * Draw the buildings found in `parts` (model3d.buildingParts) as modelled,
+   * replacing their extruded footprints; the others keep theirs. Returns how
+   * many buildings are drawn as modelled.
+   */
+  useModelledBuildings(parts) {
+    let drawn = 0;
+    for (const [id, group] of this.buildingGroups) {
+      const part = parts.get(id);
+      if (!part || (!part.roof && !part.wall)) continue;
+      for (const child of [...group.children]) {
+        if (child.isCSS2DObject) continue;
+        group.remove(child);
+        if (child.userData.edges) child.geometry.dispose(); // storey geometries are shared
+      }
+      for (const key of [...this.storeyMeshes.keys()]) if (key.startsWith(`${id}|`)) this.storeyMeshes.delete(key);
+      const b = this.buildingsById.get(id);
+      for (const [key, mesh] of dressBuilding(group, b, part, this.modelMats, this.edgeMaterial, BAND_GAP_M)) {
+        this.storeyMeshes.set(key, mesh);
+      }
+      drawn += 1;
+    }
+    if (drawn) this.source = "model";
+    this.select(this.selected);
+    return drawn;
   }
 
   addGrid(grid, origin) {
@@ -211,7 +247,8 @@ export class CommunityScene {
     for (const [key, mesh] of this.storeyMeshes) {
       const [building, index] = key.split("|");
       const status = statusOf(building, Number(index));
-      mesh.material = this.materials[status] ?? this.materials.normal;
+      const band = mesh.userData.band;
+      mesh.material = band ? this.modelMats.band(status, ...band) : (this.materials[status] ?? this.materials.normal);
     }
     this.requestRender();
   }
@@ -245,13 +282,32 @@ export class CommunityScene {
   screenPointOf(buildingId, storeyIndex) {
     const mesh = this.storeyMeshes.get(`${buildingId}|${storeyIndex}`);
     if (!mesh) return null;
-    mesh.geometry.computeBoundingBox();
-    const box = mesh.geometry.boundingBox.clone().translate(mesh.position);
-    const face = box.getCenter(new THREE.Vector3());
-    face.y = this.camera.position.y < face.y ? box.min.y : box.max.y;
-    const p = face.project(this.camera);
+    let face;
+    if (mesh.userData.band) {
+      const wall = this.buildingGroups.get(buildingId).children.find((c) => c.userData.surface === "wall");
+      const [lo, hi] = mesh.userData.band;
+      face = wallPointAt(wall, (lo + hi) / 2, this.camera.position);
+    } else {
+      mesh.geometry.computeBoundingBox();
+      const box = mesh.geometry.boundingBox.clone().translate(mesh.position);
+      face = box.getCenter(new THREE.Vector3());
+      face.y = this.camera.position.y < face.y ? box.min.y : box.max.y;
+    }
+    return this.toScreen(face);
+  }
+
+  /** Screen position (CSS pixels in the container) of a point of the scene's frame. */
+  toScreen(point) {
+    const p = point.clone().project(this.camera);
     const { width, height } = this.size;
     return { x: ((p.x + 1) / 2) * width, y: ((1 - p.y) / 2) * height };
+  }
+
+  /** Where a modelled building's roof is visible on screen, or null. */
+  roofScreenPoint(buildingId) {
+    const roof = this.buildingGroups.get(buildingId)?.children.find((c) => c.userData.surface === "roof");
+    const point = roof ? visibleRoofPoint(roof, this.camera, this.world.children) : null;
+    return point ? this.toScreen(point) : null;
   }
 
   watchPointer() {
@@ -279,6 +335,11 @@ export class CommunityScene {
       const data = hit.object.userData;
       if (data.incident) return this.onPickIncident(data.incident);
       if (data.building && data.storey !== undefined) return this.onPickBuilding(data.building, data.storey);
+      if (data.building && data.surface) {
+        // A roof or wall of a modelled building: the storey at the height clicked.
+        const b = this.buildingsById.get(data.building);
+        return this.onPickBuilding(data.building, b ? storeyAtHeight(b, hit.point.z) : null);
+      }
     }
     return null;
   }
@@ -299,6 +360,7 @@ export class CommunityScene {
     this.pending = true;
     requestAnimationFrame(() => {
       this.pending = false;
+      this.beforeRender?.();
       this.renderer.render(this.scene, this.camera);
       this.labels.render(this.scene, this.camera);
     });
