@@ -52,6 +52,7 @@ from api.routes import (
     keys,
     kpis,
     live,
+    paths,
     people,
     scenes,
     service_circle,
@@ -149,6 +150,7 @@ def create_app(
         care.router,
         people.router,
         backdrops.router,
+        paths.router,
     ):
         app.include_router(router)
     # Failed sign-ins per account and per address (twin.people.throttle).

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import psycopg
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
@@ -155,3 +156,47 @@ def test_a_missing_or_broken_glb_keeps_the_footprints(cockpit: Cockpit, browser:
                 assert log.errors == [], log.errors
 
         with_page(browser, run)
+
+
+def test_walk_paths_lie_on_the_ground(cockpit: Cockpit, browser: Browser) -> None:
+    paths = {
+        "p-east-west": {"type": "LineString", "coordinates": [[-5, 28], [125, 28]]},
+        "p-north-south": {"type": "LineString", "coordinates": [[37.5, -8], [37.5, 65]]},
+    }
+    with psycopg.connect(cockpit.database_url, autocommit=True) as conn:
+        for pid, geometry in paths.items():
+            conn.execute(
+                "INSERT INTO walk_paths (community_id, id, kind, geometry)"
+                " VALUES (%s, %s, 'footway', %s)",
+                (CID_A, pid, json.dumps(geometry)),
+            )
+    try:
+
+        def run(page: Page, log: ConsoleLog) -> None:
+            load(page, cockpit.url(key=cockpit.key_a))
+            drawn = page.evaluate(
+                "window.cockpit.view.world.children.find(c => c.userData.paths !== undefined)"
+                "?.userData.paths ?? 0"
+            )
+            assert drawn == len(paths)
+            # The courtyard path's middle, seen on screen, has the path colour (#3a4a5e).
+            x, y = page.evaluate(
+                "() => { const v = window.cockpit.view, o = v.origin;"
+                " const at = new v.camera.position.constructor(60 - o[0], 28 - o[1], 0.1);"
+                " const p = v.toScreen(at);"
+                " return [p.x, p.y]; }"
+            )
+            stats = bare_view(page, browser, [])
+            box = page.locator("#view").bounding_box()
+            assert box is not None
+            shot = page.locator("#view").screenshot()
+            (colour,) = pixel_stats(browser, shot, [(x, y)]).probes
+            assert 45 < colour[2] < 120, colour
+            assert colour[2] > colour[0], colour
+            assert stats.bright_fraction > 0.04  # type: ignore[attr-defined]
+            assert log.errors == []
+
+        with_page(browser, run)
+    finally:
+        with psycopg.connect(cockpit.database_url, autocommit=True) as conn:
+            conn.execute("DELETE FROM walk_paths WHERE community_id = %s", (CID_A,))

@@ -261,6 +261,7 @@ async function showModel(collection, { fit }) {
   state.model = model;
   state.names = new Map(state.model.buildings.map((b) => [b.id, b.name || b.id]));
   view.setModel(state.model, { fit });
+  if (api.has("/paths")) view.setPaths((await api.get("/paths").catch(() => null))?.features ?? []);
   const outcome = await drawModelled(api, view, state.model, new URL(location.href));
   if (state.model === model) document.body.dataset.buildings = outcome;
 }

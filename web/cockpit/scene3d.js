@@ -9,6 +9,7 @@ import { OrbitControls } from "three/addons/controls/OrbitControls.js";
 import { CSS2DObject, CSS2DRenderer } from "three/addons/renderers/CSS2DRenderer.js";
 import { bounds, ringCentroid } from "./geo.js";
 import { addMarker, markerMaterials } from "./markers.js";
+import { pathRibbons } from "./ground.js";
 import { ModelMaterials, dressBuilding, storeyAtHeight, visibleRoofPoint, wallPointAt } from "./model3d.js";
 import { STATUS_COLORS } from "./scenes.js";
 
@@ -173,6 +174,17 @@ export class CommunityScene {
     if (drawn) this.source = "model";
     this.select(this.selected);
     return drawn;
+  }
+
+  /** Walk paths (GeoJSON LineStrings, local metres) drawn on the ground. */
+  setPaths(features) {
+    const old = this.world.children.find((c) => c.userData.paths !== undefined);
+    if (old) {
+      this.world.remove(old);
+      old.geometry.dispose();
+    }
+    if (features.length) this.world.add(pathRibbons(features, this.origin));
+    this.requestRender();
   }
 
   addGrid(grid, origin) {
