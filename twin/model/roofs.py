@@ -21,7 +21,13 @@ depth at both ends (45° hips in plan).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
+
+import numpy as np
+import shapely
+
+from twin.model.mesh import ROOF, WALL, BuildingMesh
 
 Point = tuple[float, float, float]
 Triangle = tuple[Point, Point, Point]
@@ -57,7 +63,7 @@ def roof_surfaces(
         )
     eaves = [p(u, v, eave_z) for u, v in corners]
     if shape == "flat" or rise <= 0:
-        return {"roof": _quad(*eaves), "wall": walls}
+        return _outward({"roof": _quad(*eaves), "wall": walls}, flip=not along_x)
     vm, top = (v0 + v1) / 2, eave_z + rise
     inset = min((v1 - v0) / 2, (u1 - u0) / 2) if shape == "hip" else 0.0
     ra, rb = p(u0 + inset, vm, top), p(u1 - inset, vm, top)
@@ -67,4 +73,47 @@ def roof_surfaces(
         roof += [(b, c, rb), (d, a, ra)]
     else:  # gable ends are walls
         walls += [(b, c, rb), (d, a, ra)]
-    return {"roof": roof, "wall": walls}
+    return _outward({"roof": roof, "wall": walls}, flip=not along_x)
+
+
+def _outward(surfaces: dict[str, list[Triangle]], *, flip: bool) -> dict[str, list[Triangle]]:
+    # Built counter-clockwise seen from outside in the (u, v) frame; swapping
+    # x and y mirrors it, which reverses every triangle's winding.
+    if not flip:
+        return surfaces
+    return {k: [(a, c, b) for a, b, c in tris] for k, tris in surfaces.items()}
+
+
+def roof_mesh(
+    footprint: shapely.Polygon | shapely.MultiPolygon,
+    *,
+    ground_z: float,
+    roof_z: float,
+    attributes: Mapping[str, object],
+) -> BuildingMesh | None:
+    """The LoD2 mesh of a building with ``roof_shape``/``roof_height`` attributes and
+    a rectangular footprint (the generated community's); None for any other.
+
+    >>> m = roof_mesh(shapely.box(0, 0, 20, 10), ground_z=0, roof_z=9,
+    ...               attributes={"roof_shape": "hip", "roof_height": 3})
+    >>> m.lod, m.triangle_count, int((m.surfaces == ROOF).sum())
+    ('2', 14, 6)
+    >>> roof_mesh(shapely.box(0, 0, 20, 10), ground_z=0, roof_z=9, attributes={}) is None
+    True
+    """
+    shape, rise = attributes.get("roof_shape"), attributes.get("roof_height", 0.0)
+    if shape not in SHAPES or not isinstance(rise, (int, float)) or isinstance(rise, bool):
+        return None
+    if not isinstance(footprint, shapely.Polygon) or footprint.interiors:
+        return None
+    x0, y0, x1, y1 = footprint.bounds
+    if abs(footprint.area - (x1 - x0) * (y1 - y0)) > 1e-6 * max(footprint.area, 1.0):
+        return None  # not an axis-aligned rectangle
+    surfaces = roof_surfaces(
+        (x0, y0, x1, y1), ground_z=ground_z, eave_z=roof_z, shape=str(shape), rise=float(rise)
+    )
+    tris = [*surfaces["roof"], *surfaces["wall"]]
+    positions = np.array([pt for t in tris for pt in t], dtype=np.float32)
+    indices = np.arange(len(positions), dtype=np.uint32).reshape(-1, 3)
+    kinds = [ROOF] * len(surfaces["roof"]) + [WALL] * len(surfaces["wall"])
+    return BuildingMesh("2", positions, indices, np.array(kinds, dtype=np.uint8))

@@ -15,6 +15,7 @@ import { STATUS_COLORS } from "./scenes.js";
 
 const BAND_GAP_M = 0.35; // dark gap between storeys so the bands read as floors
 const CLICK_SLOP_PX = 6;
+const MAX_ID_LABELS = 60; // unnamed buildings are labelled by id only in small communities
 
 function shapesOf(polygons, origin) {
   return polygons.map((rings) => {
@@ -131,9 +132,12 @@ export class CommunityScene {
         this.storeyMeshes.set(`${b.id}|${s.index}`, mesh);
       }
       const [cx, cy] = ringCentroid(b.polygons[0][0]);
-      const name = label(b.name || b.id, "label label-building");
-      name.position.set(cx - origin[0], cy - origin[1], b.roofZ + 3);
-      group.add(name);
+      // A city tile's hundreds of unnamed buildings would bury the view in ids.
+      if (b.name || buildings.length <= MAX_ID_LABELS) {
+        const name = label(b.name || b.id, "label label-building");
+        name.position.set(cx - origin[0], cy - origin[1], b.roofZ + 3);
+        group.add(name);
+      }
       this.world.add(group);
       this.buildingGroups.set(b.id, group);
       for (const poly of b.polygons) allPoints.push(...poly[0]);
