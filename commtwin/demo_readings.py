@@ -11,7 +11,9 @@ CONFLICT DO NOTHING`` and, on plain PostgreSQL, ``readings_1m`` and
 ``readings_1h`` are folded from exactly the rows inserted, as the writer
 does; TimescaleDB's continuous aggregates follow by themselves. The day
 partitions of the window are made first (``commtwin_ensure_partition``), so
-nothing lands in the default partition. A repeat is a no-op (same readings).
+nothing lands in the default partition; the newest day goes in first, so the
+24 h trends fill within seconds. Counters are re-based to run into the live
+feed's first values (:func:`rebase_counters`). A repeat is a no-op.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 import psycopg
 
 from commtwin import db
@@ -38,6 +41,8 @@ from simulators.wire import Wire
 
 # The kinds the scene trends read (api/queries/scenes.py: energy, traffic).
 SCENE_KINDS: Final = frozenset({"power_meter", "pv_inverter", "parking", "ev_charger", "gate"})
+# Cumulative counters of those kinds (simulators/behaviour_building.py, _site.py).
+COUNTERS: Final = frozenset({"energy_kwh", "export_kwh", "sessions", "entries", "exits"})
 BATCH_ROWS: Final = 200_000  # readings per COPY and transaction
 DAY_S: Final = 86400
 
@@ -94,21 +99,69 @@ def day_partitions(start: float, end: float) -> list[str]:
     ]
 
 
-class _Batch:
-    """Columns of readings waiting for one COPY."""
+class _Columns:
+    """Readings gathered as numpy chunks (the whole window is held: ~28 bytes a row)."""
 
     def __init__(self) -> None:
-        self.ts: list[int] = []
-        self.device: list[int] = []
-        self.metric: list[int] = []
-        self.value: list[float] = []
+        self.rows: list[tuple[int, int, int, float]] = []
+        self.chunks: list[npt.NDArray[np.void]] = []
 
-    def __len__(self) -> int:
-        return len(self.ts)
+    def add(self, ts_us: int, device: int, metric: int, value: float) -> None:
+        self.rows.append((ts_us, device, metric, value))
+        if len(self.rows) >= BATCH_ROWS:
+            self._pack()
 
-    def clear(self) -> None:
-        for column in (self.ts, self.device, self.metric, self.value):
-            column.clear()
+    def _pack(self) -> None:
+        if self.rows:
+            self.chunks.append(np.array(self.rows, dtype=_ROW))
+            self.rows = []
+
+    def table(self) -> npt.NDArray[np.void]:
+        self._pack()
+        return np.concatenate(self.chunks) if self.chunks else np.empty(0, dtype=_ROW)
+
+
+_ROW = np.dtype(
+    [("ts", np.int64), ("device", np.int64), ("metric", np.int32), ("value", np.float64)]
+)
+
+
+def rebase_counters(table: npt.NDArray[np.void], counters: frozenset[int]) -> None:
+    """Make each cumulative counter of ``table`` end where it began, in place.
+
+    The simulator starts every device's counters at the same value whatever
+    the start time, so the live feed's first reading is the history's first
+    one. Each counter series is rewritten as that start value minus the usage
+    still to come (increments, a drop counted as a restart from zero), so it
+    rises steadily into the live feed's first value: no false jump at the
+    join (a meter restart inside the history is folded into one counter).
+
+    >>> t = np.array([(1, 7, 1, 100.0), (2, 7, 1, 110.0), (3, 7, 1, 4.0), (4, 7, 1, 9.0),
+    ...               (1, 7, 2, 5.0)], dtype=_ROW)
+    >>> rebase_counters(t, frozenset({1}))
+    >>> t["value"].tolist()
+    [81.0, 91.0, 95.0, 100.0, 5.0]
+    """
+    if not counters or table.size == 0:
+        return
+    idx = np.flatnonzero(np.isin(table["metric"], np.array(sorted(counters), dtype=np.int32)))
+    if idx.size == 0:
+        return
+    sub = table[idx]
+    rows = idx[np.lexsort((sub["ts"], sub["metric"], sub["device"]))]
+    v = table["value"][rows]
+    dev, met = table["device"][rows], table["metric"][rows]
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = (dev[1:] != dev[:-1]) | (met[1:] != met[:-1])
+    step = np.zeros_like(v)
+    step[1:] = np.where(v[1:] >= v[:-1], v[1:] - v[:-1], np.maximum(v[1:], 0.0))
+    step[first] = 0.0
+    group = np.cumsum(first) - 1
+    done = np.cumsum(step)
+    done -= done[first][group]  # usage since the group's first reading
+    total = np.zeros(int(group[-1]) + 1)
+    np.maximum.at(total, group, done)
+    table["value"][rows] = v[first][group] - (total[group] - done)
 
 
 def write_readings(
@@ -133,7 +186,7 @@ def write_readings(
                 ).fetchall()
             }
             metrics: dict[str, int] = {}
-            batch = _Batch()
+            columns = _Columns()
             for telemetry in scene_readings(model, topic_root, start, end, seed=seed):
                 dkey = devices.get(telemetry.device)
                 if dkey is None:
@@ -143,13 +196,13 @@ def write_readings(
                         mkey = metrics.get(name)
                         if mkey is None:
                             mkey = metrics[name] = _metric_key(conn, name)
-                        batch.ts.append(reading.ts_us)
-                        batch.device.append(dkey)
-                        batch.metric.append(mkey)
-                        batch.value.append(value)
-                if len(batch) >= BATCH_ROWS:
-                    written += _flush(conn, batch, plain, devices_seen)
-            written += _flush(conn, batch, plain, devices_seen)
+                        columns.add(reading.ts_us, dkey, mkey, value)
+            table = columns.table()
+            rebase_counters(table, frozenset(k for n, k in metrics.items() if n in COUNTERS))
+            # Newest first: the last day (the 24 h trends) is in after the first batches.
+            table = table[np.argsort(-table["ts"], kind="stable")]
+            for lo in range(0, len(table), BATCH_ROWS):
+                written += _flush(conn, table[lo : lo + BATCH_ROWS], plain, devices_seen)
     except (psycopg.Error, db.DatabaseError) as exc:
         raise ReadingsError(f"writing the readings history: {exc}") from None
     return ReadingsWritten((end - start) / DAY_S, len(devices_seen), written, time.monotonic() - t0)
@@ -163,22 +216,16 @@ def _metric_key(conn: psycopg.Connection[tuple[object, ...]], name: str) -> int:
 
 
 def _flush(
-    conn: psycopg.Connection[tuple[object, ...]], batch: _Batch, plain: bool, seen: set[int]
+    conn: psycopg.Connection[tuple[object, ...]],
+    rows: npt.NDArray[np.void],
+    plain: bool,
+    seen: set[int],
 ) -> int:
-    if not batch:
-        return 0
-    data = readings_copy(
-        np.asarray(batch.ts, dtype=np.int64),
-        np.asarray(batch.device, dtype=np.int64),
-        np.asarray(batch.metric, dtype=np.int32),
-        np.asarray(batch.value, dtype=np.float64),
-    )
+    data = readings_copy(rows["ts"], rows["device"], rows["metric"], rows["value"])
     with conn.transaction():
         conn.execute(CREATE_STAGE)
         with conn.cursor().copy(COPY_STAGE) as copy:
             copy.write(data)
-        rows = conn.execute(MOVE_READINGS_PLAIN if plain else MOVE_READINGS_TIMESCALE).fetchall()
-    seen.update(int(str(r[0])) for r in rows)
-    n = sum(int(str(r[1])) for r in rows)
-    batch.clear()
-    return n
+        counts = conn.execute(MOVE_READINGS_PLAIN if plain else MOVE_READINGS_TIMESCALE).fetchall()
+    seen.update(int(str(r[0])) for r in counts)
+    return sum(int(str(r[1])) for r in counts)

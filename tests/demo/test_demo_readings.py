@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from commtwin import db, demo_setup
-from commtwin.demo_readings import SCENE_KINDS, write_readings
+from commtwin.demo_readings import SCENE_KINDS, scene_readings, write_readings
 from simulators.community_gen import CommunitySpec, generate_community
 from tests.services import scratch_database
 
@@ -70,6 +70,26 @@ def test_readings_history_fills_partitions_rollups_and_every_day(
         " WHERE d.kind = 'power_meter' AND m.name = 'energy_kwh'",
     )
     assert hours[0][0] >= DAYS * 24  # type: ignore[operator]
+    # Counters run into the live feed's first values: no jump where it begins.
+    live = {
+        t.device: t.readings[0]
+        for t in scene_readings(path, ROOT, end, end + 120, seed=2)
+        if t.device.startswith("pm-")
+    }
+    last = dict(
+        _rows(
+            url,
+            "SELECT DISTINCT ON (d.id) d.id, r.value FROM readings r"
+            " JOIN devices d ON d.key = r.device_key JOIN metrics m ON m.key = r.metric_key"
+            " WHERE m.name = 'energy_kwh' AND d.kind = 'power_meter'"
+            " ORDER BY d.id, r.ts DESC",
+        )
+    )
+    assert live
+    assert set(live) <= set(last)
+    for device, reading in live.items():
+        first = dict(zip(reading.metrics, reading.values, strict=True))["energy_kwh"]
+        assert 0 <= first - float(str(last[device])) < 5.0, (device, first, last[device])
     again = write_readings(url, path, ROOT, start, end, seed=2)
     assert again.readings == 0
     assert _rows(url, "SELECT sum(n) FROM readings_1m") == [(m1,)]

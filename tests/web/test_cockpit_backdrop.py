@@ -8,6 +8,9 @@ community's courtyard, a malformed tileset.json and a missing one.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import httpx
@@ -158,3 +161,35 @@ def test_a_broken_backdrop_says_so_and_the_twin_stays(
         assert (shot == "missing") == bool(log.errors), log.errors
     finally:
         page.context.close()
+
+
+def test_the_command_line_sets_shows_and_clears_it(cockpit: Cockpit, configured: None) -> None:
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "COMMTWIN_DATABASE_URL": cockpit.database_url}
+        return subprocess.run(
+            [sys.executable, "-m", "commtwin", "community", "backdrop", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    url = "https://tiles.example.org/a/tileset.json"
+    done = cli(CID_A, url, "--height-offset", "43.2")
+    assert done.returncode == 0, done.stderr
+    doc = httpx.get(
+        f"{cockpit.server.base_url}/v1/communities/{CID_A}/backdrop",
+        headers={"Authorization": f"Bearer {cockpit.key_a}"},
+        timeout=10,
+    ).json()
+    assert (doc["url"], doc["height_offset"]) == (url, 43.2)
+    # The offset lifts the ellipsoidal height of the origin by as much.
+    assert abs(doc["georeference"]["origin"][2] - (OFFSET[2] + 43.2)) < 1e-6
+    assert url in cli(CID_A).stdout
+    refused = cli(CID_A, "ftp://x/tileset.json")
+    assert refused.returncode == 2
+    assert "not an http(s) URL" in refused.stderr
+    assert cli("no-such", url).returncode == 2
+    assert cli(CID_A, "--clear").returncode == 0
+    assert "no backdrop" in cli(CID_A).stdout
