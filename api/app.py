@@ -8,6 +8,7 @@ current slots in, started after the pool and stopped before it closes.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -159,6 +160,7 @@ def create_app(
     app.state.photo_store = make_store(
         config.photo_dir or platformdirs.user_data_path("commtwin") / "photos", config.photo_s3
     )
+    app.state.photo_checks = asyncio.Semaphore(config.photo_checks)
     app.state.live = hub
     app.state.scenes = SceneCache()
     app.state.districts = DistrictBoard(

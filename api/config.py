@@ -76,6 +76,8 @@ class ApiConfig:
     # multipart envelope and form fields. Not imported: Pillow takes 0.2 s to
     # load, which the CLI's other commands should not pay.
     max_upload_bytes: int = 10 * 1024 * 1024 + 64 * 1024
+    # Uploads checked at once per process (decoding a 50 MP photo takes ~150 MB).
+    photo_checks: int = 2
 
 
 def parse_origins(value: str) -> tuple[str, ...]:

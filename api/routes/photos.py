@@ -113,9 +113,12 @@ def _community_base(cid: str) -> str:
     return f"/v1/communities/{cid}"
 
 
-async def _checked(data: bytes) -> CheckedPhoto:
+async def _checked(request: Request, data: bytes) -> CheckedPhoto:
+    # A 50 MP photo takes ~150 MB while it is decoded: a few at a time per process.
+    checks: asyncio.Semaphore = request.app.state.photo_checks
     try:
-        return await asyncio.to_thread(check_photo, data)
+        async with checks:
+            return await asyncio.to_thread(check_photo, data)
     except PhotoError as exc:
         raise HTTPException(_STATUS.get(exc.reason, 400), str(exc)) from None
 
@@ -203,10 +206,11 @@ def _resent(row: dict[str, Any], person: Person) -> dict[str, Any]:
     responses={200: {"model": PhotoPublic}, **problems(400, 401, 403, 404, 409, 413, 415)},
 )
 async def upload_photo(
+    request: Request,
     session: SignedInChanging,
     conn: DbConn,
-    store: Store,
     *,
+    store: Store,
     incident_id: ObjectId,
     file: UploadFile,
     response: Response,
@@ -224,7 +228,7 @@ async def upload_photo(
             response.status_code = 200
             return _public(_resent(stored, person), _ME)
     data = await file.read(MAX_BYTES + 1)
-    checked = await _checked(data)
+    checked = await _checked(request, data)
     if await q.count(conn, person.community_id, incident_id, stage) >= MAX_PER_STAGE[stage]:
         raise _too_many(stage)  # before writing anything; checked again under the lock
     row, new = await _store(conn, store, _Upload(person, incident_id, stage, client_id, checked))

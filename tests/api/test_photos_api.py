@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,7 @@ from tests.api.photo_fixtures import (
     resident,
     staff,
 )
-from tests.photo_samples import BAD_UPLOADS, MAKER, BadUpload, jpeg, private_jpeg
+from tests.photo_samples import BAD_UPLOADS, MAKER, BadUpload, heic, jpeg, png, private_jpeg
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,51 @@ def test_a_report_holds_three_resident_photos_and_workers_add_their_own(
     listed = http.get(f"/v1/me/incidents/{incident}/photos", headers=world.people["resident"])
     stages = [p["stage"] for p in listed.json()["data"]]
     assert stages == ["report"] * 3 + ["work"]  # the resident sees the work done too
+
+
+def test_five_uploads_at_once_still_make_three(world: World) -> None:
+    """The limit holds under concurrency (a lock per incident), and the losers leave nothing."""
+    incident = add_incident(world.url, "at-once", unit="1-101")
+    files = len(files_under(world.photo_dir))
+    barrier = threading.Barrier(5)
+    codes: list[int] = []
+
+    def send(i: int) -> None:
+        with httpx.Client(base_url=world.api, timeout=60) as c:
+            barrier.wait()
+            photo = jpeg((800, 600), color=(i * 40, 20, 20))
+            codes.append(upload(c, world.people["resident"], incident, photo).status_code)
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(codes) == [201, 201, 201, 409, 409]
+    assert photo_rows(world.url, incident) == 3
+    assert len(files_under(world.photo_dir)) == files + 6
+
+
+def test_heic_and_png_are_accepted_and_served_as_they_are_stored(
+    http: httpx.Client, world: World
+) -> None:
+    incident = add_incident(world.url, "formats", unit="1-101")
+    from_heic = upload(http, world.people["resident"], incident, heic(), filename="IMG_0001.HEIC",
+                       content_type="image/heic")  # fmt: skip
+    assert from_heic.status_code == 201, from_heic.text
+    assert from_heic.json()["content_type"] == "image/jpeg"  # browsers show JPEG
+    as_png = upload(
+        http,
+        world.people["resident"],
+        incident,
+        png(mode="RGBA"),
+        filename="shot.jpg",
+        content_type="image/jpeg",
+    )  # the name is not believed
+    assert as_png.json()["content_type"] == "image/png"
+    got = http.get(as_png.json()["url"], headers=world.people["resident"])
+    assert got.headers["content-type"] == "image/png"
+    assert _image(got.content).format == "PNG"
 
 
 def _refuse_rows_for(url: str, incident: str) -> None:
