@@ -51,6 +51,7 @@ from api.routes import (
     keys,
     kpis,
     live,
+    my_incidents,
     people,
     scenes,
     service_circle,
@@ -147,6 +148,7 @@ def create_app(
         scenes.router,
         care.router,
         people.router,
+        my_incidents.router,
     ):
         app.include_router(router)
     # Failed sign-ins per account and per address (twin.people.throttle).
