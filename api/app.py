@@ -55,6 +55,7 @@ from api.routes import (
     keys,
     kpis,
     live,
+    my_incidents,
     people,
     photos,
     scenes,
@@ -154,6 +155,7 @@ def create_app(
         people.router,
         building_meshes.router,
         photos.router,
+        my_incidents.router,
     ):
         app.include_router(router)
     # Failed sign-ins per account and per address (twin.people.throttle).
