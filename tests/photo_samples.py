@@ -64,6 +64,13 @@ def png_claiming(width: int, height: int) -> bytes:
     )
 
 
+def png_text_bomb() -> bytes:
+    """A PNG with a 50 kB compressed comment that inflates to 50 MB."""
+    good = png()
+    text = _chunk(b"zTXt", b"Comment\0\0" + zlib.compress(b"A" * (50 * 1024 * 1024), 9))
+    return good[:33] + text + good[33:]  # right after the IHDR chunk
+
+
 def png_bad_crc() -> bytes:
     good = bytearray(png())
     good[29] ^= 0xFF  # the IHDR chunk's checksum
@@ -116,6 +123,7 @@ BAD_UPLOADS = [
               "too_large", 413),
     BadUpload("decompression bomb", "bomb.png", "image/png", png_claiming(100_000, 100_000), "bomb",
               400),
+    BadUpload("PNG text bomb", "text.png", "image/png", png_text_bomb(), "bomb", 400),
     BadUpload("60 megapixels", "wide.png", "image/png", png_claiming(10_000, 6_000), "bomb", 400),
     BadUpload("SVG with script", "pic.jpg", "image/jpeg", SVG, "bad_type", 415),
     BadUpload("empty file", "empty.jpg", "image/jpeg", b"", "empty", 400),
