@@ -41,6 +41,7 @@ from api.object_store import make_store
 from api.ratelimit import RateLimiter
 from api.routes import (
     alarms,
+    building_meshes,
     buildings,
     care,
     communities,
@@ -54,6 +55,7 @@ from api.routes import (
     keys,
     kpis,
     live,
+    my_incidents,
     people,
     photos,
     scenes,
@@ -151,7 +153,9 @@ def create_app(
         scenes.router,
         care.router,
         people.router,
+        building_meshes.router,
         photos.router,
+        my_incidents.router,
     ):
         app.include_router(router)
     # Failed sign-ins per account and per address (twin.people.throttle).
@@ -163,6 +167,7 @@ def create_app(
     app.state.photo_checks = asyncio.Semaphore(config.photo_checks)
     app.state.live = hub
     app.state.scenes = SceneCache()
+    app.state.glb = building_meshes.GlbCache()
     app.state.districts = DistrictBoard(
         hub, timezone=config.timezone, members_ttl_s=config.key_cache_s, monotonic=monotonic
     )
