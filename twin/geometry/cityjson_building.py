@@ -31,7 +31,7 @@ import numpy.typing as npt
 import shapely
 
 from twin.errors import ModelError
-from twin.geometry.cityjson_mesh import MeshSource, mesh_jobs
+from twin.geometry.cityjson_mesh import MeshSource, mesh_source, triangulated
 from twin.geometry.cityjson_surfaces import (
     INSTANCE,
     SURFACES,
@@ -46,7 +46,6 @@ from twin.geometry.cityjson_surfaces import (
 from twin.geometry.footprint import Face, OutlineJob, plan_outline, plan_outlines
 from twin.geometry.geojson import HEIGHT_DEFAULTED, check_footprint, number
 from twin.geometry.import_report import MISSING_OBJECT, NO_FOOTPRINT, ObjectError, Skip, skip_for
-from twin.geometry.mesh import triangulate
 from twin.model.community import Building, Storey, Unit
 from twin.model.storeys import DEFAULT_STOREY_COUNT, derive_storeys
 
@@ -141,23 +140,13 @@ class BuildingReader:
             attributes=dict(attributes),
         )
         return Pending(
-            building, str(obj.get("type")), owner, outlines, tuple(unit_skips), self._mesh(parts)
+            building,
+            str(obj.get("type")),
+            owner,
+            outlines,
+            tuple(unit_skips),
+            mesh_source([self._placed(o) for _, o in parts]),
         )
-
-    def _mesh(self, parts: list[tuple[str, Mapping[str, Any]]]) -> MeshSource | None:
-        """Each object's most detailed LoD ≥ 1 surfaces; None if no object has any."""
-        chosen: list[Placed] = []
-        for _, obj in parts:
-            usable = [
-                (g, v)
-                for g, v in self._placed(obj)
-                if lod(g) >= 1 and g.get("type") in _VOLUME_TYPES
-            ]
-            if usable:
-                chosen.append(max(usable, key=lambda gv: lod(gv[0])))
-        if not chosen:
-            return None
-        return MeshSource(f"{max(lod(g) for g, _ in chosen):g}", chosen)
 
     def _descendants(
         self, object_id: str, obj: Mapping[str, Any], owner: str
@@ -385,11 +374,7 @@ def finish(pending: list[Pending]) -> list[Building | ModelError]:
     firsts = [outline.jobs[0] for p in pending for outline in p.outlines]
     modelled = [p for p in pending if p.mesh is not None]
     meshes = dict(
-        zip(
-            (id(p) for p in modelled),
-            triangulate(mesh_jobs([p.mesh for p in modelled if p.mesh is not None])),
-            strict=True,
-        )
+        zip(map(id, modelled), triangulated([p.mesh for p in modelled if p.mesh]), strict=True)
     )
     results = iter(plan_outlines(firsts))
     out: list[Building | ModelError] = []

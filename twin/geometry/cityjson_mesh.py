@@ -25,7 +25,9 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from twin.geometry.mesh import FlatFaces, MeshJob, surface_class
+from twin.geometry.cityjson_surfaces import lod
+from twin.geometry.mesh import FlatFaces, MeshJob, surface_class, triangulate
+from twin.model.mesh import BuildingMesh
 
 _INDEX_DEPTH = {"MultiSurface": 3, "CompositeSurface": 3, "Solid": 4, "MultiSolid": 5}
 _INDEX_DEPTH["CompositeSolid"] = 5
@@ -39,6 +41,21 @@ class MeshSource:
 
     lod: str
     parts: Sequence[tuple[Mapping[str, Any], npt.NDArray[np.float64]]]
+
+
+def mesh_source(
+    placed: Sequence[Sequence[tuple[Mapping[str, Any], npt.NDArray[np.float64]]]],
+) -> MeshSource | None:
+    """Of each object's geometries (with their vertices), its most detailed LoD ≥ 1
+    surface or solid; None when no object has one (the store extrudes the footprint)."""
+    chosen = []
+    for geometries in placed:
+        usable = [(g, v) for g, v in geometries if lod(g) >= 1 and g.get("type") in _INDEX_DEPTH]
+        if usable:
+            chosen.append(max(usable, key=lambda gv: lod(gv[0])))
+    if not chosen:
+        return None
+    return MeshSource(f"{max(lod(g) for g, _ in chosen):g}", chosen)
 
 
 def mesh_jobs(sources: Sequence[MeshSource]) -> list[MeshJob]:
@@ -75,6 +92,25 @@ def mesh_jobs(sources: Sequence[MeshSource]) -> list[MeshJob]:
         )
         jobs.append(MeshJob(source.lod, vertices, faces))
     return jobs
+
+
+def triangulated(sources: Sequence[MeshSource]) -> list[BuildingMesh | None]:
+    """Each source's mesh, all in one batch.
+
+    Should the batch fail on some geometry nobody foresaw, each source is tried
+    alone and one that still fails gets None (the store extrudes its building's
+    footprint): a drawing problem never costs a building its import.
+    """
+    try:
+        return list(triangulate(mesh_jobs(sources)))
+    except (ValueError, IndexError, KeyError, TypeError):
+        out: list[BuildingMesh | None] = []
+        for source in sources:
+            try:
+                out.append(triangulate(mesh_jobs([source]))[0])
+            except (ValueError, IndexError, KeyError, TypeError):
+                out.append(None)
+        return out
 
 
 Bounds = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]
