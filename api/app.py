@@ -41,6 +41,7 @@ from api.object_store import make_store
 from api.ratelimit import RateLimiter
 from api.routes import (
     alarms,
+    backdrops,
     building_meshes,
     buildings,
     care,
@@ -56,6 +57,7 @@ from api.routes import (
     kpis,
     live,
     my_incidents,
+    paths,
     people,
     photos,
     scenes,
@@ -153,6 +155,8 @@ def create_app(
         scenes.router,
         care.router,
         people.router,
+        backdrops.router,
+        paths.router,
         building_meshes.router,
         photos.router,
         my_incidents.router,

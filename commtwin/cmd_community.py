@@ -36,7 +36,7 @@ from api.community_store import (
     load_community,
     lock_community,
 )
-from commtwin import db
+from commtwin import cmd_backdrop, db
 from commtwin.commands import CommandError, SubParsers
 from commtwin.settings import Settings
 from commtwin.tiles_export import export_3dtiles
@@ -112,6 +112,7 @@ def register(sub: SubParsers) -> None:
     exp.add_argument("--out", type=Path, help="output file (default: standard output)")
     exp.set_defaults(handler=_export)
     actions.add_parser("list", help="list the communities").set_defaults(handler=_list)
+    cmd_backdrop.add_parser(actions)
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:

@@ -40,6 +40,7 @@ from commtwin.demo_history import HistoryWritten
 from commtwin.demo_people import ensure_people
 from commtwin.demo_postgres import EmbeddedPostgres, EmbeddedPostgresError
 from commtwin.demo_processes import Child, ChildSpec, start_child, stop_children, tail
+from commtwin.demo_readings import ReadingsWritten
 from commtwin.demo_ready import ApiProbe
 from commtwin.demo_state import (
     DemoState,
@@ -386,12 +387,15 @@ class Demo:
             if not self._stopping:
                 self.say(f"warning: {exc}; the next run tries again")
 
-    def _history_written(self, window: tuple[float, float], done: HistoryWritten) -> None:
+    def _history_written(
+        self, window: tuple[float, float], done: HistoryWritten, readings: ReadingsWritten
+    ) -> None:
         with self._state_lock:
             left = tuple(w for w in self.state.history_pending if w != window)
             self.state = self.state.with_history_pending(left)
             save_state(self.options.data_dir, self.state)
         self.say(done.text())
+        self.say(readings.text())
 
     def _start(self, spec: ChildSpec) -> None:
         try:
