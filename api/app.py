@@ -42,6 +42,7 @@ from api.routes import (
     care,
     communities,
     deadletters,
+    decisions,
     devices,
     districts,
     grids,
@@ -51,10 +52,14 @@ from api.routes import (
     keys,
     kpis,
     live,
+    participation,
     people,
     scenes,
     service_circle,
     stream,
+    tables,
+    topics,
+    votes,
 )
 from api.scene_cache import SceneCache
 from api.state import ApiState
@@ -147,6 +152,12 @@ def create_app(
         scenes.router,
         care.router,
         people.router,
+        # the round table (docs/roundtable.md)
+        topics.router,
+        tables.router,
+        votes.router,
+        decisions.router,
+        participation.router,
     ):
         app.include_router(router)
     # Failed sign-ins per account and per address (twin.people.throttle).
