@@ -297,3 +297,13 @@ class ParticipationKpi(ApiModel):
     rate: float | None
     by_kind: dict[str, int]
     volunteer_hours: float
+
+
+class GovernancePublic(ApiModel):
+    """The cockpit's governance scene in one read: what is open, coming, decided and done."""
+
+    open_topics: list[TopicPublic]
+    upcoming_tables: list[TablePublic]
+    open_votes: list[VotePublic]
+    actions: ActionsPublic
+    participation: ParticipationKpi

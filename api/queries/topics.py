@@ -7,10 +7,11 @@ from typing import Any
 
 from api.community_store import load_community_async
 from api.db import Conn, fetch_all, fetch_one
-from api.errors import NotFoundError
+from api.errors import ConflictError, NotFoundError
 from api.models.roundtable import PlaceFields, TableCreate, TableUpdate, TopicCreate
 from twin.deliberation.concerned import Place
 from twin.deliberation.counting import CIVIL_CODE_278, Law, law_from_json
+from twin.deliberation.homes import DeliberationError
 from twin.model.community import Community
 
 RULES_KEY = "counting_rules"
@@ -33,8 +34,12 @@ async def community_model(conn: Conn, cid: str) -> Community:
 
 
 def law_of(community: Community) -> Law:
+    """The community's configured law, else art. 278; 409 while the configuration is bad."""
     data = community.attributes.get(RULES_KEY)
-    return CIVIL_CODE_278 if data is None else law_from_json(data)
+    try:
+        return CIVIL_CODE_278 if data is None else law_from_json(data)
+    except DeliberationError as exc:
+        raise ConflictError(f"the community's {exc}; fix its model file") from None
 
 
 def place_of(row: PlaceFields | dict[str, Any]) -> Place:

@@ -299,3 +299,11 @@ async def participation_since(conn: Conn, cid: str, since: datetime) -> dict[str
     )
     assert found is not None
     return found
+
+
+async def open_votes(conn: Conn, cid: str, limit: int) -> list[dict[str, Any]]:
+    return await fetch_all(
+        conn,
+        _VOTE + " AND v.closed_at IS NULL ORDER BY v.closes_at, v.id LIMIT %(n)s",
+        {"c": cid, "n": limit},
+    )
