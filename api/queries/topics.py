@@ -175,6 +175,16 @@ async def topics_missing(conn: Conn, cid: str, ids: list[int]) -> list[int]:
     return list(found["missing"]) if found else ids
 
 
+async def accounts_missing(conn: Conn, cid: str, ids: list[int]) -> list[int]:
+    found = await fetch_one(
+        conn,
+        "SELECT array(SELECT i FROM unnest(%(i)s::bigint[]) i WHERE NOT EXISTS"
+        " (SELECT 1 FROM accounts WHERE community_id = %(c)s AND id = i)) AS missing",
+        {"c": cid, "i": ids},
+    )
+    return list(found["missing"]) if found else ids
+
+
 async def insert_table(conn: Conn, cid: str, body: TableCreate, created_by: int | None) -> int:
     row = await fetch_one(
         conn,

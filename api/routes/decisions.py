@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path
 
-from api.db import Conn, fetch_one
+from api.db import Conn
 from api.deps import CommunityId, DbConn
 from api.errors import NotFoundError
 from api.models.common import problems
@@ -93,7 +93,7 @@ async def decide(
             ActionItem(n, a.title, a.due_at, a.owner_role, a.owner_account)
         except DeliberationError as exc:
             raise HTTPException(400, f"actions[{n}]: {exc}") from None
-        if a.owner_account is not None and not await _account_here(conn, cid, a.owner_account):
+        if a.owner_account is not None and await tq.accounts_missing(conn, cid, [a.owner_account]):
             raise HTTPException(400, f"actions[{n}]: no account {a.owner_account} here")
     async with conn.transaction():
         decision_id = await q.insert_decision(
@@ -107,15 +107,6 @@ async def decide(
         )
         await tq.set_topic_status(conn, tid, "decided")
     return await decision_public(conn, cid, decision_id)
-
-
-async def _account_here(conn: Conn, cid: str, account_id: int) -> bool:
-    found = await fetch_one(
-        conn,
-        "SELECT 1 AS one FROM accounts WHERE id = %(a)s AND community_id = %(c)s",
-        {"a": account_id, "c": cid},
-    )
-    return found is not None
 
 
 @router.get(BASE + "/topics/{tid}/decisions", responses=problems(401, 403, 404))

@@ -50,6 +50,10 @@ async def create_table(
     missing = await q.topics_missing(conn, cid, body.topic_ids)
     if missing:
         raise HTTPException(400, f"no such topic(s): {', '.join(map(str, missing))}")
+    accounts = [p.account_id for p in body.participants if p.account_id is not None]
+    strangers = await q.accounts_missing(conn, cid, accounts)
+    if strangers:
+        raise HTTPException(400, f"no such account(s) here: {', '.join(map(str, strangers))}")
     async with conn.transaction():
         table_id = await q.insert_table(conn, cid, body, caller.account_id)
     return table_public(await table_or_404(conn, cid, table_id), community)

@@ -148,6 +148,21 @@ def test_the_governance_read_of_the_cockpit(table: Table) -> None:
         json={"level": "estate", "closes_at": (NOW + timedelta(days=2)).isoformat()},
         headers=office,
     )
+    # A participant's account must be of this community.
+    b_office = table.session("office", "xixi")
+    b_id = http.get("/v1/me", headers=b_office).json()["account_id"]
+    foreign = http.post(
+        f"{base}/tables",
+        json={
+            "level": "community",
+            "title": "跨社区",
+            "starts_at": (NOW + timedelta(days=1)).isoformat(),
+            "participants": [{"role": "office", "name": "外社区", "account_id": b_id}],
+        },
+        headers=office,
+    )
+    assert foreign.status_code == 400
+    assert "no such account" in foreign.json()["detail"]
     scene = http.get(f"{base}/governance", headers=table.keys["reader_a"])
     assert scene.status_code == 200, scene.text
     g = scene.json()
