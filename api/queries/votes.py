@@ -74,7 +74,7 @@ async def votes_of_topic(conn: Conn, cid: str, topic_id: int) -> list[dict[str, 
     )
 
 
-async def votes_of_tables(conn: Conn, cid: str, table_id: int) -> list[dict[str, Any]]:
+async def votes_of_table(conn: Conn, cid: str, table_id: int) -> list[dict[str, Any]]:
     return await fetch_all(
         conn, _VOTE + " AND v.table_id = %(r)s ORDER BY v.id", {"c": cid, "r": table_id}
     )

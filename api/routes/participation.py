@@ -38,7 +38,14 @@ from twin.people.roles import Household
 router = APIRouter(tags=["round table"])
 
 
-@router.post(BASE + "/participation", status_code=201, responses=problems(400, 401, 403, 404))
+@router.post(
+    BASE + "/participation",
+    status_code=201,
+    responses={
+        200: {"model": EntryPublic, "description": "recorded before under this client id"},
+        **problems(400, 401, 403, 404),
+    },
+)
 async def record(
     cid: CommunityId, caller: Office, conn: DbConn, body: EntryCreate, response: Response
 ) -> EntryPublic:

@@ -14,7 +14,7 @@ from api.minutes_pdf import minutes_pdf
 from api.models.common import problems
 from api.models.roundtable import TableCreate, TablePublic, TablesPublic, TableUpdate
 from api.queries import topics as q
-from api.queries.votes import votes_of_tables
+from api.queries.votes import votes_of_table
 from api.roundtable_access import Office, Reader
 from api.routes.topics import BASE, check_place
 from twin.deliberation.concerned import Level
@@ -106,7 +106,7 @@ async def table_minutes_pdf(
     """The minutes, attendance, agenda and the votes' results as a printable PDF in Chinese."""
     table = await table_or_404(conn, cid, table_id)
     topics = [await q.get_topic(conn, cid, tid) for tid in table["topic_ids"]]
-    votes = await votes_of_tables(conn, cid, table_id)
+    votes = await votes_of_table(conn, cid, table_id)
     pdf = minutes_pdf(table, [t for t in topics if t], votes)
     return Response(
         pdf,

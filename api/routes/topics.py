@@ -79,12 +79,15 @@ async def suggested_topics(
     caller: Reader,
     conn: DbConn,
     threshold: Annotated[int, Query(ge=2, le=1000)] = 5,
-    window_days: Annotated[float, Query(gt=0, le=366)] = 30,
+    window_days: Annotated[float, Query(ge=0.01, le=366)] = 30,
     radius_m: Annotated[float, Query(ge=0, le=1000)] = 30,
 ) -> SuggestionsPublic:
     """Recurring incidents of one category in one place not yet any topic's evidence."""
     now = datetime.now(UTC)
-    rule = SuggestionRule(threshold, timedelta(days=window_days), radius_m)
+    try:
+        rule = SuggestionRule(threshold, timedelta(days=window_days), radius_m)
+    except DeliberationError as exc:
+        raise HTTPException(400, str(exc)) from None
     rows = await q.incidents_since(conn, cid, now - rule.window)
     found = suggest((Incident(**r) for r in rows), now, rule)
     data = [
@@ -149,7 +152,9 @@ async def get_topic(cid: CommunityId, tid: TopicId, caller: Reader, conn: DbConn
     return topic_public(await topic_or_404(conn, cid, tid))
 
 
-@router.post(BASE + "/topics/{tid}/opinions", status_code=201, responses=problems(401, 403, 404))
+@router.post(
+    BASE + "/topics/{tid}/opinions", status_code=201, responses=problems(400, 401, 403, 404)
+)
 async def give_opinion(
     cid: CommunityId, tid: TopicId, person: Resident, conn: DbConn, body: OpinionCreate
 ) -> OpinionPublic:

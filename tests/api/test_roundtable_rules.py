@@ -3,7 +3,8 @@ when a vote opens; a home without a floor area refused; the cockpit's governance
 
 from __future__ import annotations
 
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -172,3 +173,31 @@ def test_the_governance_read_of_the_cockpit(table: Table) -> None:
     assert g["participation"]["households"] == 6
     assert set(g["actions"]["kpis"]) >= {"overdue", "closed_loop_rate"}
     assert http.get(f"{base}/governance").status_code == 401
+
+
+def test_the_store_refuses_a_ballot_once_the_announced_close_has_passed(table: Table) -> None:
+    http, base = table.http, f"/v1/communities/{A}"
+    office = table.session("office")
+    voter = table.resident("zhou.ping", "b2", "2-101")
+    topic = http.post(
+        f"{base}/topics",
+        json={"title": "2幢楼道灯", "body": "2幢楼道灯更换。", "building_id": "b2"},
+        headers=office,
+    ).json()
+    closes = datetime.now(UTC) + timedelta(seconds=2)
+    vote = http.post(
+        f"{base}/topics/{topic['id']}/votes",
+        json={"level": "building", "closes_at": closes.isoformat()},
+        headers=office,
+    ).json()
+    ballot = f"{base}/votes/{vote['id']}/ballot"
+    assert http.put(ballot, json={"choice": "yes"}, headers=voter).status_code == 200
+    time.sleep(max(0.0, (closes - datetime.now(UTC)).total_seconds()) + 0.2)
+    late = http.put(ballot, json={"choice": "no"}, headers=voter)
+    assert late.status_code == 409
+    assert "not open" in late.json()["detail"]
+    # Not yet counted by the office, the kept ballot is the one cast in time.
+    r = http.post(f"{base}/votes/{vote['id']}/close", headers=office).json()["result"]
+    assert (r["yes_owners"], r["no_owners"], r["participating_owners"]) == (1, 0, 1)
+    assert r["passed"] is True
+    assert http.get(f"{base}/topics/suggested?window_days=0.001", headers=office).status_code == 422
