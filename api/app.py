@@ -47,6 +47,7 @@ from api.routes import (
     care,
     communities,
     deadletters,
+    decisions,
     devices,
     districts,
     grids,
@@ -58,11 +59,15 @@ from api.routes import (
     live,
     my_incidents,
     paths,
+    participation,
     people,
     photos,
     scenes,
     service_circle,
     stream,
+    tables,
+    topics,
+    votes,
 )
 from api.scene_cache import SceneCache
 from api.state import ApiState
@@ -160,6 +165,12 @@ def create_app(
         building_meshes.router,
         photos.router,
         my_incidents.router,
+        # the round table (docs/roundtable.md)
+        topics.router,
+        tables.router,
+        votes.router,
+        decisions.router,
+        participation.router,
     ):
         app.include_router(router)
     # Failed sign-ins per account and per address (twin.people.throttle).
