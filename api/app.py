@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Scope
 
-from api import __version__, cockpit, district_page
+from api import __version__, cockpit, district_page, people_page
 from api.body_limit import BodyLimitMiddleware
 from api.cache import TtlCache
 from api.config import ApiConfig
@@ -51,6 +51,8 @@ from api.routes import (
     keys,
     kpis,
     live,
+    me_map,
+    me_stream,
     people,
     scenes,
     service_circle,
@@ -147,6 +149,8 @@ def create_app(
         scenes.router,
         care.router,
         people.router,
+        me_map.router,
+        me_stream.router,
     ):
         app.include_router(router)
     # Failed sign-ins per account and per address (twin.people.throttle).
@@ -159,6 +163,7 @@ def create_app(
     web_dir = config.web_dir or cockpit.DEFAULT_WEB_DIR
     app.include_router(district_page.make_router(web_dir))
     app.include_router(cockpit.make_router(web_dir))
+    app.include_router(people_page.make_router(web_dir))
     _install_error_handlers(app)
     # Added innermost first: metrics see every response, 413s and CORS preflights included.
     # /live polls answered from memory before routing (api/live/fastpath.py).
