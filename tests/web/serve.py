@@ -1,4 +1,5 @@
-"""Run the real API for browser tests: ``python -m tests.web.serve DATABASE_URL PORT``.
+"""Run the real API for browser tests: ``python -m tests.web.serve DATABASE_URL PORT``
+(then ``MQTT_URL TOPIC_ROOT`` to publish incident commands for an ingestor).
 
 A separate process so that a test can stop it (the page must show "stale")
 and start it again on the same port (the page must recover by itself).
@@ -18,7 +19,9 @@ from tests.services import ROOT
 def main(argv: list[str]) -> None:
     database_url, port = argv[0], int(argv[1])
     # A screen and a test poll often: no rate limit surprises in between.
-    config = ApiConfig(database_url, web_dir=ROOT / "web", rate_per_s=1000, rate_burst=1000)
+    # With a broker: incident reports and actions are published there for an ingestor.
+    mqtt = {"mqtt_url": argv[2], "topic_root": argv[3]} if len(argv) >= 4 else {}
+    config = ApiConfig(database_url, web_dir=ROOT / "web", rate_per_s=1000, rate_burst=1000, **mqtt)
     uvicorn.run(create_app(config), host="127.0.0.1", port=port, log_level="warning")
 
 

@@ -13,8 +13,15 @@ from tests.services import ROOT, free_port, wait_for_port
 class ApiServer:
     """``python -m tests.web.serve`` on one port for the whole test run."""
 
-    def __init__(self, database_url: str, port: int | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        port: int | None = None,
+        *,
+        mqtt: tuple[str, str] | None = None,  # (broker URL, topic root) for incident commands
+    ) -> None:
         self.database_url = database_url
+        self.mqtt = mqtt
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log = Path(tempfile.mkstemp(prefix="commtwin-api-", suffix=".log")[1])
@@ -23,7 +30,14 @@ class ApiServer:
     def start(self) -> ApiServer:
         with self.log.open("ab") as log:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "tests.web.serve", self.database_url, str(self.port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.web.serve",
+                    self.database_url,
+                    str(self.port),
+                    *(self.mqtt or ()),
+                ],
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
