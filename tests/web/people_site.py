@@ -108,6 +108,15 @@ class PeopleSite:
             ).fetchall()
         return [str(r[0]) for r in rows]
 
+    def events_with_note(self, iid: str, note: str) -> int:
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM incident_events"
+                " WHERE community_id = %s AND incident_id = %s AND note = %s",
+                (CID, iid, note),
+            ).fetchone()
+        return int(str(row[0])) if row else 0
+
 
 @pytest.fixture(scope="module")
 def people_site(broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PeopleSite]:

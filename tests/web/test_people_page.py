@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, expect
+from playwright.sync_api import Browser, Page, Playwright, Route, expect
 
 from tests.web.conftest import ConsoleLog, save_screenshot
 from tests.web.people_site import (
@@ -112,3 +112,37 @@ def test_a_resident_joins_with_a_code_and_the_form_defaults_to_their_home(
     page.get_by_role("button", name="退出").click()
     expect(page.locator("body")).to_have_attribute("data-view", "auth")
     assert log.errors == []
+
+
+def test_a_resend_the_server_already_had_is_taken_as_done_and_stored_once(
+    people_site: PeopleSite, zh_phone: tuple[Page, ConsoleLog]
+) -> None:
+    """The note reaches the server but its answer is lost: the phone keeps it,
+    resends the same client id, the server answers 200, the queue empties."""
+    page, log = zh_phone
+    people_site.worker("li.qiang", ["g1"])
+    page.goto(people_site.page_url())
+    sign_in(page, "li.qiang")
+    page.locator("#tasks li.incident[data-incident='r-1'] button").click()
+    expect(page.locator("body")).to_have_attribute("data-detail", "r-1")
+    answers: list[int] = []
+
+    def lose_the_answer(route: Route) -> None:
+        answers.append(route.fetch().status)  # the server gets it and answers...
+        route.abort("connectionreset")  # ...but the phone never hears
+
+    page.route("**/v1/me/incidents/r-1/actions", lose_the_answer)
+    note = "门禁已检查 resend"
+    page.locator("#act-note").fill(note)
+    page.locator("#actions [data-action=note]").click()
+    expect(page.locator("#queue-list li[data-kind=action]")).to_have_count(1)
+    assert answers == [201]
+    assert people_site.events_with_note("r-1", note) == 1
+    page.unroute("**/v1/me/incidents/r-1/actions")
+    replies: list[int] = []
+    page.on("response", lambda r: replies.append(r.status) if r.url.endswith("/actions") else None)
+    page.evaluate("dispatchEvent(new Event('online'))")  # as when the network comes back
+    expect(page.locator("body")).to_have_attribute("data-pending", "0", timeout=20_000)
+    assert replies == [200]  # a duplicate of what the server had
+    assert people_site.events_with_note("r-1", note) == 1
+    assert [e for e in log.errors if "connectionreset" not in e.lower()] == []
