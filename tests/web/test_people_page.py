@@ -70,6 +70,7 @@ def test_a_worker_sees_the_tasks_of_their_grid_by_sla_with_the_place_on_the_map(
         "dispatched",
         "accepted",
     ]
+    save_screenshot(page, "people-worker-task")
     assert page.evaluate("innerWidth") == 390
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing sideways
     page.get_by_role("button", name="EN").click()

@@ -29,11 +29,15 @@ function photoItems(input, incident) {
 
 /** Fill `box` with the actions of `incident` for `person`; `enqueue(items)` on a press. */
 export function renderActions(box, incident, person, enqueue) {
+  // A re-render of the same incident (an update arrived) keeps a note being typed.
+  const typing = box.dataset.incident === incident.id ? (box.querySelector("#act-note")?.value ?? "") : "";
   box.replaceChildren();
+  box.dataset.incident = incident.id;
   const actions = actionsFor(person.role, incident.status);
   const handler = HANDLERS.has(person.role);
   if (!actions.length && !handler) return;
   const note = h("textarea", { id: "act-note", rows: 2, maxlength: 2000 });
+  note.value = typing;
   const error = h("p", { class: "error", role: "alert", hidden: true });
   box.append(h("label", {}, h("span", {}, t("act.note_label")), note));
   let photo = null;

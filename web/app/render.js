@@ -117,6 +117,7 @@ export function renderDetail(doc, incident, map, photos) {
         ),
       ),
   );
+  doc.getElementById("detail-photo-box").hidden = photos.length === 0;
   const box = doc.getElementById("detail-photos");
   box.replaceChildren(
     ...photos.map((p) =>
