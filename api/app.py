@@ -38,6 +38,7 @@ from api.live.hub import LiveHub
 from api.ratelimit import RateLimiter
 from api.routes import (
     alarms,
+    building_meshes,
     buildings,
     care,
     communities,
@@ -151,12 +152,14 @@ def create_app(
         people.router,
         me_map.router,
         me_stream.router,
+        building_meshes.router,
     ):
         app.include_router(router)
     # Failed sign-ins per account and per address (twin.people.throttle).
     app.state.sign_in_limits = people.SignInLimits()
     app.state.live = hub
     app.state.scenes = SceneCache()
+    app.state.glb = building_meshes.GlbCache()
     app.state.districts = DistrictBoard(
         hub, timezone=config.timezone, members_ttl_s=config.key_cache_s, monotonic=monotonic
     )

@@ -32,6 +32,8 @@ from twin.community.rows import (
     ENTRANCES,
     FACILITIES,
     GRIDS,
+    MESH_DIGESTS,
+    MESHES,
     STOREYS,
     TABLES,
     UNITS,
@@ -41,6 +43,8 @@ from twin.community.rows import (
     Table,
     community_attributes,
     community_from_rows,
+    mesh_digest,
+    mesh_rows,
     model_rows,
 )
 from twin.geometry.locate import Locator, resolve_devices
@@ -85,11 +89,16 @@ class ImportReport:
     placements_cleared: tuple[str, ...] = ()
     """Unmodelled devices whose building/storey/unit/grid was removed."""
     change_seq: int | None = None
+    meshes: Changes = Changes()
+    """Building meshes written (their buildings' surfaces changed, or first stored)."""
 
     @property
     def changed(self) -> bool:
         return (
-            self.created or self.community_changed or any(c.changed for c in self.changes.values())
+            self.created
+            or self.community_changed
+            or self.meshes.changed
+            or any(c.changed for c in self.changes.values())
         )
 
     def lines(self) -> list[str]:
@@ -178,6 +187,7 @@ def import_community(conn: Conn, community: Community) -> ImportReport:
             ]
             with conn.cursor() as cur:
                 cur.executemany(table.upsert(), rows)
+        meshes = _write_meshes(conn, cid, community, diffs["buildings"])
         unmodelled = _ids(diffs["devices"][2])
         conn.execute(
             "UPDATE devices SET modelled = false WHERE community_id = %s AND id = ANY(%s)",
@@ -191,6 +201,7 @@ def import_community(conn: Conn, community: Community) -> ImportReport:
             {t.name: _changes(diffs[t.name]) for t in TABLES},
             unmodelled,
             cleared,
+            meshes=meshes,
         )
         if report.changed:
             row = conn.execute(
@@ -199,7 +210,40 @@ def import_community(conn: Conn, community: Community) -> ImportReport:
                 (cid, cid, Jsonb(_log_data(report))),
             ).fetchone()
             report = replace(report, change_seq=int(row[0]) if row else None)
+            if report.meshes.changed or report.changes["buildings"].changed:
+                conn.execute(
+                    "INSERT INTO building_mesh_versions (community_id, version) VALUES (%s, %s)"
+                    " ON CONFLICT (community_id) DO UPDATE SET version = EXCLUDED.version",
+                    (cid, report.change_seq or 0),
+                )
     return report
+
+
+def _write_meshes(conn: Conn, cid: str, community: Community, buildings: Diff) -> Changes:
+    """Store each building's mesh where it differs from the stored one.
+
+    A building without modelled surfaces (``mesh`` None: a model file, GeoJSON,
+    or a building kept from the database) keeps a stored mesh while its row is
+    unchanged, so re-importing an exported model file does not flatten LoD2
+    roofs; otherwise its footprint is extruded. Removed buildings' meshes go
+    with them (ON DELETE CASCADE).
+    """
+    stored = {
+        str(r[0]): (str(r[1]), bytes(r[2])) for r in conn.execute(MESH_DIGESTS, (cid,)).fetchall()
+    }
+    touched = {k[0] for k in (*buildings[0], *buildings[1])}
+    wanted = [
+        b
+        for b in community.buildings
+        if b.mesh is not None or b.id in touched or b.id not in stored
+    ]
+    rows = mesh_rows(wanted)
+    added = [k for k in rows if k[0] not in stored]
+    updated = [k for k in rows if k[0] in stored and mesh_digest(rows[k]) != stored[k[0]]]
+    _copy_rows(conn, MESHES, [MESHES.for_write(cid, k, rows[k]) for k in added])
+    with conn.cursor() as cur:
+        cur.executemany(MESHES.upsert(), [MESHES.for_write(cid, k, rows[k]) for k in updated])
+    return Changes(_ids(added), _ids(updated), (), len(rows) - len(added) - len(updated))
 
 
 def load_community(conn: Conn, community_id: str) -> Community | None:

@@ -11,7 +11,8 @@ but runs nothing: the callers own connections and I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ from twin.geometry.geojson import (
     footprints_from_geojson,
 )
 from twin.geometry.locate import DevicePlace
+from twin.geometry.mesh import BuildingMesh, extrude
 from twin.model.community import (
     Building,
     Community,
@@ -139,6 +141,14 @@ FACILITIES = Table(
 WALK_PATHS = Table("walk_paths", ("id",), ("kind", "geometry"), frozenset({"geometry"}))
 ENTRANCES = Table("entrances", ("building_id", "idx"), ("x", "y"))
 TABLES = (BUILDINGS, STOREYS, UNITS, GRIDS, DEVICES, FACILITIES, WALK_PATHS, ENTRANCES)
+MESHES = Table("building_meshes", ("building_id",), ("lod", "positions", "indices", "surfaces"))
+"""Not in TABLES: meshes are written by the import (:func:`mesh_rows`), never loaded with
+the model; the glTF and 3D Tiles readers select them on their own."""
+MESH_DIGESTS = (
+    "SELECT building_id, lod, sha256(positions || indices || surfaces)"
+    " FROM building_meshes WHERE community_id = %s"
+)
+"""Stored meshes by building, as ``(lod, digest)`` to compare with :func:`mesh_digest`."""
 COMMUNITY = (
     "SELECT id, name, crs, offset_x, offset_y, offset_z, attributes FROM communities WHERE id = %s"
 )
@@ -183,6 +193,37 @@ def model_rows(
         rows["devices"][(d.id,)] = _device_row(d, places[d.id])
     rows.update(service_rows(community))
     return rows
+
+
+def mesh_rows(buildings: Sequence[Building]) -> dict[Key, Row]:
+    """The mesh row of each building: its modelled surfaces, else its footprint extruded."""
+    bare = [b for b in buildings if b.mesh is None]
+    extruded = dict(
+        zip(
+            (b.id for b in bare),
+            extrude(
+                [b.footprint for b in bare], [b.ground_z for b in bare], [b.roof_z for b in bare]
+            ),
+            strict=True,
+        )
+    )
+    out: dict[Key, Row] = {}
+    for b in buildings:
+        mesh = b.mesh if b.mesh is not None else extruded[b.id]
+        out[(b.id,)] = (mesh.lod, *mesh.to_bytes())
+    return out
+
+
+def mesh_digest(row: Row) -> tuple[str, bytes]:
+    """``(lod, sha256 of the three byte strings)``, as :data:`MESH_DIGESTS` selects it."""
+    lod, positions, indices, surfaces = row
+    return lod, hashlib.sha256(positions + indices + surfaces).digest()
+
+
+def stored_mesh(row: Row) -> BuildingMesh:
+    """A mesh from its stored ``(lod, positions, indices, surfaces)``."""
+    lod, positions, indices, surfaces = row
+    return BuildingMesh.from_bytes(lod, bytes(positions), bytes(indices), bytes(surfaces))
 
 
 def _device_row(d: Device, place: DevicePlace) -> Row:

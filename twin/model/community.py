@@ -20,6 +20,7 @@ from typing import Any, TypeAlias
 from twin.model.crs import Frame
 from twin.model.facilities import Facility
 from twin.model.households import Household
+from twin.model.mesh import BuildingMesh
 from twin.model.walk_network import Entrance, WalkPath
 
 # shapely ships no type information: a footprint is a shapely Polygon or
@@ -80,6 +81,10 @@ class Building:
     units: tuple[Unit, ...] = ()
     flags: tuple[str, ...] = ()
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    mesh: BuildingMesh | None = field(default=None, compare=False, repr=False)
+    """The surfaces as modelled (CityJSON LoD ≥ 1), triangulated at import; None when
+    the source has none (the store then extrudes the footprint). Not part of equality:
+    a community read back from its rows, which do not load meshes, equals the imported one."""
 
     def __post_init__(self) -> None:
         # Canonical order (by id) so a community read back from the database
