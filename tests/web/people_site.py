@@ -91,6 +91,13 @@ class PeopleSite:
         body: dict[str, Any] = r.json()
         return body
 
+    def satisfaction(self) -> dict[str, Any]:
+        """The satisfaction KPI as the cockpit reads it."""
+        r = self.call("GET", f"/v1/communities/{CID}/kpis/satisfaction", headers=self.reader)
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
     def incident(self, iid: str) -> dict[str, Any]:
         """The incident as the cockpit's key reads it."""
         r = self.call("GET", f"/v1/communities/{CID}/incidents/{iid}", headers=self.reader)

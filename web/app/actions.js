@@ -75,6 +75,11 @@ export function renderActions(box, incident, person, enqueue) {
       }
       body.satisfaction = Number(chosen.value);
     }
+    if ((action === "note" || action === "reopen") && !text) {
+      error.textContent = t("act.need_note");
+      error.hidden = false;
+      return;
+    }
     if (action === "hand_over" && to.value.trim()) body.to = to.value.trim();
     // Photos first: they show what was found or done before the step is taken.
     const items = photoItems(photo, incident.id);

@@ -47,7 +47,9 @@ async function refreshList() {
   if (!state.person) return;
   let r;
   try {
-    r = await api.get("/v1/me/incidents");
+    // A resident follows their reports to the end (closed ones too); a worker, what is open.
+    const which = state.person.role === "resident" ? "?status=all&limit=50" : "";
+    r = await api.get(`/v1/me/incidents${which}`);
   } catch {
     return; // offline: what is shown stays
   }

@@ -6,9 +6,11 @@
 // so node --test drives it without a browser (tests/web/js/queue.test.mjs).
 
 /** What an answer means for a queued item: done, try again later, or failed for good. */
-export function outcome(status) {
+export function outcome(status, body = null) {
   if (status >= 200 && status < 300) return "done"; // 200 duplicate, 201 new, 202 pending
-  if (status === 401 || status === 403) return "signin"; // the session (or its CSRF token) ended
+  if (status === 401) return "signin"; // the session ended
+  // A refused CSRF token is a session to renew; another 403 refuses the action itself.
+  if (status === 403 && /csrf/i.test(String(body?.detail ?? ""))) return "signin";
   if (status === 408 || status === 429 || status >= 500) return "retry";
   return "failed"; // 400, 404, 409, 413, 415, 422: resending changes nothing
 }
@@ -86,7 +88,7 @@ export class OfflineQueue {
         result.left += 1; // offline or the server unreachable: stop, keep the order
         break;
       }
-      const what = outcome(answer.status);
+      const what = outcome(answer.status, answer.body);
       if (what === "done") {
         if (item.kind === "report") {
           const id = incidentIdOf(answer.body);

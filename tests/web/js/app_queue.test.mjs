@@ -26,7 +26,9 @@ function server(script) {
 test("outcome sorts answers into done, retry, sign in and failed", () => {
   assert.deepEqual([200, 201, 202].map(outcome), ["done", "done", "done"]);
   assert.deepEqual([500, 503, 429, 408].map(outcome), ["retry", "retry", "retry", "retry"]);
-  assert.deepEqual([401, 403].map(outcome), ["signin", "signin"]);
+  assert.equal(outcome(401), "signin");
+  assert.equal(outcome(403, { detail: "missing or wrong X-CSRF-Token for this session" }), "signin");
+  assert.equal(outcome(403, { detail: "only the reporting household confirms" }), "failed");
   assert.deepEqual([400, 404, 409, 413, 422].map(outcome), Array(5).fill("failed"));
 });
 
@@ -87,8 +89,8 @@ test("incidentIdOf reads a created incident or a pending answer", () => {
 });
 
 test("reportBody: home by default, a building or a point from the map", () => {
-  const base = { category: "repair", title: " ", description: " drip ", placeMode: "home" };
-  assert.deepEqual(reportBody(base).body, { category: "repair", description: "drip", place: { kind: "home" } });
+  const base = { category: "lighting", title: " ", description: " drip ", placeMode: "home" };
+  assert.deepEqual(reportBody(base).body, { category: "lighting", description: "drip", place: { kind: "home" } });
   assert.equal(reportBody({ ...base, description: "" }).error, "report.need_text");
   assert.equal(reportBody({ ...base, placeMode: "map" }).error, "report.need_place");
   const unit = reportBody({ ...base, placeMode: "map", picked: { kind: "unit", building: "b2" }, storey: "3" });
