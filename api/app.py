@@ -8,12 +8,14 @@ current slots in, started after the pool and stopped before it closes.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 
+import platformdirs
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -35,6 +37,7 @@ from api.geo import GeoError
 from api.http_metrics import HttpMetrics, MetricsMiddleware
 from api.live.fastpath import LiveFastPath
 from api.live.hub import LiveHub
+from api.object_store import make_store
 from api.ratelimit import RateLimiter
 from api.routes import (
     alarms,
@@ -54,7 +57,9 @@ from api.routes import (
     live,
     me_map,
     me_stream,
+    my_incidents,
     people,
+    photos,
     scenes,
     service_circle,
     stream,
@@ -153,10 +158,17 @@ def create_app(
         me_map.router,
         me_stream.router,
         building_meshes.router,
+        photos.router,
+        my_incidents.router,
     ):
         app.include_router(router)
     # Failed sign-ins per account and per address (twin.people.throttle).
     app.state.sign_in_limits = people.SignInLimits()
+    # Photos of reports: a directory, or an S3-compatible bucket (api/object_store.py).
+    app.state.photo_store = make_store(
+        config.photo_dir or platformdirs.user_data_path("commtwin") / "photos", config.photo_s3
+    )
+    app.state.photo_checks = asyncio.Semaphore(config.photo_checks)
     app.state.live = hub
     app.state.scenes = SceneCache()
     app.state.glb = building_meshes.GlbCache()
@@ -171,7 +183,12 @@ def create_app(
     # Added innermost first: metrics see every response, 413s and CORS preflights included.
     # /live polls answered from memory before routing (api/live/fastpath.py).
     app.add_middleware(LiveFastPath, hub=hub, route=live.router.routes[0])
-    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=config.max_body_bytes,
+        upload_bytes=config.max_upload_bytes,
+        upload_path=photos.UPLOAD_PATH,
+    )
     if config.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -60,6 +60,7 @@ _EVENT_KEYS: Final = frozenset(
         "incident",
         "priority",
         "satisfaction",
+        "stage",
         *_EVENT_TEXT,
     }
 )
@@ -307,7 +308,21 @@ def _event(ref: TopicRef, doc: Any, received_us: int) -> IncidentEvent:
         location=None if location is None else _location(location),
         priority=priority,
         satisfaction=_satisfaction(doc, kind),
+        stage=_stage(doc, kind),
     )
+
+
+def _stage(doc: dict[str, Any], kind: str) -> str | None:
+    """A person's escalation is stage ``manual``; the SLA stages are commtwin's own."""
+    if kind != "escalated":
+        if "stage" in doc:
+            raise _BadError(Reason.SCHEMA, "stage is only allowed on 'escalated' events")
+        if kind == "noted" and type(doc.get("note")) is not str:
+            raise _BadError(Reason.SCHEMA, "a 'noted' event needs a note")
+        return None
+    if doc.get("stage") != "manual":
+        raise _BadError(Reason.SCHEMA, "an 'escalated' event over MQTT has stage 'manual'")
+    return "manual"
 
 
 def _satisfaction(doc: dict[str, Any], kind: str) -> int | None:

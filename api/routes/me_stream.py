@@ -10,6 +10,9 @@ follows the same live hub as the cockpit's ``/stream``, but says much less:
 
 Nothing else of the community passes: other incidents, alarms and devices are
 dropped here, judged by the same rule as every read (twin.people.visibility).
+A worker's or the office's view follows from the event's grid; whose report
+an incident is (a resident's) is not in the event, so it is read from
+``people_reports`` once per incident and stream (it never changes).
 """
 
 from __future__ import annotations
@@ -28,12 +31,12 @@ from api.live import events as ev
 from api.live.fanout import Subscriber
 from api.live.hub import LiveHub
 from api.models.common import problems
-from api.queries.incidents import report_scope
+from api.queries.people_reports import incident_scope
 from api.routes.live import live_hub
 from api.sessions import Session, SignedIn, find_session
 from api.state import ApiState
-from twin.people.roles import Person
-from twin.people.visibility import may_see
+from twin.people.roles import Person, Role
+from twin.people.visibility import ReportScope, may_see
 
 router = APIRouter(tags=["people"])
 
@@ -49,30 +52,58 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def changed_incident(person: Person, event: ev.StreamEvent) -> dict[str, str] | None:
-    """What to tell ``person`` about one hub event: None for nothing.
+def changed_id(event: ev.StreamEvent) -> tuple[str, str | None] | None:
+    """``(incident id, its grid)`` of an incident event; None for any other event.
 
-    >>> from twin.people.roles import Household, Role
-    >>> p = Person(1, "c", Role.RESIDENT, household=Household("b1", "1-101"))
-    >>> mine = '{"incident": {"id": "r-1", "building": "b1", "unit": "1-101", "grid": "g1"}}'
-    >>> theirs = '{"incident": {"id": "r-2", "building": "b1", "unit": "1-102", "grid": "g1"}}'
-    >>> changed_incident(p, ev.StreamEvent("incident", 7, mine))
-    {'id': 'r-1'}
-    >>> changed_incident(p, ev.StreamEvent("incident", 8, theirs)) is None
+    >>> changed_id(ev.StreamEvent("incident", 7, '{"incident": {"id": "r-1", "grid": "g1"}}'))
+    ('r-1', 'g1')
+    >>> changed_id(ev.StreamEvent("alarm", 8, '{"alarm": {"id": 3}}')) is None
     True
-    >>> changed_incident(p, ev.StreamEvent("reset", 9, "{}"))
-    {}
     """
-    if event.event == ev.RESET:
-        return {}
     if event.event != "incident":
         return None
     item = orjson.loads(event.data).get("incident")
     if not isinstance(item, dict) or not isinstance(item.get("id"), str):
         return None
-    if not may_see(person, report_scope(person.community_id, item)):
-        return None
-    return {"id": item["id"]}
+    grid = item.get("grid")
+    return item["id"], grid if isinstance(grid, str) else None
+
+
+def sees_by_grid(person: Person, grid: str | None) -> bool:
+    """Whether a worker, property staff or the office sees an incident of ``grid``.
+
+    >>> w = Person(1, "c", Role.WORKER, grids=frozenset({"g1"}))
+    >>> sees_by_grid(w, "g1"), sees_by_grid(w, "g2"), sees_by_grid(w, None)
+    (True, False, False)
+    """
+    return may_see(person, ReportScope(person.community_id, grid_id=grid, household=None))
+
+
+class Judge:
+    """Which incidents of the community one stream's person may see."""
+
+    def __init__(self, person: Person, state: ApiState) -> None:
+        self.person = person
+        self.state = state
+        self.households: dict[str, bool] = {}  # a resident's verdict per incident id
+
+    async def tells(self, event: ev.StreamEvent) -> dict[str, str] | None:
+        """What to tell the person about one hub event: None for nothing."""
+        if event.event == ev.RESET:
+            return {}
+        changed = changed_id(event)
+        if changed is None:
+            return None
+        iid, grid = changed
+        if self.person.role is not Role.RESIDENT:
+            return {"id": iid} if sees_by_grid(self.person, grid) else None
+        if iid not in self.households:
+            if len(self.households) > 10_000:  # a stream open for months: start again
+                self.households.clear()
+            async with self.state.pool.connection() as conn:
+                scope = await incident_scope(conn, self.person.community_id, iid)
+            self.households[iid] = scope is not None and may_see(self.person, scope)
+        return {"id": iid} if self.households[iid] else None
 
 
 @router.get("/v1/me/stream", response_class=EventSourceResponse, responses=_RESPONSES)
@@ -98,7 +129,7 @@ async def _session_lives(request: Request, state: ApiState) -> bool:
 async def _events(
     request: Request, hub: LiveHub, sub: Subscriber, session: Session, state: ApiState
 ) -> AsyncIterator[ServerSentEvent]:
-    person = session.person
+    judge = Judge(session.person, state)
     try:
         # A first event at once: the page knows the stream is open and reads its list.
         yield ServerSentEvent(data="{}", event="incidents", retry=RETRY_MS)
@@ -120,7 +151,7 @@ async def _events(
                 sub.drain()
                 yield ServerSentEvent(data="{}", event="incidents")
                 continue
-            told = changed_incident(person, event) if event is not None else None
+            told = await judge.tells(event) if event is not None else None
             if told is not None:
                 yield ServerSentEvent(data=orjson.dumps(told).decode(), event="incidents")
     finally:

@@ -12,7 +12,15 @@ import { byId, el, setText } from "./dom.js";
 import { language, onLanguageChange, setLanguage, startLanguage, t } from "./i18n.js";
 import { LivePoller } from "./live.js";
 import { buildModel, frameSampleIds, markersFor, modelOutdated } from "./model.js";
-import { placeText, renderAlarms, renderIncidents, renderKpis, renderUpdated, tickCountdowns } from "./panels.js";
+import {
+  placeText,
+  renderAlarms,
+  renderIncidents,
+  renderKpis,
+  renderSatisfaction,
+  renderUpdated,
+  tickCountdowns,
+} from "./panels.js";
 import { CommunityScene } from "./scene3d.js";
 import { SCENES, alarmInScene, statusIn } from "./scenes.js";
 import { SidePanel } from "./sidepanel.js";
@@ -40,6 +48,7 @@ const state = {
   modelVersion: undefined, // /live's model_version when the model was loaded, if it has one
   reloading: false,
   trends: null,
+  satisfaction: null, // /kpis/satisfaction, once loaded
 };
 
 let api;
@@ -195,9 +204,18 @@ async function refreshTrends() {
 
 /** Alarm and incident counts only: /live showed the lists changed. */
 async function refreshCounts() {
+  refreshSatisfaction().catch(() => {}); // a closure may have brought a rating
   await trendData.loadLists({ gridNames: gridNames(), nowMs: Date.now() });
   state.trends = trendData.data;
   showTrends();
+}
+
+/** Residents' ratings of closed incidents, "today" in the browser's time zone. */
+async function refreshSatisfaction() {
+  if (!api.has("/kpis/satisfaction")) return;
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  state.satisfaction = await api.get(`/kpis/satisfaction?tz=${encodeURIComponent(zone)}`);
+  renderSatisfaction(state.satisfaction);
 }
 
 function showTrends() {
@@ -317,6 +335,7 @@ async function boot() {
     redraw();
     showTrends();
     charts.setClosedLoop(state.snapshot?.kpis?.closed_loop_rate_today, state.snapshot?.kpis?.closed_loop_rate_30d);
+    if (state.satisfaction) renderSatisfaction(state.satisfaction);
     renderUpdated(state.snapshot);
   });
   everySecond();
@@ -338,6 +357,7 @@ async function boot() {
   }
   await showModel(collection, { fit: true });
   onSnapshot(snapshotFromBuildings(collection));
+  refreshSatisfaction().catch(() => {});
 
   const liveAvailable = api.has("/live");
   const poller = new LivePoller({
