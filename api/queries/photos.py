@@ -26,16 +26,6 @@ def _select(more: LiteralString) -> sql.Composed:
 LIST_LIMIT: Final = 100
 
 
-async def incident_place(conn: Conn, community: str, incident: str) -> dict[str, Any] | None:
-    """What access to an incident is judged on (``report_scope``), or None if there is none."""
-    return await fetch_one(
-        conn,
-        "SELECT id, grid_id, building_id, unit_id FROM incidents"
-        " WHERE community_id = %(c)s AND id = %(i)s",
-        {"c": community, "i": incident},
-    )
-
-
 async def photos_of(conn: Conn, community: str, incident: str) -> list[dict[str, Any]]:
     return await fetch_all(
         conn,

@@ -28,7 +28,7 @@ from api.models.common import problems
 from api.models.photos import PhotoPublic, PhotosPublic
 from api.object_store import ObjectStore, ObjectStoreError
 from api.queries import photos as q
-from api.queries.incidents import report_scope
+from api.queries.people_reports import incident_scope
 from api.sessions import SignedIn, SignedInChanging
 from twin.people.photos import MAX_BYTES, CheckedPhoto, PhotoError, check_photo
 from twin.people.roles import Person, Role
@@ -61,17 +61,6 @@ def store_of(request: Request) -> ObjectStore:
 
 
 Store = Annotated[ObjectStore, Depends(store_of)]
-
-
-async def incident_scope(conn: Conn, community: str, incident: str) -> ReportScope | None:
-    """Whose an incident is, for access; None if it does not exist.
-
-    The one place photos learn whose report an incident is: until reports
-    carry their reporting household, ``report_scope`` takes an incident located
-    in a resident's home for that household's report.
-    """
-    row = await q.incident_place(conn, community, incident)
-    return report_scope(community, row) if row is not None else None
 
 
 async def _visible(conn: Conn, person: Person, incident: str) -> ReportScope:

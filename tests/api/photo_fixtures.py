@@ -62,7 +62,8 @@ def _model(conn: Db) -> None:
 def add_incident(
     url: str, iid: str, *, community: str = A, grid: str | None = "g1", unit: str | None = None
 ) -> str:
-    """An open incident in ``grid``, located in home ``unit`` of b1 when given."""
+    """An open incident in ``grid``, located in home ``unit`` of b1 and reported by
+    that household (people_reports) when ``unit`` is given."""
     now = datetime.now(UTC)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
@@ -71,6 +72,12 @@ def add_incident(
             " %s, 'b1', %s, %s)",
             (community, iid, now, grid, unit, now + timedelta(hours=4)),
         )
+        if unit is not None:
+            conn.execute(
+                "INSERT INTO people_reports (community_id, incident_id, building_id, unit_id)"
+                " VALUES (%s, %s, 'b1', %s)",
+                (community, iid, unit),
+            )
     return iid
 
 
