@@ -145,7 +145,8 @@ def people_site(broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Ite
         )
         try:
             ingestor.wait_connected()
-            server = ApiServer(url, mqtt=(broker.url, root)).start()
+            photos = str(tmp_path_factory.mktemp("photos"))
+            server = ApiServer(url, people=(broker.url, root, photos)).start()
             try:
                 yield PeopleSite(
                     server,

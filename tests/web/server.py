@@ -18,10 +18,11 @@ class ApiServer:
         database_url: str,
         port: int | None = None,
         *,
-        mqtt: tuple[str, str] | None = None,  # (broker URL, topic root) for incident commands
+        # (broker URL, topic root, photo directory) for people's reports and photos
+        people: tuple[str, str, str] | None = None,
     ) -> None:
         self.database_url = database_url
-        self.mqtt = mqtt
+        self.people = people
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log = Path(tempfile.mkstemp(prefix="commtwin-api-", suffix=".log")[1])
@@ -36,7 +37,7 @@ class ApiServer:
                     "tests.web.serve",
                     self.database_url,
                     str(self.port),
-                    *(self.mqtt or ()),
+                    *(self.people or ()),
                 ],
                 cwd=ROOT,
                 stdout=log,

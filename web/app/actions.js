@@ -29,8 +29,11 @@ function photoItems(input, incident) {
 
 /** Fill `box` with the actions of `incident` for `person`; `enqueue(items)` on a press. */
 export function renderActions(box, incident, person, enqueue) {
-  // A re-render of the same incident (an update arrived) keeps a note being typed.
-  const typing = box.dataset.incident === incident.id ? (box.querySelector("#act-note")?.value ?? "") : "";
+  // A re-render of the same incident (an update arrived) keeps a note being
+  // typed and the photos already chosen.
+  const same = box.dataset.incident === incident.id;
+  const typing = same ? (box.querySelector("#act-note")?.value ?? "") : "";
+  const chosen = same ? box.querySelector("#act-photo")?.files : null;
   box.replaceChildren();
   box.dataset.incident = incident.id;
   const actions = actionsFor(person.role, incident.status);
@@ -43,6 +46,7 @@ export function renderActions(box, incident, person, enqueue) {
   let photo = null;
   if (handler) {
     photo = h("input", { id: "act-photo", type: "file", accept: "image/*", capture: "environment", multiple: true });
+    if (chosen?.length) photo.files = chosen;
     box.append(h("label", {}, h("span", {}, t("act.photo")), photo));
   }
   let to = null;
