@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Scope
 
-from api import __version__, cockpit, district_page
+from api import __version__, cockpit, district_page, people_page
 from api.body_limit import BodyLimitMiddleware
 from api.cache import TtlCache
 from api.config import ApiConfig
@@ -57,6 +57,8 @@ from api.routes import (
     keys,
     kpis,
     live,
+    me_map,
+    me_stream,
     my_incidents,
     paths,
     participation,
@@ -162,6 +164,8 @@ def create_app(
         people.router,
         backdrops.router,
         paths.router,
+        me_map.router,
+        me_stream.router,
         building_meshes.router,
         photos.router,
         my_incidents.router,
@@ -189,6 +193,7 @@ def create_app(
     web_dir = config.web_dir or cockpit.DEFAULT_WEB_DIR
     app.include_router(district_page.make_router(web_dir))
     app.include_router(cockpit.make_router(web_dir))
+    app.include_router(people_page.make_router(web_dir))
     _install_error_handlers(app)
     # Added innermost first: metrics see every response, 413s and CORS preflights included.
     # /live polls answered from memory before routing (api/live/fastpath.py).
