@@ -19,6 +19,7 @@ from playwright.sync_api import Page, expect
 
 from tests.web.conftest import ConsoleLog, save_screenshot
 from tests.web.people_site import (
+    CID,
     PASSWORD,
     PeopleSite,
     people_site,
@@ -182,6 +183,7 @@ def test_a_report_goes_round_the_loop_on_two_phones(
         assert seen["grid"] == "g1"
         shown = {i["id"]: i for i in site.live()["incidents"]}
         assert shown[iid]["building"] == case.building
+        cockpit_shows_the_report(playwright_and_browser, site, iid, case.lang)
 
         # 3. and 4. The worker accepts and resolves; the resident confirms and rates.
         worker_handles(worker, site, case, iid, tmp_path)
@@ -201,6 +203,25 @@ def test_a_report_goes_round_the_loop_on_two_phones(
     assert resident_log.errors == []
     noise = OFFLINE_NOISE if case.offline else ()
     assert [e for e in worker_log.errors if not any(n in e for n in noise)] == []
+
+
+def cockpit_shows_the_report(pw: Pw, site: PeopleSite, iid: str, lang: str) -> None:
+    """The big screen lists the report and, opened, shows the resident's photo."""
+    _, browser = pw
+    context = browser.new_context(viewport={"width": 1600, "height": 900})
+    try:
+        page = context.new_page()
+        key = site.reader["Authorization"].removeprefix("Bearer ")
+        page.goto(f"{site.base}/cockpit/{CID}?key={key}&lang={lang}")
+        item = page.locator(f"#incident-list li[data-incident='{iid}']")
+        expect(item).to_be_visible(timeout=15_000)
+        item.click()
+        thumbs = page.locator("#side-body .photo-row[data-stage=report] img.photo-thumb")
+        expect(thumbs).to_have_count(1, timeout=10_000)
+        # The thumbnail really is an image (its bytes came with the key), not a broken link.
+        assert thumbs.first.evaluate("img => img.complete && img.naturalWidth > 0")
+    finally:
+        context.close()
 
 
 def assert_satisfaction_moved(before: dict[str, Any], after: dict[str, Any]) -> None:

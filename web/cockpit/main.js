@@ -182,7 +182,26 @@ async function openIncident(incidentId) {
     side.showIncident(incident, (b, s, u) => placeText(state.names, b, s, u));
   } catch (err) {
     side.failed(err.message);
+    return;
   }
+  showIncidentPhotos(incidentId).catch(() => {}); // the timeline stands without them
+}
+
+/** People's photos of an incident (issue 22), as thumbnails under its summary. */
+async function showIncidentPhotos(incidentId) {
+  const path = `/incidents/${encodeURIComponent(incidentId)}/photos`;
+  if (!api.has("/incidents/{id}/photos")) return;
+  const listed = (await api.get(path)).data ?? [];
+  const suffix = (photo, thumb) => `${path}/${photo.id}${thumb ? "/thumb" : ""}`;
+  const shots = [];
+  for (const photo of listed) {
+    const blob = await api.image(suffix(photo, true));
+    if (blob) shots.push({ photo, thumb: URL.createObjectURL(blob) });
+  }
+  side.showPhotos(incidentId, shots, async (photo) => {
+    const blob = await api.image(suffix(photo, false));
+    return blob ? URL.createObjectURL(blob) : null;
+  });
 }
 
 async function loadDevices() {
