@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Scope
 
-from api import __version__, cockpit, district_page
+from api import __version__, cockpit, district_page, people_page
 from api.body_limit import BodyLimitMiddleware
 from api.cache import TtlCache
 from api.config import ApiConfig
@@ -41,11 +41,13 @@ from api.object_store import make_store
 from api.ratelimit import RateLimiter
 from api.routes import (
     alarms,
+    backdrops,
     building_meshes,
     buildings,
     care,
     communities,
     deadletters,
+    decisions,
     devices,
     districts,
     grids,
@@ -55,12 +57,19 @@ from api.routes import (
     keys,
     kpis,
     live,
+    me_map,
+    me_stream,
     my_incidents,
+    participation,
+    paths,
     people,
     photos,
     scenes,
     service_circle,
     stream,
+    tables,
+    topics,
+    votes,
 )
 from api.scene_cache import SceneCache
 from api.state import ApiState
@@ -153,9 +162,19 @@ def create_app(
         scenes.router,
         care.router,
         people.router,
+        backdrops.router,
+        paths.router,
+        me_map.router,
+        me_stream.router,
         building_meshes.router,
         photos.router,
         my_incidents.router,
+        # the round table (docs/roundtable.md)
+        topics.router,
+        tables.router,
+        votes.router,
+        decisions.router,
+        participation.router,
     ):
         app.include_router(router)
     # Failed sign-ins per account and per address (twin.people.throttle).
@@ -174,6 +193,7 @@ def create_app(
     web_dir = config.web_dir or cockpit.DEFAULT_WEB_DIR
     app.include_router(district_page.make_router(web_dir))
     app.include_router(cockpit.make_router(web_dir))
+    app.include_router(people_page.make_router(web_dir))
     _install_error_handlers(app)
     # Added innermost first: metrics see every response, 413s and CORS preflights included.
     # /live polls answered from memory before routing (api/live/fastpath.py).
