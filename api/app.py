@@ -8,12 +8,14 @@ current slots in, started after the pool and stopped before it closes.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 
+import platformdirs
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -24,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Scope
 
-from api import __version__, cockpit, district_page
+from api import __version__, cockpit, district_page, people_page
 from api.body_limit import BodyLimitMiddleware
 from api.cache import TtlCache
 from api.config import ApiConfig
@@ -35,6 +37,7 @@ from api.geo import GeoError
 from api.http_metrics import HttpMetrics, MetricsMiddleware
 from api.live.fastpath import LiveFastPath
 from api.live.hub import LiveHub
+from api.object_store import make_store
 from api.ratelimit import RateLimiter
 from api.routes import (
     alarms,
@@ -44,6 +47,7 @@ from api.routes import (
     care,
     communities,
     deadletters,
+    decisions,
     devices,
     districts,
     grids,
@@ -53,11 +57,19 @@ from api.routes import (
     keys,
     kpis,
     live,
+    me_map,
+    me_stream,
+    my_incidents,
+    participation,
     paths,
     people,
+    photos,
     scenes,
     service_circle,
     stream,
+    tables,
+    topics,
+    votes,
 )
 from api.scene_cache import SceneCache
 from api.state import ApiState
@@ -152,11 +164,26 @@ def create_app(
         people.router,
         backdrops.router,
         paths.router,
+        me_map.router,
+        me_stream.router,
         building_meshes.router,
+        photos.router,
+        my_incidents.router,
+        # the round table (docs/roundtable.md)
+        topics.router,
+        tables.router,
+        votes.router,
+        decisions.router,
+        participation.router,
     ):
         app.include_router(router)
     # Failed sign-ins per account and per address (twin.people.throttle).
     app.state.sign_in_limits = people.SignInLimits()
+    # Photos of reports: a directory, or an S3-compatible bucket (api/object_store.py).
+    app.state.photo_store = make_store(
+        config.photo_dir or platformdirs.user_data_path("commtwin") / "photos", config.photo_s3
+    )
+    app.state.photo_checks = asyncio.Semaphore(config.photo_checks)
     app.state.live = hub
     app.state.scenes = SceneCache()
     app.state.glb = building_meshes.GlbCache()
@@ -166,11 +193,17 @@ def create_app(
     web_dir = config.web_dir or cockpit.DEFAULT_WEB_DIR
     app.include_router(district_page.make_router(web_dir))
     app.include_router(cockpit.make_router(web_dir))
+    app.include_router(people_page.make_router(web_dir))
     _install_error_handlers(app)
     # Added innermost first: metrics see every response, 413s and CORS preflights included.
     # /live polls answered from memory before routing (api/live/fastpath.py).
     app.add_middleware(LiveFastPath, hub=hub, route=live.router.routes[0])
-    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=config.max_body_bytes,
+        upload_bytes=config.max_upload_bytes,
+        upload_path=photos.UPLOAD_PATH,
+    )
     if config.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -9,20 +11,36 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 class BodyLimitMiddleware:
     """Reads the body up to ``max_bytes`` (bodies here are small JSON), then replays it.
 
-    Buffering also covers chunked uploads, which have no Content-Length.
+    Buffering also covers chunked uploads, which have no Content-Length. Paths
+    matching ``upload_path`` (photo uploads) may send up to ``upload_bytes``;
+    a declared length over the limit is refused before a byte is read.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        upload_bytes: int | None = None,
+        upload_path: re.Pattern[str] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_bytes = upload_bytes if upload_bytes is not None else max_bytes
+        self.upload_path = upload_path
+
+    def _limit(self, scope: Scope) -> int:
+        if self.upload_path is not None and self.upload_path.fullmatch(scope["path"]):
+            return self.upload_bytes
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._refuse(send, limit)
             return
         chunks: list[bytes] = []
         size = 0
@@ -32,8 +50,8 @@ class BodyLimitMiddleware:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._refuse(send)
+            if size > limit:
+                await self._refuse(send, limit)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -50,8 +68,8 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = orjson.dumps({"detail": f"request body is larger than {self.max_bytes} bytes"})
+    async def _refuse(self, send: Send, limit: int) -> None:
+        body = orjson.dumps({"detail": f"too_large: request body is larger than {limit} bytes"})
         await send(
             {
                 "type": "http.response.start",

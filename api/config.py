@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from api.object_store import S3Config
 from twin.scenes.energy import DEFAULT_EMISSION_FACTOR
 
 
@@ -65,6 +66,18 @@ class ApiConfig:
     sse_replay_max: int = 1000
     # Events queued per /stream client before it is told to refetch /live.
     sse_queue: int = 1000
+    # --- photos of reports (docs/people.md "Photos") ---
+    # Files under this directory; None: <the user's data directory>/commtwin/photos.
+    photo_dir: Path | None = None
+    # An S3-compatible bucket instead of the directory.
+    photo_s3: S3Config | None = None
+    # The upload route's body limit (every other route keeps max_body_bytes): a
+    # photo at its limit (twin.people.photos.MAX_BYTES, 10 MiB) plus the
+    # multipart envelope and form fields. Not imported: Pillow takes 0.2 s to
+    # load, which the CLI's other commands should not pay.
+    max_upload_bytes: int = 10 * 1024 * 1024 + 64 * 1024
+    # Uploads checked at once per process (decoding a 50 MP photo takes ~150 MB).
+    photo_checks: int = 2
 
 
 def parse_origins(value: str) -> tuple[str, ...]:

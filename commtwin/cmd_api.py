@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from api.config import ApiConfig, parse_origins
+from api.object_store import S3Config
 from commtwin.api_workers import STARTUP_FAILURE, default_workers, shared_sockets, supervise
 from commtwin.commands import CommandError, SubParsers
 from commtwin.settings import Settings
@@ -60,6 +62,22 @@ def config_from(
         mqtt_key_file=settings.mqtt_key_file,
         timezone=timezone,
         emission_factor=settings.emission_factor,
+        photo_dir=Path(settings.photo_dir) if settings.photo_dir else None,
+        photo_s3=photo_s3(settings),
+    )
+
+
+def photo_s3(settings: Settings) -> S3Config | None:
+    """The photos' S3 bucket when ``COMMTWIN_PHOTO_S3_BUCKET`` names one."""
+    if settings.photo_s3_bucket is None:
+        return None
+    secret = settings.photo_s3_secret_access_key
+    return S3Config(
+        bucket=settings.photo_s3_bucket,
+        endpoint_url=settings.photo_s3_endpoint_url,
+        region=settings.photo_s3_region,
+        access_key_id=settings.photo_s3_access_key_id,
+        secret_access_key=secret.get_secret_value() if secret else None,
     )
 
 

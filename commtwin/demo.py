@@ -37,6 +37,7 @@ from commtwin.demo_broker import (
     plan_broker,
 )
 from commtwin.demo_history import HistoryWritten
+from commtwin.demo_people import ensure_people
 from commtwin.demo_postgres import EmbeddedPostgres, EmbeddedPostgresError
 from commtwin.demo_processes import Child, ChildSpec, start_child, stop_children, tail
 from commtwin.demo_readings import ReadingsWritten
@@ -219,6 +220,7 @@ class Demo:
             )
         key, reused = demo_setup.cockpit_key(database_url, state.key_for(database_url))
         state = state.with_key(database_url, key)
+        password, people = ensure_people(database_url, key)
         # Whole seconds, as passed on the command line, so clock_reached() agrees.
         start = float(int(simulation_start(time.time(), state.simulated_until, o.catch_up_s)))
         if o.simulator:
@@ -240,7 +242,17 @@ class Demo:
         probe = ApiProbe(probe_url, demo_setup.COMMUNITY, key)
         self._wait("the API", probe.ready)
         logs = o.data_dir / "logs"
-        banner = Banner(api, demo_setup.COMMUNITY, key, reused, describe(plan), database_text, logs)
+        banner = Banner(
+            api,
+            demo_setup.COMMUNITY,
+            key,
+            reused,
+            describe(plan),
+            database_text,
+            logs,
+            people,
+            password,
+        )
         self.say(banner.text())
         if o.simulator:
             online = self._wait("devices online", lambda: (probe.devices_online() or 0) > 0)

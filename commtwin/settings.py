@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, ValidationError
+from pydantic import AfterValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from twin.scenes.energy import DEFAULT_EMISSION_FACTOR
@@ -84,6 +84,17 @@ class Settings(BaseSettings):
     # `simulate run --workers-api URL`: the read key of the simulated workers'
     # app (an environment variable, so that it does not show in `ps`).
     simulate_api_key: str | None = None
+    # Photos of reports (docs/people.md "Photos"): a directory (default: the
+    # user's data directory's commtwin/photos), or an S3-compatible bucket when
+    # a bucket is named; credentials unset: boto3's own chain (IAM role, ~/.aws).
+    photo_dir: str | None = None
+    photo_s3_bucket: Annotated[str | None, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")] = (
+        None
+    )
+    photo_s3_endpoint_url: str | None = None
+    photo_s3_region: str | None = None
+    photo_s3_access_key_id: str | None = None
+    photo_s3_secret_access_key: SecretStr | None = None
 
 
 def load_settings() -> Settings:

@@ -350,6 +350,8 @@ def _to_twin(conn: Conn, e: IncidentEvent, source: str, places: Places | None) -
         note=e.note,
         location=event_location(loc, community),
         satisfaction=e.satisfaction,
+        stage=e.stage,
+        actor=e.actor,
     )
 
 

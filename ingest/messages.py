@@ -155,7 +155,15 @@ class DeviceStatus:
 
 
 IncidentEventType = Literal[
-    "reported", "dispatched", "accepted", "resolved", "closed", "reopened", "cancelled"
+    "reported",
+    "dispatched",
+    "accepted",
+    "resolved",
+    "closed",
+    "reopened",
+    "cancelled",
+    "escalated",
+    "noted",
 ]
 INCIDENT_EVENT_TYPES: Final[tuple[IncidentEventType, ...]] = (
     "reported",
@@ -165,6 +173,8 @@ INCIDENT_EVENT_TYPES: Final[tuple[IncidentEventType, ...]] = (
     "closed",
     "reopened",
     "cancelled",
+    "escalated",  # a person's (stage "manual"); commtwin's own never come over MQTT
+    "noted",  # a worker's note, the status stays
 )
 
 IncidentPriority = Literal["low", "normal", "high", "critical"]
@@ -189,6 +199,8 @@ class IncidentEvent:
     location: UnitLocation | Position | None = None
     priority: IncidentPriority | None = None
     satisfaction: int | None = None  # 1..5, only on "closed"
+    stage: str | None = None  # "manual", only on "escalated"
+    actor: str | None = None  # who took the step (a person's login), when the sender says
 
     @property
     def ts(self) -> datetime:

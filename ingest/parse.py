@@ -49,7 +49,15 @@ MAX_BATCH: Final = 1000
 MAX_ABS_VALUE: Final = 1e290
 _READING_KEYS: Final = frozenset({"ts", "values", "seq", "pos", "community", "device"})
 _STATUS_KEYS: Final = frozenset({"online", "ts", "battery", "rssi", "community", "device"})
-_EVENT_TEXT: Final = ("category", "title", "description", "reporter", "assignee", "note")
+_EVENT_TEXT: Final = (
+    "category",
+    "title",
+    "description",
+    "reporter",
+    "assignee",
+    "note",
+    "actor",
+)
 _EVENT_KEYS: Final = frozenset(
     {
         "event_id",
@@ -60,6 +68,7 @@ _EVENT_KEYS: Final = frozenset(
         "incident",
         "priority",
         "satisfaction",
+        "stage",
         *_EVENT_TEXT,
     }
 )
@@ -304,10 +313,25 @@ def _event(ref: TopicRef, doc: Any, received_us: int) -> IncidentEvent:
         reporter=texts["reporter"],
         assignee=texts["assignee"],
         note=texts["note"],
+        actor=texts["actor"],
         location=None if location is None else _location(location),
         priority=priority,
         satisfaction=_satisfaction(doc, kind),
+        stage=_stage(doc, kind),
     )
+
+
+def _stage(doc: dict[str, Any], kind: str) -> str | None:
+    """A person's escalation is stage ``manual``; the SLA stages are commtwin's own."""
+    if kind != "escalated":
+        if "stage" in doc:
+            raise _BadError(Reason.SCHEMA, "stage is only allowed on 'escalated' events")
+        if kind == "noted" and type(doc.get("note")) is not str:
+            raise _BadError(Reason.SCHEMA, "a 'noted' event needs a note")
+        return None
+    if doc.get("stage") != "manual":
+        raise _BadError(Reason.SCHEMA, "an 'escalated' event over MQTT has stage 'manual'")
+    return "manual"
 
 
 def _satisfaction(doc: dict[str, Any], kind: str) -> int | None:

@@ -40,6 +40,8 @@ INCIDENT_EVENT_TYPES = (
     "closed",
     "reopened",
     "cancelled",
+    "escalated",
+    "noted",
 )
 
 Value = float | int | bool

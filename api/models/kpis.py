@@ -45,3 +45,20 @@ class KpisPublic(ApiModel):
     by: GroupBy | None
     total: KpiGroup
     groups: list[KpiGroup] = Field(description="one per key when `by` is given, null key last")
+
+
+class SatisfactionPublic(ApiModel):
+    key: str | None = Field(default=None, description="the grid (null: outside every grid)")
+    mean: float | None = Field(ge=1, le=5, description="mean rating 1–5; null without any")
+    count: int
+
+
+class SatisfactionKpisPublic(ApiModel):
+    """Ratings residents gave when they confirmed (closed) incidents, by closing time."""
+
+    community: str
+    as_of: datetime
+    timezone: str = Field(description="the day of `today` is in this zone")
+    today: SatisfactionPublic
+    last_30_days: SatisfactionPublic
+    by_grid: list[SatisfactionPublic] = Field(description="over the 30 days, null key last")

@@ -20,8 +20,6 @@ from api.models.incidents import IncidentDetail, IncidentEventPublic, IncidentPu
 from twin.incidents.record import IncidentRecord
 from twin.incidents.replay import IncidentError, IncidentEvent, trace
 from twin.incidents.rows import INCIDENT_COLUMNS, event_from_row, record_from_row
-from twin.people.roles import Household, Person, Role
-from twin.people.visibility import ReportScope, may_see
 
 _COLUMNS: Final = sql.SQL("""
     id, status, category, priority, title, description, reporter, assignee, grid_id,
@@ -47,20 +45,15 @@ ORDER BY reported_at DESC, id LIMIT %(limit)s OFFSET %(offset)s""").format(
 )
 _ONE: Final = sql.SQL("SELECT {columns} FROM incidents WHERE community_id = %(c)s AND id = %(i)s")
 _EVENTS: Final = "SELECT * FROM incident_events WHERE community_id = %(c)s AND incident_id = %(i)s"
+_CLOSED_ROWS: Final = sql.SQL("""
+SELECT {columns}, updated_at FROM incidents
+WHERE community_id = %(c)s AND status = 'closed' AND closed_at >= %(start)s
+  AND satisfaction IS NOT NULL
+LIMIT %(limit)s""").format(columns=sql.SQL(", ").join(map(sql.Identifier, INCIDENT_COLUMNS)))
 _KPI_ROWS: Final = sql.SQL("""
 SELECT {columns}, updated_at FROM incidents
 WHERE community_id = %(c)s AND reported_at >= %(start)s AND reported_at < %(end)s
 LIMIT %(limit)s""").format(columns=sql.SQL(", ").join(map(sql.Identifier, INCIDENT_COLUMNS)))
-
-
-# A person's open incidents, the one due first on top (twin.people.visibility
-# filters again: the SQL only narrows what is read).
-_MINE: Final = sql.SQL("""
-SELECT {columns} FROM incidents
-WHERE community_id = %(c)s AND status NOT IN ('closed', 'cancelled')
-  AND (%(all)s OR grid_id = ANY(%(grids)s) OR (building_id = %(b)s AND unit_id = %(u)s))
-ORDER BY coalesce(resolve_due_at, respond_due_at, reported_at), reported_at, id
-LIMIT %(limit)s""").format(columns=_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,35 +124,6 @@ async def list_incidents(
     return total, [public(r, now) for r in rows]
 
 
-async def open_incidents_of(
-    conn: Conn, person: Person, now: datetime, limit: int
-) -> list[IncidentPublic]:
-    """What ``person`` may see of the community's open incidents, SLA due first."""
-    home = person.household
-    params = {
-        "c": person.community_id,
-        "all": person.role is Role.OFFICE,
-        "grids": sorted(person.grids),
-        "b": home.building_id if home else None,
-        "u": home.unit_id if home else None,
-        "limit": limit,
-    }
-    rows = await fetch_all(conn, _MINE, params)
-    return [public(r, now) for r in rows if may_see(person, report_scope(person.community_id, r))]
-
-
-def report_scope(community: str, row: Mapping[str, Any]) -> ReportScope:
-    """An incident row as :func:`twin.people.visibility.may_see` judges it.
-
-    Until reports carry their reporting household, a report located in a
-    home is that household's.
-    """
-    unit = row.get("unit_id", row.get("unit"))
-    building = row.get("building_id", row.get("building"))
-    home = Household(building, unit) if unit is not None and building is not None else None
-    return ReportScope(community, grid_id=row.get("grid_id", row.get("grid")), household=home)
-
-
 async def stored_events(conn: Conn, community: str, incident: str) -> list[dict[str, Any]]:
     """An incident's ``incident_events`` rows in arrival order (``seq`` when the
     table has it, else receive time), as ``twin.incidents.replay`` wants them."""
@@ -224,6 +188,14 @@ async def kpi_records(
         raise BadRequestError(
             "from", f"the period holds more than {limit} incidents; ask for a shorter one"
         )
+    return [record_from_row(r) for r in rows]
+
+
+async def rated_records(
+    conn: Conn, community: str, start: datetime, limit: int
+) -> list[IncidentRecord]:
+    """Closed incidents with a rating, closed at or after ``start``; at most ``limit``."""
+    rows = await fetch_all(conn, _CLOSED_ROWS, {"c": community, "start": start, "limit": limit})
     return [record_from_row(r) for r in rows]
 
 

@@ -161,3 +161,18 @@ async def login_of(conn: Conn, community: str, account_id: int) -> str | None:
         {"a": account_id, "c": community},
     )
     return str(found["login"]) if found else None
+
+
+async def set_disabled(conn: Conn, community: str, account_id: int, *, disabled: bool) -> bool:
+    """Disable (ending every session of it) or enable an account; False if none here."""
+    found = await fetch_one(
+        conn,
+        "UPDATE accounts SET disabled_at = CASE WHEN %(d)s THEN coalesce(disabled_at, now())"
+        " END WHERE id = %(a)s AND community_id = %(c)s RETURNING id",
+        {"d": disabled, "a": account_id, "c": community},
+    )
+    if found is None:
+        return False
+    if disabled:
+        await conn.execute("DELETE FROM sessions WHERE account_id = %(a)s", {"a": account_id})
+    return True

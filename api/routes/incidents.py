@@ -50,7 +50,7 @@ _POST_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _context(request: Request, state: ApiState) -> CommandContext:
+def command_context(request: Request, state: ApiState) -> CommandContext:
     c = state.config
     broker = None
     if c.mqtt_url:
@@ -121,7 +121,7 @@ async def report(
     """Report an incident (a resident's app): published as a `reported` event and
     applied by the ingestor, auto-dispatch to the grid's worker included."""
     command = report_command(cid, body, state.now())
-    return _answer(await submit(_context(request, state), command), response, cid)
+    return _answer(await submit(command_context(request, state), command), response, cid)
 
 
 @router.post(
@@ -141,4 +141,4 @@ async def transition(
     if not INCIDENT_ID.match(iid):
         raise NotFoundError("incident", iid)  # no incident can have this id
     command = transition_command(cid, iid, body, state.now())
-    return _answer(await submit(_context(request, state), command), response, cid)
+    return _answer(await submit(command_context(request, state), command), response, cid)

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Query
 
 from api.deps import CommunityRead, DbConn, State
 from api.errors import BadRequestError
 from api.models.common import problems
-from api.models.kpis import GroupBy, KpiGroup, KpisPublic
+from api.models.kpis import (
+    GroupBy,
+    KpiGroup,
+    KpisPublic,
+    SatisfactionKpisPublic,
+    SatisfactionPublic,
+)
 from api.params import IsoDatetime
-from api.queries.incidents import kpi_records, utc_param
+from api.queries.incidents import kpi_records, rated_records, utc_param
 from twin.incidents.kpis import IncidentKpis, incident_kpis
+from twin.incidents.satisfaction import WINDOW, Satisfaction, satisfaction_kpis
 
 router = APIRouter(prefix="/v1/communities/{cid}", tags=["incidents"])
 
@@ -81,4 +89,44 @@ async def kpis(
         by=by,
         total=_group(total),
         groups=[_group(g) for g in groups],
+    )
+
+
+def _rating(s: Satisfaction) -> SatisfactionPublic:
+    return SatisfactionPublic(key=s.key, mean=s.mean, count=s.count)
+
+
+@router.get("/kpis/satisfaction", responses=problems(400, 401, 403, 404, 429))
+async def satisfaction(
+    *,
+    cid: CommunityRead,
+    conn: DbConn,
+    state: State,
+    tz: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            pattern=r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$",
+            description="IANA zone of `today`, e.g. Asia/Shanghai (default: the API's)",
+        ),
+    ] = None,
+) -> SatisfactionKpisPublic:
+    """Residents' ratings (1–5) of the incidents closed today, in the last 30 days,
+    and per grid over those 30 days: mean and count."""
+    zone_name = tz or state.config.timezone
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # a directory, a bad name
+        raise BadRequestError("tz", f"unknown time zone {zone_name!r}") from None
+    now = state.now()
+    day_start = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    records = await rated_records(conn, cid, now - WINDOW, MAX_INCIDENTS)
+    found = satisfaction_kpis(records, now=now, day_start=day_start)
+    return SatisfactionKpisPublic(
+        community=cid,
+        as_of=now,
+        timezone=zone_name,
+        today=_rating(found.today),
+        last_30_days=_rating(found.last_30_days),
+        by_grid=[_rating(g) for g in found.by_grid],
     )

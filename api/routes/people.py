@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 
 from api.db import Conn
-from api.deps import CommunityId, DbConn, ObjectId, authorize
+from api.deps import CommunityId, DbConn, authorize
 from api.errors import NotFoundError
 from api.models.common import problems
-from api.models.incidents import IncidentDetail, IncidentsPublic
 from api.models.people import (
     AccountCreate,
     HouseholdPublic,
@@ -33,7 +32,6 @@ from api.models.people import (
     SessionCreated,
 )
 from api.queries import people as q
-from api.queries.incidents import get_incident, open_incidents_of, report_scope
 from api.sessions import (
     NewSession,
     SignedIn,
@@ -52,7 +50,6 @@ from twin.people.passwords import (
 )
 from twin.people.roles import Household, Person, Role
 from twin.people.throttle import LoginThrottle
-from twin.people.visibility import may_see
 
 router = APIRouter(tags=["people"])
 
@@ -171,6 +168,32 @@ async def reset_password(
             raise NotFoundError("account", account_id)
 
 
+@router.put(
+    "/v1/communities/{cid}/accounts/{account_id}/disabled",
+    status_code=204,
+    responses=problems(401, 403, 404),
+)
+async def disable_account(
+    cid: Office, conn: DbConn, account_id: Annotated[int, Path(ge=1)]
+) -> None:
+    """The office disables an account: it cannot sign in, every session of it ends.
+    Its reports stay its household's."""
+    async with conn.transaction():
+        if not await q.set_disabled(conn, cid, account_id, disabled=True):
+            raise NotFoundError("account", account_id)
+
+
+@router.delete(
+    "/v1/communities/{cid}/accounts/{account_id}/disabled",
+    status_code=204,
+    responses=problems(401, 403, 404),
+)
+async def enable_account(cid: Office, conn: DbConn, account_id: Annotated[int, Path(ge=1)]) -> None:
+    """The office enables a disabled account again (with the same password)."""
+    if not await q.set_disabled(conn, cid, account_id, disabled=False):
+        raise NotFoundError("account", account_id)
+
+
 @router.post("/v1/session/join", status_code=201, responses=problems(400, 409, 429))
 async def join(
     request: Request, response: Response, conn: DbConn, body: Join, limits: Limits
@@ -257,26 +280,3 @@ async def sign_out(session: SignedInChanging, conn: DbConn, response: Response) 
 @router.get("/v1/me", responses=problems(401))
 async def me(session: SignedIn) -> PersonPublic:
     return public(session.person, session.login)
-
-
-@router.get("/v1/me/incidents", responses=problems(401))
-async def my_incidents(
-    session: SignedIn, conn: DbConn, limit: Annotated[int, Query(ge=1, le=500)] = 100
-) -> IncidentsPublic:
-    """Open incidents this person may see, the one due first on top.
-
-    A resident: those located in their home; a worker or property staff:
-    those of their grids; the office: all of its community's.
-    """
-    data = await open_incidents_of(conn, session.person, datetime.now(UTC), limit)
-    return IncidentsPublic(count=len(data), data=data)
-
-
-@router.get("/v1/me/incidents/{incident_id}", responses=problems(401, 404))
-async def my_incident(session: SignedIn, conn: DbConn, incident_id: ObjectId) -> IncidentDetail:
-    """One incident with its timeline; 404 for any this person may not see."""
-    person = session.person
-    found = await get_incident(conn, person.community_id, incident_id, datetime.now(UTC))
-    if found is None or not may_see(person, report_scope(person.community_id, found.model_dump())):
-        raise NotFoundError("incident", incident_id)
-    return found

@@ -324,6 +324,14 @@ def test_each_person_reads_only_what_is_theirs_and_the_rest_is_404(
         _incident(conn, "grid2-lobby", g="g2", b="b1")
         _incident(conn, "nowhere")
         _incident(conn, "closed-mine", s="closed", g="g1", b="b1", u="1-201")
+        _incident(conn, "located-here", g="g2", b="b1", u="1-201")  # not reported by them
+        # What a resident reports is recorded with their household (wherever it is).
+        for iid in ("mine-late", "mine-soon", "closed-mine"):
+            conn.execute(
+                "INSERT INTO people_reports (community_id, incident_id, building_id, unit_id)"
+                " VALUES (%s, %s, 'b1', '1-201')",
+                (A, iid),
+            )
     code = invite(http, keys["admin_a"], unit="1-201")
     joined = http.post(
         "/v1/session/join",
@@ -346,12 +354,19 @@ def test_each_person_reads_only_what_is_theirs_and_the_rest_is_404(
         r = http.get("/v1/me/incidents", headers=cookies)
         assert r.status_code == 200, r.text
         seen[name] = [i["id"] for i in r.json()["data"]]
-        for iid in ("mine-soon", "neighbour", "grid2-lobby", "nowhere", "no-such"):
+        for iid in ("mine-soon", "neighbour", "grid2-lobby", "nowhere", "located-here", "no-such"):
             one = http.get(f"/v1/me/incidents/{iid}", headers=cookies)
             assert one.status_code == (200 if iid in seen[name] else 404), (name, iid)
     assert seen["resident"] == ["mine-soon", "mine-late"]  # due first; closed ones left out
     assert seen["worker"] == ["mine-soon", "neighbour", "mine-late"]
-    assert set(seen["office"]) == {"mine-soon", "mine-late", "neighbour", "grid2-lobby", "nowhere"}
+    assert set(seen["office"]) == {
+        "mine-soon",
+        "mine-late",
+        "neighbour",
+        "grid2-lobby",
+        "nowhere",
+        "located-here",
+    }
     assert http.get("/v1/me/incidents").status_code == 401
 
 

@@ -50,16 +50,53 @@ _values = st.one_of(
     st.booleans(),
     st.integers(-3, 8),
     st.floats(0, 6, allow_nan=False),
-    st.sampled_from(["low", "normal", "high", "critical", "urgent", "5"]),
+    st.sampled_from(["low", "normal", "high", "critical", "urgent", "5", "manual", "respond"]),
 )
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(
-    kind=st.sampled_from(["reported", "closed", "resolved", "escalated"]),
-    extra=st.dictionaries(st.sampled_from(["satisfaction", "priority"]), _values, max_size=2),
+    kind=st.sampled_from(["reported", "closed", "resolved", "escalated", "noted"]),
+    extra=st.dictionaries(
+        st.sampled_from(["satisfaction", "priority", "stage"]), _values, max_size=3
+    ),
+    note=st.sampled_from([None, "", "parts ordered"]),  # None: no note
 )
-def test_parser_agrees_with_the_schema(kind: str, extra: dict[str, Any]) -> None:
-    doc = {"event_id": "e1", "type": kind, **extra}
+def test_parser_agrees_with_the_schema(kind: str, extra: dict[str, Any], note: str | None) -> None:
+    doc = {"event_id": "e1", "type": kind, **extra, **({} if note is None else {"note": note})}
     result = parse(TOPIC, json.dumps(doc).encode(), NOW)
     assert isinstance(result, Rejected) != SCHEMA.is_valid(doc), (doc, result)
+
+
+@pytest.mark.parametrize(
+    ("doc", "reason"),
+    [
+        ({"event_id": "e", "type": "escalated", "stage": "manual"}, None),
+        ({"event_id": "e", "type": "noted", "note": "parts ordered"}, None),
+        ({"event_id": "e", "type": "escalated"}, "stage 'manual'"),
+        ({"event_id": "e", "type": "escalated", "stage": "respond"}, "stage 'manual'"),
+        ({"event_id": "e", "type": "accepted", "stage": "manual"}, "only allowed on 'escalated'"),
+        ({"event_id": "e", "type": "noted"}, "needs a note"),
+    ],
+)
+def test_a_persons_escalation_and_note(doc: dict[str, Any], reason: str | None) -> None:
+    """People escalate (stage manual) and note over the wire; the SLA stages stay commtwin's."""
+    result = parse(TOPIC, json.dumps(doc).encode(), NOW)
+    assert SCHEMA.is_valid(doc) == (reason is None)
+    if reason is None:
+        assert isinstance(result, IncidentEvent)
+        assert result.stage == doc.get("stage")
+    else:
+        assert isinstance(result, Rejected)
+        assert reason in result.detail
+
+
+def test_the_actor_is_carried() -> None:
+    doc = {"event_id": "e", "type": "resolved", "actor": "zhang"}
+    result = parse(TOPIC, json.dumps(doc).encode(), NOW)
+    assert SCHEMA.is_valid(doc)
+    assert isinstance(result, IncidentEvent)
+    assert result.actor == "zhang"
+    bad = {"event_id": "e", "type": "resolved", "actor": 7}
+    assert not SCHEMA.is_valid(bad)
+    assert isinstance(parse(TOPIC, json.dumps(bad).encode(), NOW), Rejected)

@@ -22,7 +22,7 @@ from twin.incidents.events import (
 )
 
 
-def test_wire_types_are_exactly_the_contracts_seven() -> None:
+def test_wire_types_are_exactly_the_contracts() -> None:
     assert [t.value for t in WIRE_EVENT_TYPES] == [
         "reported",
         "dispatched",
@@ -31,8 +31,10 @@ def test_wire_types_are_exactly_the_contracts_seven() -> None:
         "closed",
         "reopened",
         "cancelled",
+        "escalated",
+        "noted",
     ]
-    assert EventType.ESCALATED not in WIRE_EVENT_TYPES
+    assert set(WIRE_EVENT_TYPES) == set(EventType)
 
 
 def test_exception_tree() -> None:
@@ -65,7 +67,10 @@ def test_parse_event_type_names_the_bad_value(value: object) -> None:
         ({"alarm_id": "17"}, "alarm_id must be an integer"),
         ({"type": T.ESCALATED, "source": "auto"}, "'escalated' event needs stage respond or"),
         ({"type": T.ESCALATED, "source": "auto", "stage": "close"}, "needs stage respond or"),
-        ({"type": T.ESCALATED, "stage": "respond"}, "'escalated' events come only from commtwin"),
+        ({"type": T.ESCALATED, "stage": "respond"}, "a person's 'escalated' event has stage"),
+        ({"type": T.ESCALATED, "source": "auto", "stage": "manual"}, "needs stage respond or"),
+        ({"type": T.NOTED}, "a 'noted' event needs a note"),
+        ({"type": T.NOTED, "note": "  "}, "a 'noted' event needs a note"),
         ({"stage": "respond"}, "stage is only allowed on 'escalated'"),
         ({"source": "email"}, "source must be one of mqtt, api, auto"),
         ({"priority": "urgent"}, "priority must be one of low, normal, high, critical"),

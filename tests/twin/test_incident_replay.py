@@ -45,6 +45,8 @@ def valid_histories(draw: st.DrawFn) -> list[IncidentEvent]:
         if etype == T.ESCALATED:
             fields["stage"] = draw(st.sampled_from(("respond", "resolve")))
             fields["source"] = "auto"
+        if etype == T.NOTED:
+            fields["note"] = "a worker's note"
         minute += draw(st.integers(1, 300))
         e = ev(f"e{i}", etype, minute, **fields)
         record = apply_event(record, e)
@@ -120,6 +122,7 @@ garbage_events = st.builds(
         satisfaction=sat if t == T.CLOSED else None,
         stage=stage if t == T.ESCALATED else None,
         source="auto" if t == T.ESCALATED else "mqtt",
+        note="n" if t == T.NOTED else None,
     ),
     st.integers(0, 30),
     st.sampled_from(list(T)),

@@ -37,11 +37,15 @@ EXPECTED.update(
 )
 for _s in STATUSES:  # escalation is an annotation, allowed everywhere
     EXPECTED[(_s, T.ESCALATED)] = _s
+for _s in ("reported", "dispatched", "accepted", "resolved"):  # a note: open incidents
+    EXPECTED[(_s, T.NOTED)] = _s
 
 
 def _extra(t: T) -> dict[str, Any]:
     if t == T.ESCALATED:
         return {"stage": "respond", "source": "auto"}
+    if t == T.NOTED:
+        return {"note": "called the lift company"}
     if t == T.DISPATCHED:
         return {"assignee": "w-li"}
     return {}

@@ -13,8 +13,16 @@ from tests.services import ROOT, free_port, wait_for_port
 class ApiServer:
     """``python -m tests.web.serve`` on one port for the whole test run."""
 
-    def __init__(self, database_url: str, port: int | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        port: int | None = None,
+        *,
+        # (broker URL, topic root, photo directory) for people's reports and photos
+        people: tuple[str, str, str] | None = None,
+    ) -> None:
         self.database_url = database_url
+        self.people = people
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log = Path(tempfile.mkstemp(prefix="commtwin-api-", suffix=".log")[1])
@@ -23,7 +31,14 @@ class ApiServer:
     def start(self) -> ApiServer:
         with self.log.open("ab") as log:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "tests.web.serve", self.database_url, str(self.port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.web.serve",
+                    self.database_url,
+                    str(self.port),
+                    *(self.people or ()),
+                ],
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,

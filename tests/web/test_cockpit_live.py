@@ -95,6 +95,18 @@ def test_kpis_and_lists_match_live(cockpit: Cockpit, page_and_log: tuple[Page, C
     assert kpis["closed_loop_rate_30d"] == pytest.approx(1 / 3)
     expect(page.locator("#kpi-closed-today")).to_have_text(percent(kpis["closed_loop_rate_today"]))
     expect(page.locator("#kpi-closed-30d")).to_have_text(percent(kpis["closed_loop_rate_30d"]))
+    # Satisfaction beside it: the seed's one closure rated 5, as /kpis/satisfaction says.
+    rated = httpx.get(
+        f"{cockpit.server.base_url}/v1/communities/{CID_A}/kpis/satisfaction",
+        headers={"Authorization": f"Bearer {cockpit.key_a}"},
+        timeout=10,
+    ).json()
+    assert (rated["last_30_days"]["mean"], rated["last_30_days"]["count"]) == (5.0, 1)
+    expect(page.locator("#kpi-sat-30d")).to_have_text("5.0 (1)")
+    today = rated["today"]
+    expect(page.locator("#kpi-sat-today")).to_have_text(
+        f"{today['mean']:.1f} ({today['count']})" if today["count"] else "–"
+    )
     dials = page.evaluate(
         "window.cockpit.charts.gauge.getOption().series.map(s => s.data[0].value)"
     )

@@ -18,7 +18,7 @@ twin.incidents.events.InvalidEventError: satisfaction is only allowed on 'closed
 Traceback (most recent call last):
 ...
 twin.incidents.events.InvalidEventError: unknown incident event type 'closing' (known: reported, \
-dispatched, accepted, resolved, closed, reopened, cancelled, escalated)
+dispatched, accepted, resolved, closed, reopened, cancelled, escalated, noted)
 """
 
 from __future__ import annotations
@@ -74,11 +74,12 @@ class Status(StrEnum):
 
 
 class EventType(StrEnum):
-    """The wire contract's seven types, plus ``escalated``.
+    """The wire contract's types; ``escalated`` and ``noted`` never change the status.
 
-    ``escalated`` is an annotation produced only by ``twin.incidents.escalation``
-    (source ``auto``): it never changes the status. It is not part of the MQTT
-    wire contract; the database stores it like any other type.
+    ``escalated`` is an annotation: commtwin's own (source ``auto``, stage
+    ``respond`` or ``resolve``, from ``twin.incidents.escalation``) or a person's
+    (stage ``manual``, a worker or the office asking for attention). ``noted``
+    carries a worker's note (required) on an open incident.
     """
 
     REPORTED = "reported"
@@ -89,15 +90,19 @@ class EventType(StrEnum):
     REOPENED = "reopened"
     CANCELLED = "cancelled"
     ESCALATED = "escalated"
+    NOTED = "noted"
 
 
-WIRE_EVENT_TYPES: tuple[EventType, ...] = tuple(t for t in EventType if t != EventType.ESCALATED)
+WIRE_EVENT_TYPES: tuple[EventType, ...] = tuple(EventType)
+# Types that never change an incident's status (annotations).
+ANNOTATIONS: frozenset[EventType] = frozenset({EventType.ESCALATED, EventType.NOTED})
 OPEN_STATUSES: frozenset[Status] = frozenset(
     {Status.REPORTED, Status.DISPATCHED, Status.ACCEPTED, Status.RESOLVED}
 )
 PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "critical")
 SOURCES: tuple[str, ...] = ("mqtt", "api", "auto")
-ESCALATION_STAGES: tuple[str, ...] = ("respond", "resolve")
+ESCALATION_STAGES: tuple[str, ...] = ("respond", "resolve")  # commtwin's, against the SLA
+MANUAL_STAGE = "manual"  # a person's escalation
 
 # The wire contract's id patterns (issue 3); derived ids like "alarm-17" fit.
 COMMUNITY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -166,8 +171,9 @@ class IncidentEvent:
     descriptive fields (category, priority, title, description, location) set
     the incident on ``reported`` and amend it when a later event carries them.
     ``satisfaction`` (1–5) is only allowed on ``closed``; ``alarm_id`` only on
-    ``reported``; ``stage`` (``respond`` | ``resolve``) only, and always, on
-    ``escalated``.
+    ``reported``; ``stage`` only, and always, on ``escalated`` (``respond`` |
+    ``resolve`` from commtwin, source ``auto``; ``manual`` from anyone else);
+    ``note`` always on ``noted``.
     """
 
     community_id: str
@@ -240,16 +246,20 @@ class IncidentEvent:
             if not isinstance(self.alarm_id, int) or isinstance(self.alarm_id, bool):
                 raise InvalidEventError(f"alarm_id must be an integer, got {self.alarm_id!r}")
         if self.type == EventType.ESCALATED:
-            if self.source != "auto":
-                # Escalation is commtwin's own judgement against its SLA clock;
-                # a client may not claim it (nor hide one by sending its id).
-                raise InvalidEventError("'escalated' events come only from commtwin (source auto)")
-            if self.stage not in ESCALATION_STAGES:
+            if self.source == "auto" and self.stage not in ESCALATION_STAGES:
                 raise InvalidEventError(
                     f"an 'escalated' event needs stage respond or resolve, got {self.stage!r}"
                 )
+            if self.source != "auto" and self.stage != MANUAL_STAGE:
+                # The SLA stages are commtwin's own judgement against its clock;
+                # a client may only ask for attention (stage manual).
+                raise InvalidEventError(
+                    f"a person's 'escalated' event has stage {MANUAL_STAGE!r}, got {self.stage!r}"
+                )
         elif self.stage is not None:
             raise InvalidEventError("stage is only allowed on 'escalated' events")
+        if self.type == EventType.NOTED and self.note is None:
+            raise InvalidEventError("a 'noted' event needs a note")
 
     @property
     def location_fields(self) -> dict[str, Any]:

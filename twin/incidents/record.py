@@ -21,6 +21,8 @@ Edge cases, decided:
 * ``cancelled`` is terminal: every later event except ``escalated`` is refused.
 * ``escalated`` is an annotation: allowed in any status once reported, never
   changes the status; it records the stage and the first escalation time.
+* ``noted`` (a worker's note) is an annotation on an open incident: it only
+  counts as an event (``last_event_at``); the note lives in the timeline.
 * ``dispatched_at`` and ``accepted_at`` keep the FIRST dispatch/acceptance
   (response time is measured to the first acceptance); ``resolved_at`` and
   ``closed_at`` hold the latest and are set only while resolved/closed.
@@ -66,6 +68,7 @@ ALLOWED_FROM: Mapping[EventType, frozenset[Status]] = MappingProxyType(
         EventType.REOPENED: frozenset({Status.RESOLVED, Status.CLOSED}),
         EventType.CANCELLED: OPEN_STATUSES,
         EventType.ESCALATED: _ANY_REPORTED,
+        EventType.NOTED: OPEN_STATUSES,
     }
 )
 """Statuses each event type may be applied in (``reported`` needs no incident yet)."""
@@ -239,6 +242,8 @@ def _transition(r: IncidentRecord, e: IncidentEvent) -> dict[str, Any]:
         }
     if t == EventType.CANCELLED:
         return {"status": Status.CANCELLED, "cancelled_at": e.ts}
+    if t == EventType.NOTED:
+        return {}  # an annotation: the note is in the timeline
     # ESCALATED: an annotation, the status stays.
     assert e.stage is not None  # guaranteed by IncidentEvent validation
     return {

@@ -14,7 +14,15 @@ import { LivePoller } from "./live.js";
 import { buildModel, frameSampleIds, markersFor, modelOutdated } from "./model.js";
 import { drawModelled } from "./model3d.js";
 import { Backdrop } from "./backdrop.js";
-import { placeText, renderAlarms, renderIncidents, renderKpis, renderUpdated, tickCountdowns } from "./panels.js";
+import {
+  placeText,
+  renderAlarms,
+  renderIncidents,
+  renderKpis,
+  renderSatisfaction,
+  renderUpdated,
+  tickCountdowns,
+} from "./panels.js";
 import { CommunityScene } from "./scene3d.js";
 import { SCENES, alarmInScene, statusIn } from "./scenes.js";
 import { SidePanel } from "./sidepanel.js";
@@ -42,6 +50,7 @@ const state = {
   modelVersion: undefined, // /live's model_version when the model was loaded, if it has one
   reloading: false,
   trends: null,
+  satisfaction: null, // /kpis/satisfaction, once loaded
 };
 
 let api;
@@ -173,7 +182,26 @@ async function openIncident(incidentId) {
     side.showIncident(incident, (b, s, u) => placeText(state.names, b, s, u));
   } catch (err) {
     side.failed(err.message);
+    return;
   }
+  showIncidentPhotos(incidentId).catch(() => {}); // the timeline stands without them
+}
+
+/** People's photos of an incident (issue 22), as thumbnails under its summary. */
+async function showIncidentPhotos(incidentId) {
+  const path = `/incidents/${encodeURIComponent(incidentId)}/photos`;
+  if (!api.has("/incidents/{id}/photos")) return;
+  const listed = (await api.get(path)).data ?? [];
+  const suffix = (photo, thumb) => `${path}/${photo.id}${thumb ? "/thumb" : ""}`;
+  const shots = [];
+  for (const photo of listed) {
+    const blob = await api.image(suffix(photo, true));
+    if (blob) shots.push({ photo, thumb: URL.createObjectURL(blob) });
+  }
+  side.showPhotos(incidentId, shots, async (photo) => {
+    const blob = await api.image(suffix(photo, false));
+    return blob ? URL.createObjectURL(blob) : null;
+  });
 }
 
 async function loadDevices() {
@@ -199,9 +227,18 @@ async function refreshTrends() {
 
 /** Alarm and incident counts only: /live showed the lists changed. */
 async function refreshCounts() {
+  refreshSatisfaction().catch(() => {}); // a closure may have brought a rating
   await trendData.loadLists({ gridNames: gridNames(), nowMs: Date.now() });
   state.trends = trendData.data;
   showTrends();
+}
+
+/** Residents' ratings of closed incidents, "today" in the browser's time zone. */
+async function refreshSatisfaction() {
+  if (!api.has("/kpis/satisfaction")) return;
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  state.satisfaction = await api.get(`/kpis/satisfaction?tz=${encodeURIComponent(zone)}`);
+  renderSatisfaction(state.satisfaction);
 }
 
 function showTrends() {
@@ -326,6 +363,7 @@ async function boot() {
     redraw();
     showTrends();
     charts.setClosedLoop(state.snapshot?.kpis?.closed_loop_rate_today, state.snapshot?.kpis?.closed_loop_rate_30d);
+    if (state.satisfaction) renderSatisfaction(state.satisfaction);
     renderUpdated(state.snapshot);
   });
   everySecond();
@@ -347,6 +385,7 @@ async function boot() {
   }
   await showModel(collection, { fit: true });
   onSnapshot(snapshotFromBuildings(collection));
+  refreshSatisfaction().catch(() => {});
   if (api.has("/backdrop")) {
     // A community without one answers {url: null}; a failure leaves the twin as it is.
     backdrop.configure(await api.get("/backdrop").catch(() => null));

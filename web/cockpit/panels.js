@@ -35,6 +35,19 @@ export function renderKpis(kpis) {
   setText(byId("kpi-closed-30d"), fmtPercent(k.closed_loop_rate_30d ?? k.closed_loop_rate));
 }
 
+/** "4.6 (12)": a mean rating and how many ratings; "–" without any (pure). */
+export function ratingText(rating) {
+  if (!rating || !Number.isFinite(rating.mean) || !rating.count) return "–";
+  return `${rating.mean.toFixed(1)} (${rating.count})`;
+}
+
+/** Residents' satisfaction beside the closed-loop rate (/kpis/satisfaction). */
+export function renderSatisfaction(body) {
+  setText(byId("kpi-sat-today"), ratingText(body?.today));
+  setText(byId("kpi-sat-30d"), ratingText(body?.last_30_days));
+  byId("kpi-satisfaction").title = t("kpi.satisfaction_hint");
+}
+
 function countdownText(sla) {
   if (!sla) return t("incidents.no_sla");
   const phase = t(sla.phase === "respond" ? "incidents.respond" : "incidents.resolve");
