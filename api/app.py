@@ -41,11 +41,13 @@ from api.object_store import make_store
 from api.ratelimit import RateLimiter
 from api.routes import (
     alarms,
+    backdrops,
     building_meshes,
     buildings,
     care,
     communities,
     deadletters,
+    decisions,
     devices,
     districts,
     grids,
@@ -58,11 +60,16 @@ from api.routes import (
     me_map,
     me_stream,
     my_incidents,
+    participation,
+    paths,
     people,
     photos,
     scenes,
     service_circle,
     stream,
+    tables,
+    topics,
+    votes,
 )
 from api.scene_cache import SceneCache
 from api.state import ApiState
@@ -155,11 +162,19 @@ def create_app(
         scenes.router,
         care.router,
         people.router,
+        backdrops.router,
+        paths.router,
         me_map.router,
         me_stream.router,
         building_meshes.router,
         photos.router,
         my_incidents.router,
+        # the round table (docs/roundtable.md)
+        topics.router,
+        tables.router,
+        votes.router,
+        decisions.router,
+        participation.router,
     ):
         app.include_router(router)
     # Failed sign-ins per account and per address (twin.people.throttle).

@@ -29,6 +29,7 @@ ASSETS_PREFIX = "/cockpit-assets"
 VENDOR_DIRS: dict[str, tuple[str, ...]] = {
     "three": ("build", "examples/jsm"),
     "echarts": ("dist",),
+    "3d-tiles-renderer": ("build",),  # its three.js build imports 'three' and three's addons
 }
 
 _COMMUNITY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")

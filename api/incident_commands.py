@@ -142,7 +142,10 @@ def build_command(
     fields: dict[str, Any],
     location: UnitPlace | LocalPoint | GeoPoint | None,
 ) -> Command:
-    """The event and its wire message; a malformed event is a 400 naming the field."""
+    """The event and its wire message; a malformed event is a 400 naming the field.
+
+    ``fields`` may carry ``actor`` (who takes the step; the /v1/me routes set it).
+    """
     given = {k: v for k, v in fields.items() if v is not None}
     try:
         event = IncidentEvent(

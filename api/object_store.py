@@ -180,8 +180,15 @@ def s3_client(config: S3Config) -> S3Client:
         region_name=config.region,
         aws_access_key_id=config.access_key_id,
         aws_secret_access_key=config.secret_access_key,
-        # Path-style addressing works with every S3-compatible server (MinIO, moto, Ceph).
-        config=Config(s3={"addressing_style": "path"}, retries={"mode": "standard"}),
+        config=Config(
+            # Path-style addressing works with every S3-compatible server (MinIO, moto, Ceph).
+            s3={"addressing_style": "path"},
+            retries={"mode": "standard"},
+            # Checksums only where S3 requires them: servers other than AWS may
+            # refuse the CRC32 headers boto3 adds by default since 1.36.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        ),
     )
     return client
 

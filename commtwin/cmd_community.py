@@ -36,9 +36,10 @@ from api.community_store import (
     load_community,
     lock_community,
 )
-from commtwin import db
+from commtwin import cmd_backdrop, db
 from commtwin.commands import CommandError, SubParsers
 from commtwin.settings import Settings
+from commtwin.tiles_export import export_3dtiles
 from twin.community.file import (
     check_devices,
     community_from_json,
@@ -87,11 +88,31 @@ def register(sub: SubParsers) -> None:
         help="bare CityJSON import: the CRS of a file without metadata.referenceSystem",
     )
     imp.set_defaults(handler=_import)
-    exp = actions.add_parser("export", help="write a community back as one model file")
+    exp = actions.add_parser(
+        "export",
+        help="write a community back as one model file, or as 3D Tiles (--format 3dtiles DIR)",
+    )
     exp.add_argument("community", help="community id")
+    exp.add_argument(
+        "dir",
+        nargs="?",
+        type=Path,
+        help="--format 3dtiles: the folder to write tileset.json and tiles/ into",
+    )
+    # nargs "+": argparse cannot take a positional DIR after an option once ID was read,
+    # so `export ID --format 3dtiles DIR` hands DIR over with the format.
+    exp.add_argument(
+        "--format",
+        nargs="+",
+        metavar="FORMAT [DIR]",
+        default=["model"],
+        help="model (default): the model file (JSON); 3dtiles DIR: an OGC 3D Tiles 1.1 "
+        "tileset (tileset.json and glTF tiles) written into the folder DIR",
+    )
     exp.add_argument("--out", type=Path, help="output file (default: standard output)")
     exp.set_defaults(handler=_export)
     actions.add_parser("list", help="list the communities").set_defaults(handler=_list)
+    cmd_backdrop.add_parser(actions)
 
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
@@ -227,6 +248,13 @@ def _print_found(read: GeometryReport) -> None:
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:
+    kind, *rest = args.format
+    if kind not in ("model", "3dtiles") or len(rest) > 1 or (rest and args.dir is not None):
+        raise CommandError("--format is model, or 3dtiles DIR")
+    if kind == "3dtiles":
+        return _export_3dtiles(args.community, rest[0] if rest else args.dir, args.out, settings)
+    if args.dir is not None:
+        raise CommandError("a folder is only written with --format 3dtiles (use --out FILE)")
     try:
         with db.connect(settings.database_url) as conn:
             model = export_community(conn, args.community)
@@ -249,6 +277,24 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
         f"wrote {args.out}: {len(model['buildings'])} buildings, {len(model['grids'])} grids,"
         f" {len(model['devices'])} devices"
     )
+    return 0
+
+
+def _export_3dtiles(
+    community: str, folder: Path | str | None, out: Path | None, settings: Settings
+) -> int:
+    if folder is None or out is not None:
+        raise CommandError("--format 3dtiles writes a folder: commtwin community export ID "
+                           "--format 3dtiles DIR")  # fmt: skip
+    target = Path(folder)
+    try:
+        with db.connect(settings.database_url) as conn:
+            buildings, tiles = export_3dtiles(conn, community, target)
+    except (db.DatabaseError, psycopg.Error) as exc:
+        raise CommandError(_first_line(exc)) from None
+    except ModelError as exc:
+        raise CommandError(f"stored model is invalid: {exc}") from None
+    print(f"wrote {target}: 3D Tiles 1.1, {buildings} buildings in {tiles} tiles")
     return 0
 
 

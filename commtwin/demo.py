@@ -37,8 +37,10 @@ from commtwin.demo_broker import (
     plan_broker,
 )
 from commtwin.demo_history import HistoryWritten
+from commtwin.demo_people import ensure_people
 from commtwin.demo_postgres import EmbeddedPostgres, EmbeddedPostgresError
 from commtwin.demo_processes import Child, ChildSpec, start_child, stop_children, tail
+from commtwin.demo_readings import ReadingsWritten
 from commtwin.demo_ready import ApiProbe
 from commtwin.demo_state import (
     DemoState,
@@ -218,6 +220,7 @@ class Demo:
             )
         key, reused = demo_setup.cockpit_key(database_url, state.key_for(database_url))
         state = state.with_key(database_url, key)
+        password, people = ensure_people(database_url, key)
         # Whole seconds, as passed on the command line, so clock_reached() agrees.
         start = float(int(simulation_start(time.time(), state.simulated_until, o.catch_up_s)))
         if o.simulator:
@@ -239,7 +242,17 @@ class Demo:
         probe = ApiProbe(probe_url, demo_setup.COMMUNITY, key)
         self._wait("the API", probe.ready)
         logs = o.data_dir / "logs"
-        banner = Banner(api, demo_setup.COMMUNITY, key, reused, describe(plan), database_text, logs)
+        banner = Banner(
+            api,
+            demo_setup.COMMUNITY,
+            key,
+            reused,
+            describe(plan),
+            database_text,
+            logs,
+            people,
+            password,
+        )
         self.say(banner.text())
         if o.simulator:
             online = self._wait("devices online", lambda: (probe.devices_online() or 0) > 0)
@@ -374,12 +387,15 @@ class Demo:
             if not self._stopping:
                 self.say(f"warning: {exc}; the next run tries again")
 
-    def _history_written(self, window: tuple[float, float], done: HistoryWritten) -> None:
+    def _history_written(
+        self, window: tuple[float, float], done: HistoryWritten, readings: ReadingsWritten
+    ) -> None:
         with self._state_lock:
             left = tuple(w for w in self.state.history_pending if w != window)
             self.state = self.state.with_history_pending(left)
             save_state(self.options.data_dir, self.state)
         self.say(done.text())
+        self.say(readings.text())
 
     def _start(self, spec: ChildSpec) -> None:
         try:

@@ -9,6 +9,15 @@ from pathlib import Path
 RULE = "=" * 72
 
 
+@dataclass(frozen=True, slots=True)
+class DemoLogin:
+    """One of the demo's people: a login, its role and what it is bound to."""
+
+    login: str
+    role: str
+    what: str
+
+
 def url_host(host: str, *, for_probe: bool) -> str:
     """The host part of a URL to a server bound to ``host``: the machine's
     name for people when it listens everywhere, loopback for our own probes.
@@ -34,10 +43,35 @@ class Banner:
     broker: str
     database: str
     logs: Path
+    people: tuple[DemoLogin, ...] = ()
+    password: str | None = None  # of every demo person
 
     @property
     def cockpit(self) -> str:
         return f"{self.api}/cockpit/{self.community}?key={self.key}"
+
+    @property
+    def phone_app(self) -> str:
+        return f"{self.api}/app/{self.community}"
+
+    def people_lines(self) -> list[str]:
+        """How to sign in as each demo person on the phone pages.
+
+        >>> b = Banner("http://h:1", "demo", "k", True, "m", "d", Path("/l"),
+        ...            (DemoLogin("office", "office", "the office of demo"),), "demo-pw")
+        >>> for line in b.people_lines()[:2]:
+        ...     print(line)
+          Phone app: http://h:1/app/demo (community demo, password demo-pw for everyone)
+            office       office    the office of demo
+        """
+        if not self.people:
+            return []
+        lines = [
+            f"  Phone app: {self.phone_app} (community {self.community}, "
+            f"password {self.password} for everyone)"
+        ]
+        lines += [f"    {p.login:<12} {p.role:<9} {p.what}" for p in self.people]
+        return [*lines, ""]
 
     def text(self) -> str:
         """
@@ -57,6 +91,7 @@ class Banner:
                 f"  Database:  {self.database}",
                 f"  Logs:      {self.logs}",
                 "",
+                *self.people_lines(),
                 "  Press Ctrl-C to stop.",
                 RULE,
             ]

@@ -25,6 +25,7 @@ from pathlib import Path
 import psycopg
 
 from commtwin import db
+from commtwin.demo_readings import ReadingsError, ReadingsWritten, write_readings
 from ingest.incident_writer import IncidentBook, write_incident_events
 from ingest.messages import IncidentEvent
 from ingest.parse import parse
@@ -69,11 +70,17 @@ def write_pending(
     *,
     seed: int,
     per_day: float,
-    written: Callable[[tuple[float, float], HistoryWritten], None],
+    written: Callable[[tuple[float, float], HistoryWritten, ReadingsWritten], None],
 ) -> None:
-    """Write each ``[since, until)`` window in turn, calling ``written`` after each."""
+    """Write each ``[since, until)`` window in turn (the incidents, then the scene
+    devices' readings: :mod:`commtwin.demo_readings`), calling ``written`` after each."""
     for window in windows:
-        written(window, write_history(url, model, topic_root, *window, seed=seed, per_day=per_day))
+        history = write_history(url, model, topic_root, *window, seed=seed, per_day=per_day)
+        try:
+            readings = write_readings(url, model, topic_root, *window, seed=seed)
+        except ReadingsError as exc:
+            raise HistoryError(str(exc)) from None
+        written(window, history, readings)
 
 
 def history_events(

@@ -351,6 +351,7 @@ def _to_twin(conn: Conn, e: IncidentEvent, source: str, places: Places | None) -
         location=event_location(loc, community),
         satisfaction=e.satisfaction,
         stage=e.stage,
+        actor=e.actor,
     )
 
 

@@ -200,6 +200,7 @@ class IncidentEvent:
     priority: IncidentPriority | None = None
     satisfaction: int | None = None  # 1..5, only on "closed"
     stage: str | None = None  # "manual", only on "escalated"
+    actor: str | None = None  # who took the step (a person's login), when the sender says
 
     @property
     def ts(self) -> datetime:

@@ -49,7 +49,15 @@ MAX_BATCH: Final = 1000
 MAX_ABS_VALUE: Final = 1e290
 _READING_KEYS: Final = frozenset({"ts", "values", "seq", "pos", "community", "device"})
 _STATUS_KEYS: Final = frozenset({"online", "ts", "battery", "rssi", "community", "device"})
-_EVENT_TEXT: Final = ("category", "title", "description", "reporter", "assignee", "note")
+_EVENT_TEXT: Final = (
+    "category",
+    "title",
+    "description",
+    "reporter",
+    "assignee",
+    "note",
+    "actor",
+)
 _EVENT_KEYS: Final = frozenset(
     {
         "event_id",
@@ -305,6 +313,7 @@ def _event(ref: TopicRef, doc: Any, received_us: int) -> IncidentEvent:
         reporter=texts["reporter"],
         assignee=texts["assignee"],
         note=texts["note"],
+        actor=texts["actor"],
         location=None if location is None else _location(location),
         priority=priority,
         satisfaction=_satisfaction(doc, kind),

@@ -11,7 +11,7 @@ from twin.geometry.mesh import extrude
 from twin.model.mesh import BuildingMesh
 
 MESH_VERSION = "SELECT version FROM building_mesh_versions WHERE community_id = %s"
-_BUILDINGS = (
+BUILDINGS_WITH_MESHES = (
     "SELECT b.id, m.lod, m.positions, m.indices, m.surfaces, b.footprint, b.ground_z, b.roof_z"
     " FROM buildings b LEFT JOIN building_meshes m"
     " ON m.community_id = b.community_id AND m.building_id = b.id"
@@ -32,7 +32,7 @@ async def building_meshes(conn: Conn, cid: str) -> tuple[list[str], list[Buildin
     A building stored before meshes were (a database migrated from an older
     commtwin) is drawn as its footprint extruded, until its next import.
     """
-    cur = await conn.execute(_BUILDINGS, (cid,))
+    cur = await conn.execute(BUILDINGS_WITH_MESHES, (cid,))
     rows: list[tuple[Any, ...]] = list(await cur.fetchall())
     return [str(r[0]) for r in rows], meshes_of(rows)
 

@@ -78,6 +78,15 @@ def event_id(session: Session, client_id: str, suffix: str = "") -> str:
     return f"p{session.person.account_id}-{client_id}{suffix}"
 
 
+def actor_of(session: Session) -> str:
+    """Who the timeline says took a step: a handler's login; for a resident only
+    ``household`` (workers see the household's steps, not who in it).
+
+    The office finds the household in ``people_reports``.
+    """
+    return "household" if session.person.role is Role.RESIDENT else session.login
+
+
 def _answer(outcome: Outcome, response: Response) -> IncidentDetail | JSONResponse:
     if outcome.kind == "pending" and outcome.pending is not None:
         return JSONResponse(outcome.pending.model_dump(mode="json"), status_code=202)
@@ -174,7 +183,12 @@ async def report(
         event_type="reported",
         ts=state.now(),
         ts_given=False,
-        fields={"category": category, "title": body.title, "description": body.description},
+        fields={
+            "category": category,
+            "title": body.title,
+            "description": body.description,
+            "actor": actor_of(session),
+        },
         location=location,
     )
     return _answer(await submit(command_context(request, state), command), response)
@@ -234,6 +248,7 @@ async def act(
                 "note": step.note,
                 "satisfaction": step.satisfaction,
                 "stage": step.stage,
+                "actor": actor_of(session),
             },
             location=None,
         )

@@ -8,6 +8,7 @@ real HTTP server speaking S3, on a free port, for the test's lifetime.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -135,8 +136,12 @@ def staff(
 
 
 @contextmanager
-def moto_s3(bucket: str = "commtwin-photos") -> Iterator[S3Config]:
-    """A real S3 endpoint (moto's server) with an empty bucket."""
+def moto_s3() -> Iterator[S3Config]:
+    """A real S3 endpoint (moto's server) with an empty bucket.
+
+    Moto keeps its buckets per process, across servers: each gets a new name.
+    """
+    bucket = f"commtwin-photos-{secrets.token_hex(4)}"
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

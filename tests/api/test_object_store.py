@@ -109,4 +109,30 @@ def test_an_unreachable_s3_endpoint_is_a_store_error() -> None:
     store = S3Store(config)
     with pytest.raises(ObjectStoreError):
         store.get("photos/c/x.jpg")
-    assert "testing" not in repr(config).replace("access_key_id='testing'", "")  # no secret shown
+
+
+def test_the_store_is_configured_from_the_environment_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from commtwin.cmd_api import config_from  # noqa: PLC0415
+    from commtwin.settings import load_settings  # noqa: PLC0415
+
+    monkeypatch.setenv("COMMTWIN_PHOTO_DIR", "/srv/commtwin/photos")
+    local = config_from(load_settings())
+    assert local.photo_dir == Path("/srv/commtwin/photos")
+    assert local.photo_s3 is None
+    for name, value in {
+        "BUCKET": "commtwin-photos",
+        "ENDPOINT_URL": "https://minio.example:9000",
+        "REGION": "cn-east-1",
+        "ACCESS_KEY_ID": "AKID",
+        "SECRET_ACCESS_KEY": "s3cr3t-value",
+    }.items():
+        monkeypatch.setenv(f"COMMTWIN_PHOTO_S3_{name}", value)
+    settings = load_settings()
+    s3 = config_from(settings).photo_s3
+    assert s3 == S3Config(
+        "commtwin-photos", "https://minio.example:9000", "cn-east-1", "AKID", "s3cr3t-value"
+    )
+    assert "s3cr3t-value" not in repr(s3)
+    assert "s3cr3t-value" not in repr(settings)  # nor in the settings' repr

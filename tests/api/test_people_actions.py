@@ -202,7 +202,8 @@ def test_the_loop_worker_accepts_notes_resolves_resident_confirms_and_the_kpi_mo
     noted = act(site, zhang, iid, "note", note="零件已订")
     assert noted.status_code == 201, noted.text
     assert noted.json()["status"] == "accepted"
-    assert noted.json()["events"][-1]["type"] == "noted"
+    last = noted.json()["events"][-1]
+    assert (last["type"], last["note"], last["actor"]) == ("noted", "零件已订", "zhang")
     assert act(site, zhang, iid, "note").status_code == 400  # a note needs a note
     early = act(site, wang, iid, "confirm", satisfaction=5)
     assert early.status_code == 409
@@ -215,6 +216,8 @@ def test_the_loop_worker_accepts_notes_resolves_resident_confirms_and_the_kpi_mo
     closed = act(site, wang, iid, "confirm", satisfaction=2)
     assert closed.status_code == 201, closed.text
     assert (closed.json()["status"], closed.json()["satisfaction"]) == ("closed", 2)
+    # The timeline names the worker, and of the resident only "household".
+    assert closed.json()["events"][-1]["actor"] == "household"
     after = satisfaction(site)
     assert after["today"]["count"] == before["today"]["count"] + 1
     assert after["last_30_days"]["count"] == before["last_30_days"]["count"] + 1

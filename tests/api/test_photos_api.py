@@ -37,6 +37,7 @@ from tests.api.photo_fixtures import (
     staff,
 )
 from tests.photo_samples import BAD_UPLOADS, MAKER, BadUpload, heic, jpeg, png, private_jpeg
+from tests.services import free_port
 
 
 @dataclass(frozen=True)
@@ -336,3 +337,17 @@ def test_the_whole_path_with_an_s3_store(world: World, tmp_path: Path) -> None:
             assert upload(http, world.people["resident"], "doomed-s3", jpeg()).status_code == 500
             assert bucket_keys(s3) == keys  # neither left anything in the bucket
         assert files_under(tmp_path) == []  # and nothing went to the directory
+
+
+def test_an_unreachable_store_answers_503_and_writes_no_row(world: World, tmp_path: Path) -> None:
+    dead = S3Config("gone", endpoint_url=f"http://127.0.0.1:{free_port()}", region="us-east-1",
+                    access_key_id="testing", secret_access_key="testing")  # fmt: skip
+    incident = add_incident(world.url, "store-down", unit="1-101")
+    with (
+        serve(create_app(_config(world.url, tmp_path, dead))) as api,
+        httpx.Client(base_url=api, timeout=60) as http,
+    ):
+        r = upload(http, world.people["resident"], incident, jpeg())
+    assert r.status_code == 503
+    assert r.headers["retry-after"] == "5"
+    assert photo_rows(world.url, incident) == 0

@@ -39,6 +39,10 @@ def test_demo_uses_the_configured_database_and_broker(
         check_live(run)
         assert "Database:  COMMTWIN_DATABASE_URL" in run.output
         assert f"MQTT:      {broker.url} (COMMTWIN_MQTT_URL" in run.output
+        # How to sign in as the demo's people on the phone pages.
+        assert "/app/demo (community demo, password demo-" in run.output
+        for login in ("office", "worker1", "resident1"):
+            assert f"    {login} " in run.output
         stop_and_check_gone(run, data_dir)
         assert not (data_dir / "pg").exists(), "no embedded PostgreSQL when one is configured"
         assert not (data_dir / "mosquitto").exists()

@@ -89,3 +89,14 @@ def test_a_persons_escalation_and_note(doc: dict[str, Any], reason: str | None) 
     else:
         assert isinstance(result, Rejected)
         assert reason in result.detail
+
+
+def test_the_actor_is_carried() -> None:
+    doc = {"event_id": "e", "type": "resolved", "actor": "zhang"}
+    result = parse(TOPIC, json.dumps(doc).encode(), NOW)
+    assert SCHEMA.is_valid(doc)
+    assert isinstance(result, IncidentEvent)
+    assert result.actor == "zhang"
+    bad = {"event_id": "e", "type": "resolved", "actor": 7}
+    assert not SCHEMA.is_valid(bad)
+    assert isinstance(parse(TOPIC, json.dumps(bad).encode(), NOW), Rejected)

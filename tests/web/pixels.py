@@ -22,12 +22,15 @@ async ({url, points}) => {
   const g = c.getContext('2d');
   g.drawImage(img, 0, 0);
   const d = g.getImageData(0, 0, c.width, c.height).data;
-  let bright = 0, cyan = 0;
+  let bright = 0, cyan = 0, roof = 0, magenta = 0;
   const colours = new Set();
   for (let i = 0; i < d.length; i += 4) {
     const r = d[i], gr = d[i + 1], b = d[i + 2];
     if (Math.max(r, gr, b) > 100) bright++;
     if (gr > 170 && b > 150 && r < 70) cyan++;
+    if (r > 90 && b > 90 && gr < 0.5 * Math.min(r, b)) magenta++;  // the test backdrop's tower
+    // The sand tone of modelled roofs (web/cockpit/model3d.js ROOF_COLOR), lit or shaded.
+    if (r >= gr && gr > b && b > 0.45 * r && r - b > 18 && r > 60) roof++;
     colours.add((r >> 3) << 10 | (gr >> 3) << 5 | (b >> 3));
   }
   // Mean colour of a 5x5 patch around each probe point.
@@ -41,8 +44,8 @@ async ({url, points}) => {
     }
     return n ? [sr / n, sg / n, sb / n] : [0, 0, 0];
   };
-  return {width: c.width, height: c.height, bright: bright / (c.width * c.height), cyan,
-          colours: colours.size, probes: points.map(probe)};
+  return {width: c.width, height: c.height, bright: bright / (c.width * c.height),
+          cyan, roof, magenta, colours: colours.size, probes: points.map(probe)};
 }
 """
 
@@ -54,6 +57,8 @@ class PixelStats:
     bright_fraction: float  # pixels with a channel above 100: lit building faces
     distinct_colours: int  # at 5 bits per channel
     cyan_pixels: int  # the colour of grid outlines
+    roof_pixels: int  # the sand tone of modelled roofs
+    magenta_pixels: int  # the browser tests' backdrop tower
     probes: list[tuple[float, float, float]]
 
 
@@ -73,6 +78,8 @@ def pixel_stats(
         bright_fraction=raw["bright"],
         distinct_colours=raw["colours"],
         cyan_pixels=raw["cyan"],
+        roof_pixels=raw["roof"],
+        magenta_pixels=raw["magenta"],
         probes=[tuple(p) for p in raw["probes"]],
     )
 

@@ -38,6 +38,7 @@ from twin.model.community import (
 )
 from twin.model.crs import Frame, require_metric
 from twin.model.households import household_from_json
+from twin.model.roofs import roof_mesh
 from twin.model.storeys import DEFAULT_STOREY_COUNT, DEFAULT_STOREY_HEIGHT, derive_storeys
 from twin.services.file import SERVICE_KEYS, services_from_json
 
@@ -237,6 +238,7 @@ def building_from_json(data: Any, storey_height: float, offset_z: float = 0.0) -
         if unit.id in seen:
             raise ModelError(f"unit {unit.id} of {owner}", "duplicate id")
         seen.add(unit.id)
+    attributes = f.attributes(data, owner)
     return Building(
         id=bid,
         name=f.optional_str(data.get("name"), owner, "name"),
@@ -246,7 +248,9 @@ def building_from_json(data: Any, storey_height: float, offset_z: float = 0.0) -
         storeys=storeys,
         units=units,
         flags=tuple(flags),
-        attributes=f.attributes(data, owner),
+        attributes=attributes,
+        # A generated building's LoD2 roof (twin/model/roofs.py); else extruded at import.
+        mesh=roof_mesh(footprint, ground_z=ground_z, roof_z=roof_z, attributes=attributes),
     )
 
 

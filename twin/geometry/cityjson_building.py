@@ -31,6 +31,7 @@ import numpy.typing as npt
 import shapely
 
 from twin.errors import ModelError
+from twin.geometry.cityjson_mesh import MeshSource, mesh_source, triangulated
 from twin.geometry.cityjson_surfaces import (
     INSTANCE,
     SURFACES,
@@ -45,7 +46,6 @@ from twin.geometry.cityjson_surfaces import (
 from twin.geometry.footprint import Face, OutlineJob, plan_outline, plan_outlines
 from twin.geometry.geojson import HEIGHT_DEFAULTED, check_footprint, number
 from twin.geometry.import_report import MISSING_OBJECT, NO_FOOTPRINT, ObjectError, Skip, skip_for
-from twin.geometry.mesh import MeshJob, surface_class, triangulate
 from twin.model.community import Building, Storey, Unit
 from twin.model.storeys import DEFAULT_STOREY_COUNT, derive_storeys
 
@@ -140,36 +140,13 @@ class BuildingReader:
             attributes=dict(attributes),
         )
         return Pending(
-            building, str(obj.get("type")), owner, outlines, tuple(unit_skips), self._mesh(parts)
+            building,
+            str(obj.get("type")),
+            owner,
+            outlines,
+            tuple(unit_skips),
+            mesh_source([self._placed(o) for _, o in parts]),
         )
-
-    def _mesh(self, parts: list[tuple[str, Mapping[str, Any]]]) -> MeshJob | None:
-        """Each object's most detailed LoD ≥ 1 surfaces, as one job; None if none has any."""
-        chosen: list[Placed] = []
-        for _, obj in parts:
-            usable = [
-                (g, v)
-                for g, v in self._placed(obj)
-                if lod(g) >= 1 and g.get("type") in _VOLUME_TYPES
-            ]
-            if usable:
-                chosen.append(max(usable, key=lambda gv: lod(gv[0])))
-        if not chosen:
-            return None
-        vertices = chosen[0][1]
-        shared = all(v is vertices for _, v in chosen)
-        if not shared:
-            vertices = np.concatenate([v for _, v in chosen])
-        faces_: list[Face] = []
-        classes: list[int | None] = []
-        base = 0
-        for geometry, own in chosen:
-            for face, kind in faces(geometry):
-                faces_.append(face if shared else [[i + base for i in r] for r in face])
-                classes.append(surface_class(kind))
-            base += len(own)
-        level = max(lod(g) for g, _ in chosen)
-        return MeshJob(f"{level:g}", vertices, faces_, classes)
 
     def _descendants(
         self, object_id: str, obj: Mapping[str, Any], owner: str
@@ -385,7 +362,7 @@ class Pending:
     owner: str
     outlines: list[Outline]
     unit_skips: tuple[Skip, ...] = ()
-    mesh: MeshJob | None = None
+    mesh: MeshSource | None = None
 
 
 def finish(pending: list[Pending]) -> list[Building | ModelError]:
@@ -397,11 +374,7 @@ def finish(pending: list[Pending]) -> list[Building | ModelError]:
     firsts = [outline.jobs[0] for p in pending for outline in p.outlines]
     modelled = [p for p in pending if p.mesh is not None]
     meshes = dict(
-        zip(
-            (id(p) for p in modelled),
-            triangulate([p.mesh for p in modelled if p.mesh is not None]),
-            strict=True,
-        )
+        zip(map(id, modelled), triangulated([p.mesh for p in modelled if p.mesh]), strict=True)
     )
     results = iter(plan_outlines(firsts))
     out: list[Building | ModelError] = []

@@ -45,6 +45,7 @@ _MATERIALS = (
     ("wall", [0.86, 0.84, 0.80, 1.0]),
 )
 FEATURE_ID = "_FEATURE_ID_0"
+FIRST_TABLE_VIEW = 4
 MESH_FEATURES = "EXT_mesh_features"
 
 
@@ -94,13 +95,15 @@ def buildings_glb(
     root: Sequence[float] | None = None,
     extensions: Mapping[str, Any] | None = None,
     property_table: int | None = None,
+    tables: Sequence[bytes] = (),
 ) -> bytes:
     """The buildings as one glb; feature id = position in ``building_ids``.
 
     ``root``: a column-major 4×4 matrix for a root node holding every building
     (3D Tiles puts the tile's frame there). ``extensions``: top-level glTF
     extensions (3D Tiles: ``EXT_structural_metadata``); ``property_table`` is
-    the table each building's feature ids point into.
+    the table each building's feature ids point into; ``tables`` are more buffer
+    views (numbered from :data:`FIRST_TABLE_VIEW`) for such a table's columns.
     """
     pack = _Packer()
     accessors: list[pygltflib.Accessor] = []
@@ -126,8 +129,8 @@ def buildings_glb(
                 componentType=_FLOAT,
                 count=count,
                 type="VEC3",
-                min=positions.min(axis=0).tolist(),
-                max=positions.max(axis=0).tolist(),
+                min=_shortest(positions.min(axis=0)),
+                max=_shortest(positions.max(axis=0)),
             ),
             "NORMAL": accessor("normal", normals, componentType=_FLOAT, count=count, type="VEC3"),
             FEATURE_ID: accessor(
@@ -144,6 +147,8 @@ def buildings_glb(
             tris = mesh.indices[chosen]
             if not len(tris):
                 continue
+            # 16-bit indices where they fit (a building rarely has 65,536 vertices): half the size.
+            small = count <= 0xFFFF
             features: dict[str, Any] = {"featureCount": 1, "attribute": 0}
             if property_table is not None:
                 features["propertyTable"] = property_table
@@ -152,8 +157,8 @@ def buildings_glb(
                     attributes=pygltflib.Attributes(**attributes),
                     indices=accessor(
                         "index",
-                        tris.astype(np.uint32).ravel(),
-                        componentType=_UINT,
+                        _padded(tris.astype(np.uint16 if small else np.uint32).ravel()),
+                        componentType=pygltflib.UNSIGNED_SHORT if small else _UINT,
                         count=tris.size,
                         type="SCALAR",
                     ),
@@ -170,7 +175,20 @@ def buildings_glb(
         meshes=gl_meshes,
         root=root,
         extensions=extensions,
+        tables=tables,
     )
+
+
+def _shortest(values: npt.NDArray[np.float32]) -> list[float]:
+    """float32 values in the fewest digits that read back as the same float32 (``-25.392``)."""
+    return [float(str(v)) for v in values]
+
+
+def _padded(indices: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """16-bit indices padded to a multiple of 4 bytes, so the next accessor stays aligned."""
+    if indices.dtype == np.uint16 and len(indices) % 2:
+        return np.append(indices, np.uint16(0))
+    return indices
 
 
 def _assemble(
@@ -181,10 +199,13 @@ def _assemble(
     meshes: list[pygltflib.Mesh],
     root: Sequence[float] | None,
     extensions: Mapping[str, Any] | None,
+    tables: Sequence[bytes],
 ) -> bytes:
     blob = bytearray()
     buffer_views = []
     targets = {"index": pygltflib.ELEMENT_ARRAY_BUFFER}
+    # Several accessors share each vertex view: glTF then wants its stride spelled out.
+    strides = {"position": 12, "normal": 12, "feature": 4}
     for kind in ("position", "normal", "feature", "index"):
         data = b"".join(pack.parts.get(kind, []))
         buffer_views.append(
@@ -193,9 +214,16 @@ def _assemble(
                 byteOffset=len(blob),
                 byteLength=max(len(data), 4),
                 target=targets.get(kind, pygltflib.ARRAY_BUFFER),
+                byteStride=strides.get(kind),
             )
         )
-        blob += data.ljust(max((len(data) + 3) // 4 * 4, 4), b"\0")
+        blob += data.ljust(max((len(data) + 7) // 8 * 8, 8), b"\0")
+    for data in tables:
+        # Property table columns start on 8-byte boundaries (EXT_structural_metadata).
+        buffer_views.append(
+            pygltflib.BufferView(buffer=0, byteOffset=len(blob), byteLength=max(len(data), 1))
+        )
+        blob += data.ljust(max((len(data) + 7) // 8 * 8, 8), b"\0")
     scene_nodes = list(range(len(nodes)))
     if root is not None:
         nodes.append(pygltflib.Node(name="root", matrix=list(root), children=scene_nodes))

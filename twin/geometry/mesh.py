@@ -60,40 +60,63 @@ def surface_class(semantic: str | None) -> int | None:
 
 
 @dataclass(frozen=True, slots=True)
+class FlatFaces:
+    """Faces as flat arrays: vertex indices ring after ring, ring sizes, rings per face,
+    and each face's class (-1: from its normal)."""
+
+    indices: npt.NDArray[np.intp]
+    ring_sizes: npt.NDArray[np.intp]
+    face_rings: npt.NDArray[np.intp]
+    classes: npt.NDArray[np.int8]
+
+
+@dataclass(frozen=True, slots=True)
 class MeshJob:
-    """One building's faces: vertex indices into ``vertices`` (local metres), a class each."""
+    """One building's faces: vertex indices into ``vertices`` (local metres), a class each.
+
+    ``faces`` as nested lists (with ``classes``, None = from the normal), or as
+    :class:`FlatFaces` (``twin.geometry.cityjson_mesh`` parses CityJSON into those).
+    """
 
     lod: str
     vertices: npt.NDArray[np.float64]
-    faces: Sequence[Face]
-    classes: Sequence[int | None]
+    faces: Sequence[Face] | FlatFaces
+    classes: Sequence[int | None] = ()
 
 
 def triangulate(jobs: Sequence[MeshJob]) -> list[BuildingMesh]:
     """One mesh per job, every face of every job triangulated together."""
-    ring_sizes: list[int] = []
-    face_rings: list[int] = []
-    face_job: list[int] = []
-    classes: list[int] = []
-    points: list[npt.NDArray[np.float64]] = []
-    for n, job in enumerate(jobs):
-        flat: list[int] = []
-        for face, kind in zip(job.faces, job.classes, strict=True):
-            for ring in face:
-                flat.extend(ring)
-                ring_sizes.append(len(ring))
-            face_rings.append(len(face))
-            classes.append(-1 if kind is None else kind)
-        face_job.extend([n] * len(job.faces))
-        points.append(job.vertices[np.asarray(flat, dtype=np.intp)])
-    if not face_rings:
+    flats = [job.faces if isinstance(job.faces, FlatFaces) else _flat(job) for job in jobs]
+    counts = np.fromiter((len(f.face_rings) for f in flats), np.intp, len(flats))
+    if not counts.sum():
         return [_empty(job.lod) for job in jobs]
+    points = [job.vertices[f.indices] for job, f in zip(jobs, flats, strict=True)]
     return _triangulate(
         jobs,
         np.concatenate(points),
-        _Layout.of(np.asarray(ring_sizes, np.intp), np.asarray(face_rings, np.intp)),
-        np.asarray(face_job, np.intp),
-        np.asarray(classes, np.int8),
+        _Layout.of(
+            np.concatenate([f.ring_sizes for f in flats]),
+            np.concatenate([f.face_rings for f in flats]),
+        ),
+        np.repeat(np.arange(len(jobs)), counts),
+        np.concatenate([f.classes for f in flats]),
+    )
+
+
+def _flat(job: MeshJob) -> FlatFaces:
+    faces = job.faces
+    assert not isinstance(faces, FlatFaces)
+    flat: list[int] = []
+    ring_sizes: list[int] = []
+    for face in faces:
+        for ring in face:
+            flat.extend(ring)
+            ring_sizes.append(len(ring))
+    return FlatFaces(
+        np.asarray(flat, np.intp),
+        np.asarray(ring_sizes, np.intp),
+        np.fromiter((len(f) for f in faces), np.intp, len(faces)),
+        np.asarray([-1 if k is None else k for k in job.classes], np.int8),
     )
 
 
@@ -223,20 +246,24 @@ def _fans(
 def _earcut(
     uv: npt.NDArray[np.float64], layout: _Layout, faces: npt.NDArray[np.intp]
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-    ring_sizes, first_ring, face_rings = layout.ring_sizes, layout.first_ring, layout.face_rings
-    face_start, face_size = layout.face_start, layout.face_size
-    out: list[npt.NDArray[np.intp]] = [np.zeros((0, 3), np.intp)]
-    owners: list[npt.NDArray[np.intp]] = [np.zeros(0, np.intp)]
-    for f in faces.tolist():
-        s, n = int(face_start[f]), int(face_size[f])
-        r0 = int(first_ring[f])
-        ends = np.cumsum(ring_sizes[r0 : r0 + int(face_rings[f])]).astype(np.uint32)
-        found = mapbox_earcut.triangulate_float64(uv[s : s + n], ends)
-        if len(found):
-            tris = found.astype(np.intp).reshape(-1, 3) + s
-            out.append(tris)
-            owners.append(np.full(len(tris), f, np.intp))
-    tris = np.concatenate(out)
+    # Per face, its rings' ends counted from the face's first vertex (what earcut wants).
+    face_of_ring = np.repeat(np.arange(len(layout.face_rings)), layout.face_rings)
+    ring_end = np.cumsum(layout.ring_sizes) - layout.face_start[face_of_ring]
+    ends = ring_end.astype(np.uint32)
+    starts = layout.face_start[faces]
+    stops = starts + layout.face_size[faces]
+    r0 = layout.first_ring[faces]
+    r1 = r0 + layout.face_rings[faces]
+    found = [
+        mapbox_earcut.triangulate_float64(uv[s:e], ends[a:b])
+        for s, e, a, b in zip(
+            starts.tolist(), stops.tolist(), r0.tolist(), r1.tolist(), strict=True
+        )
+    ]
+    counts = np.fromiter((len(t) // 3 for t in found), np.intp, len(found))
+    if not found or not counts.sum():
+        return np.zeros((0, 3), np.intp), np.zeros(0, np.intp)
+    tris = np.concatenate(found).astype(np.intp).reshape(-1, 3) + np.repeat(starts, counts)[:, None]
     # earcut's own winding is not the face's: turn every triangle to counter-clockwise.
     p = uv[tris]
     area = (p[:, 1, 0] - p[:, 0, 0]) * (p[:, 2, 1] - p[:, 0, 1]) - (p[:, 2, 0] - p[:, 0, 0]) * (
@@ -244,7 +271,7 @@ def _earcut(
     )
     flip = area < 0
     tris[flip] = tris[flip][:, ::-1]
-    return tris, np.concatenate(owners)
+    return tris, np.repeat(faces, counts)
 
 
 def _split(

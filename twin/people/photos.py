@@ -2,7 +2,7 @@
 
 What a phone sends is judged by its bytes, never by its name or declared type:
 Pillow is asked to open it with the accepted decoders only (JPEG, PNG, WebP,
-and HEIC/HEIF where ``pillow-heif`` is installed), its size in pixels is
+and HEIC/HEIF where ``pi-heif`` is installed), its size in pixels is
 checked *before* any pixel is decoded (a 50 kB file can claim 100,000 ×
 100,000 pixels: a decompression bomb), then it is decoded in full (a
 truncated file fails here, not later when someone looks at it). What is kept
@@ -50,8 +50,10 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 from twin.errors import TwinError
 
 try:  # HEIC where the library is there to read it (the phones' default format)
-    from pillow_heif import register_heif_opener
-except ImportError:  # pragma: no cover - pillow-heif is a dependency; kept optional
+    # pi-heif: pillow-heif's decoder-only build (its wheels leave out the
+    # GPL-licensed x265 encoder, which reading photos does not need).
+    from pi_heif import register_heif_opener
+except ImportError:  # pragma: no cover - pi-heif is a dependency; kept optional
     HEIC = False
 else:
     register_heif_opener()

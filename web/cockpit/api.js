@@ -128,6 +128,28 @@ export class Api {
     return fetch(this.base + this.communityPath("/stream"), { headers, signal, cache: "no-store" });
   }
 
+  /**
+   * A binary document (ArrayBuffer) of this community, e.g. "/buildings.glb";
+   * null when the API has none for it (404).
+   */
+  async bytes(suffix, timeoutMs = 60000) {
+    const headers = { Accept: "model/gltf-binary, application/octet-stream" };
+    if (this.key) headers.Authorization = `Bearer ${this.key}`;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    try {
+      const response = await fetch(this.base + this.communityPath(suffix), { headers, signal: controller.signal });
+      if (response.status === 404) return null;
+      if (!response.ok) throw new ApiError(response.status, response.statusText);
+      return await response.arrayBuffer();
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      throw new ApiError(0, err.name === "AbortError" ? "timeout" : "unreachable");
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   buildings() {
     return this.get("/buildings");
   }

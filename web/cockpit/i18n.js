@@ -90,6 +90,12 @@ const TEXTS = {
     "lang.switch": "EN",
     "load.failed": "加载失败：{msg}",
     "view.fit": "全景",
+    "backdrop.toggle": "实景底图",
+    "backdrop.loading": "实景底图加载中…",
+    "backdrop.missing": "实景底图不可用：{url} 不存在（{status}）。孪生模型照常显示。",
+    "backdrop.malformed": "实景底图不可用：{url} 不是有效的 3D Tiles 瓦片集（{why}）。孪生模型照常显示。",
+    "backdrop.unreachable": "实景底图不可用：无法访问 {url}（{why}）。孪生模型照常显示。",
+    "backdrop.content": "实景底图的部分瓦片加载失败（{n}）。",
   },
   en: {
     title: "Community Digital Twin Cockpit",
@@ -178,6 +184,12 @@ const TEXTS = {
     "lang.switch": "中文",
     "load.failed": "Failed to load: {msg}",
     "view.fit": "Fit",
+    "backdrop.toggle": "Backdrop",
+    "backdrop.loading": "Loading the backdrop…",
+    "backdrop.missing": "Backdrop unavailable: {url} was not found ({status}). The twin is drawn as usual.",
+    "backdrop.malformed": "Backdrop unavailable: {url} is not a valid 3D Tiles tileset ({why}). The twin is drawn as usual.",
+    "backdrop.unreachable": "Backdrop unavailable: {url} cannot be reached ({why}). The twin is drawn as usual.",
+    "backdrop.content": "Some backdrop tiles failed to load ({n}).",
   },
 };
 

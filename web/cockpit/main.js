@@ -12,6 +12,8 @@ import { byId, el, setText } from "./dom.js";
 import { language, onLanguageChange, setLanguage, startLanguage, t } from "./i18n.js";
 import { LivePoller } from "./live.js";
 import { buildModel, frameSampleIds, markersFor, modelOutdated } from "./model.js";
+import { drawModelled } from "./model3d.js";
+import { Backdrop } from "./backdrop.js";
 import {
   placeText,
   renderAlarms,
@@ -58,6 +60,7 @@ let side;
 let trendData;
 let sceneTrends;
 let services;
+let backdrop;
 let ready;
 const readyPromise = new Promise((resolve) => {
   ready = resolve;
@@ -70,6 +73,7 @@ function clearScreen() {
   byId("incident-list").replaceChildren();
   byId("alarm-list").replaceChildren();
   byId("ticker-track").replaceChildren();
+  backdrop?.configure(null);
   view?.clear();
   view?.setMarkers([]);
   side?.hide();
@@ -271,9 +275,13 @@ async function showModel(collection, { fit }) {
     }
   }
   const grids = api.has("/grids") ? ((await api.get("/grids").catch(() => null))?.features ?? []) : [];
-  state.model = buildModel(collection, details, grids);
+  const model = buildModel(collection, details, grids);
+  state.model = model;
   state.names = new Map(state.model.buildings.map((b) => [b.id, b.name || b.id]));
   view.setModel(state.model, { fit });
+  if (api.has("/paths")) view.setPaths((await api.get("/paths").catch(() => null))?.features ?? []);
+  const outcome = await drawModelled(api, view, state.model, new URL(location.href));
+  if (state.model === model) document.body.dataset.buildings = outcome;
 }
 
 /** The community was re-imported (buildings added or removed): rebuild, keep the camera. */
@@ -329,6 +337,7 @@ async function boot() {
     onPickBuilding: (b, s) => openBuilding(b, s),
     onPickIncident: (i) => openIncident(i),
   });
+  backdrop = new Backdrop(view, { button: byId("backdrop-toggle"), message: byId("backdrop-msg") });
   wireTabs();
   onLanguageChange(() => {
     if (services?.active) services.render();
@@ -358,6 +367,10 @@ async function boot() {
   await showModel(collection, { fit: true });
   onSnapshot(snapshotFromBuildings(collection));
   refreshSatisfaction().catch(() => {});
+  if (api.has("/backdrop")) {
+    // A community without one answers {url: null}; a failure leaves the twin as it is.
+    backdrop.configure(await api.get("/backdrop").catch(() => null));
+  }
 
   const liveAvailable = api.has("/live");
   const poller = new LivePoller({
@@ -397,6 +410,9 @@ window.cockpit = {
   },
   get services() {
     return services;
+  },
+  get backdrop() {
+    return backdrop;
   },
 };
 boot();

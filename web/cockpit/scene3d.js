@@ -9,10 +9,13 @@ import { OrbitControls } from "three/addons/controls/OrbitControls.js";
 import { CSS2DObject, CSS2DRenderer } from "three/addons/renderers/CSS2DRenderer.js";
 import { bounds, ringCentroid } from "./geo.js";
 import { addMarker, markerMaterials } from "./markers.js";
+import { pathRibbons } from "./ground.js";
+import { ModelMaterials, dressBuilding, storeyAtHeight, visibleRoofPoint, wallPointAt } from "./model3d.js";
 import { STATUS_COLORS } from "./scenes.js";
 
 const BAND_GAP_M = 0.35; // dark gap between storeys so the bands read as floors
 const CLICK_SLOP_PX = 6;
+const MAX_ID_LABELS = 60; // unnamed buildings are labelled by id only in small communities
 
 function shapesOf(polygons, origin) {
   return polygons.map((rings) => {
@@ -40,10 +43,12 @@ export class CommunityScene {
     this.buildingGroups = new Map();
     this.selected = null;
     this.markerScale = 1;
+    this.beforeRender = null; // e.g. the backdrop's tile updates
 
     this.renderer = new THREE.WebGLRenderer({ antialias: true });
     this.renderer.setPixelRatio(Math.min(window.devicePixelRatio, 2));
     this.renderer.setClearColor(0x070d18);
+    this.renderer.localClippingEnabled = true; // storeys cut out of modelled walls
     this.renderer.domElement.className = "scene-canvas";
     container.appendChild(this.renderer.domElement);
     this.labels = new CSS2DRenderer();
@@ -71,6 +76,9 @@ export class CommunityScene {
     this.edgeMaterial = new THREE.LineBasicMaterial({ color: 0x9fd3ff, transparent: true, opacity: 0.35 });
     this.selectedEdgeMaterial = new THREE.LineBasicMaterial({ color: 0xffffff });
     this.markerMats = markerMaterials();
+    this.modelMats = new ModelMaterials(STATUS_COLORS);
+    this.buildingsById = new Map();
+    this.source = "footprints"; // or "model": the community's glTF
 
     this.world = new THREE.Group();
     this.markers = new THREE.Group();
@@ -92,6 +100,8 @@ export class CommunityScene {
     this.world.clear();
     this.storeyMeshes.clear();
     this.buildingGroups.clear();
+    this.buildingsById.clear();
+    this.source = "footprints";
     this.requestRender();
   }
 
@@ -100,6 +110,7 @@ export class CommunityScene {
     this.clear();
     const allPoints = [];
     for (const b of buildings) {
+      this.buildingsById.set(b.id, b);
       const group = new THREE.Group();
       group.userData = { building: b.id };
       const shapes = shapesOf(b.polygons, origin);
@@ -121,9 +132,12 @@ export class CommunityScene {
         this.storeyMeshes.set(`${b.id}|${s.index}`, mesh);
       }
       const [cx, cy] = ringCentroid(b.polygons[0][0]);
-      const name = label(b.name || b.id, "label label-building");
-      name.position.set(cx - origin[0], cy - origin[1], b.roofZ + 3);
-      group.add(name);
+      // A city tile's hundreds of unnamed buildings would bury the view in ids.
+      if (b.name || buildings.length <= MAX_ID_LABELS) {
+        const name = label(b.name || b.id, "label label-building");
+        name.position.set(cx - origin[0], cy - origin[1], b.roofZ + 3);
+        group.add(name);
+      }
       this.world.add(group);
       this.buildingGroups.set(b.id, group);
       for (const poly of b.polygons) allPoints.push(...poly[0]);
@@ -137,6 +151,44 @@ export class CommunityScene {
     this.addGround();
     if (fit) this.fit();
     else this.requestRender();
+  }
+
+  /**
+   * Draw the buildings found in `parts` (model3d.buildingParts) as modelled,
+   * replacing their extruded footprints; the others keep theirs. Returns how
+   * many buildings are drawn as modelled.
+   */
+  useModelledBuildings(parts) {
+    let drawn = 0;
+    for (const [id, group] of this.buildingGroups) {
+      const part = parts.get(id);
+      if (!part || (!part.roof && !part.wall)) continue;
+      for (const child of [...group.children]) {
+        if (child.isCSS2DObject) continue;
+        group.remove(child);
+        if (child.userData.edges) child.geometry.dispose(); // storey geometries are shared
+      }
+      for (const key of [...this.storeyMeshes.keys()]) if (key.startsWith(`${id}|`)) this.storeyMeshes.delete(key);
+      const b = this.buildingsById.get(id);
+      for (const [key, mesh] of dressBuilding(group, b, part, this.modelMats, this.edgeMaterial, BAND_GAP_M)) {
+        this.storeyMeshes.set(key, mesh);
+      }
+      drawn += 1;
+    }
+    if (drawn) this.source = "model";
+    this.select(this.selected);
+    return drawn;
+  }
+
+  /** Walk paths (GeoJSON LineStrings, local metres) drawn on the ground. */
+  setPaths(features) {
+    const old = this.world.children.find((c) => c.userData.paths !== undefined);
+    if (old) {
+      this.world.remove(old);
+      old.geometry.dispose();
+    }
+    if (features.length) this.world.add(pathRibbons(features, this.origin));
+    this.requestRender();
   }
 
   addGrid(grid, origin) {
@@ -211,7 +263,8 @@ export class CommunityScene {
     for (const [key, mesh] of this.storeyMeshes) {
       const [building, index] = key.split("|");
       const status = statusOf(building, Number(index));
-      mesh.material = this.materials[status] ?? this.materials.normal;
+      const band = mesh.userData.band;
+      mesh.material = band ? this.modelMats.band(status, ...band) : (this.materials[status] ?? this.materials.normal);
     }
     this.requestRender();
   }
@@ -245,13 +298,32 @@ export class CommunityScene {
   screenPointOf(buildingId, storeyIndex) {
     const mesh = this.storeyMeshes.get(`${buildingId}|${storeyIndex}`);
     if (!mesh) return null;
-    mesh.geometry.computeBoundingBox();
-    const box = mesh.geometry.boundingBox.clone().translate(mesh.position);
-    const face = box.getCenter(new THREE.Vector3());
-    face.y = this.camera.position.y < face.y ? box.min.y : box.max.y;
-    const p = face.project(this.camera);
+    let face;
+    if (mesh.userData.band) {
+      const wall = this.buildingGroups.get(buildingId).children.find((c) => c.userData.surface === "wall");
+      const [lo, hi] = mesh.userData.band;
+      face = wallPointAt(wall, (lo + hi) / 2, this.camera.position);
+    } else {
+      mesh.geometry.computeBoundingBox();
+      const box = mesh.geometry.boundingBox.clone().translate(mesh.position);
+      face = box.getCenter(new THREE.Vector3());
+      face.y = this.camera.position.y < face.y ? box.min.y : box.max.y;
+    }
+    return this.toScreen(face);
+  }
+
+  /** Screen position (CSS pixels in the container) of a point of the scene's frame. */
+  toScreen(point) {
+    const p = point.clone().project(this.camera);
     const { width, height } = this.size;
     return { x: ((p.x + 1) / 2) * width, y: ((1 - p.y) / 2) * height };
+  }
+
+  /** Where a modelled building's roof is visible on screen, or null. */
+  roofScreenPoint(buildingId) {
+    const roof = this.buildingGroups.get(buildingId)?.children.find((c) => c.userData.surface === "roof");
+    const point = roof ? visibleRoofPoint(roof, this.camera, this.world.children) : null;
+    return point ? this.toScreen(point) : null;
   }
 
   watchPointer() {
@@ -279,6 +351,11 @@ export class CommunityScene {
       const data = hit.object.userData;
       if (data.incident) return this.onPickIncident(data.incident);
       if (data.building && data.storey !== undefined) return this.onPickBuilding(data.building, data.storey);
+      if (data.building && data.surface) {
+        // A roof or wall of a modelled building: the storey at the height clicked.
+        const b = this.buildingsById.get(data.building);
+        return this.onPickBuilding(data.building, b ? storeyAtHeight(b, hit.point.z) : null);
+      }
     }
     return null;
   }
@@ -299,6 +376,7 @@ export class CommunityScene {
     this.pending = true;
     requestAnimationFrame(() => {
       this.pending = false;
+      this.beforeRender?.();
       this.renderer.render(this.scene, this.camera);
       this.labels.render(this.scene, this.camera);
     });
