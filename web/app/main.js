@@ -77,7 +77,13 @@ async function openDetail(id) {
   } catch {
     /* offline: no photos shown */
   }
+  // The same incident unchanged (a stream echo, a poll): leave the page as it
+  // is, so nothing the person is choosing or typing is redrawn under them.
+  const seen = `${id}|${r.body.updated_at}|${r.body.events?.length}|${photos.length}|${lang()}`;
+  const unchanged = state.detail && seen === state.detailSeen && document.body.dataset.view === "detail";
   state.detail = r.body;
+  state.detailSeen = seen;
+  if (unchanged) return;
   renderDetail(document, r.body, state.map, photos);
   renderActions($("actions"), r.body, state.person, enqueue);
   document.body.dataset.detail = id;
