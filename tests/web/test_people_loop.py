@@ -146,6 +146,7 @@ def resident_confirms(resident: Page, case: Case, iid: str) -> None:
     """Told by the stream (no reload), the resident opens it, rates 4 and confirms."""
     card = resident.locator(f"#my-reports li.incident[data-incident='{iid}']")
     expect(card).to_have_attribute("data-status", "resolved", timeout=15_000)
+    assert iid in resident.evaluate("window.commtwinApp.heard")  # pushed, not polled
     card.locator("button").click()
     expect(resident.locator("#detail-photos img")).to_have_count(2)
     resident.locator(".rating input[value='4']").check()
