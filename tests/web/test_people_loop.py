@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.web.conftest import ConsoleLog, save_screenshot
+from tests.web.conftest import ConsoleLog, open_page, save_screenshot
 from tests.web.people_site import (
     PASSWORD,
     PeopleSite,
@@ -26,6 +26,7 @@ from tests.web.people_site import (
     photo_file,
     playwright_and_browser,
 )
+from tests.web.test_cockpit_page import load
 from tests.web.test_people_page import Pw
 
 pytestmark = pytest.mark.browser
@@ -114,6 +115,18 @@ CASES = [
 ]
 
 
+def on_the_cockpit(pw: Pw, site: PeopleSite, iid: str, place: str) -> None:
+    """The cockpit page (a big screen, its key) lists the report at its building and storey."""
+    page, log = open_page(pw[1])
+    try:
+        load(page, site.cockpit_url())
+        row = page.locator(f"#incident-list li.incident[data-incident='{iid}']")
+        expect(row).to_contain_text(place)
+    finally:
+        page.context.close()
+    assert log.errors == []
+
+
 def worker_handles(worker: Page, site: PeopleSite, case: Case, iid: str, tmp: Path) -> None:
     """Accept, then resolve with a photo (with the network cut, if the case says so)."""
     lang = case.lang
@@ -183,6 +196,8 @@ def test_a_report_goes_round_the_loop_on_two_phones(
         assert seen["grid"] == "g1"
         shown = {i["id"]: i for i in site.live()["incidents"]}
         assert shown[iid]["building"] == case.building
+        if case.tag == "zh":
+            on_the_cockpit(playwright_and_browser, site, iid, "1幢 · 4F · 01-0401")
 
         # 3. and 4. The worker accepts and resolves; the resident confirms and rates.
         worker_handles(worker, site, case, iid, tmp_path)
