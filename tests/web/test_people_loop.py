@@ -135,7 +135,7 @@ def worker_handles(worker: Page, site: PeopleSite, case: Case, iid: str, tmp: Pa
         expect(worker.locator("#queue-list li")).to_have_count(2)
         worker.wait_for_timeout(1500)
         assert "resolved" not in site.event_types(iid)
-        save_screenshot(worker, "people-worker-offline")
+        save_screenshot(worker, "people-worker-offline", docs=True)
         worker.context.set_offline(False)
     expect(body).to_have_attribute("data-pending", "0", timeout=20_000)
     expect(body).to_have_attribute("data-detail-status", "resolved", timeout=15_000)
