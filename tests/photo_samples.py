@@ -32,12 +32,14 @@ def png(size: tuple[int, int] = (64, 48), mode: str = "RGB") -> bytes:
     return out.getvalue()
 
 
-def private_jpeg(size: tuple[int, int] = (64, 48)) -> bytes:
-    """A JPEG that says where and with what it was taken, turned by EXIF (orientation 6)."""
+def private_jpeg(size: tuple[int, int] = (64, 48), orientation: int | None = 6) -> bytes:
+    """A JPEG that says where and with what it was taken, turned by EXIF (orientation 6:
+    shown turned 90° clockwise)."""
     exif = Image.Exif()
     exif[0x010F] = MAKER  # Make
     exif[0x0110] = "Model 7"  # Model
-    exif[0x0112] = 6  # Orientation: shown turned 90° clockwise
+    if orientation is not None:
+        exif[0x0112] = orientation
     exif[0x8825] = GPS  # GPSInfo
     xmp = f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><note>{XMP_MARK}</note></x:xmpmeta>'.encode()
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()

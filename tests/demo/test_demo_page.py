@@ -48,6 +48,9 @@ def test_the_printed_cockpit_url_renders_the_live_demo(
                 # Twenty lit buildings fill a good part of the view; an empty scene is dark.
                 assert stats.bright_fraction > 0.04, stats
                 assert stats.distinct_colours > 50, stats
+                # The newcomer's first screen shows roofs (flat, gable, hip), not boxes.
+                expect(page.locator("body")).to_have_attribute("data-buildings", "model")
+                assert stats.roof_pixels > 2000, stats
                 save_screenshot(page, "demo-cockpit", docs=True)
                 # The page asks only for what a cockpit:read key may read.
                 assert log.errors == []

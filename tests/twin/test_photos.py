@@ -43,8 +43,9 @@ def test_the_list_of_bad_uploads_is_long_enough_and_their_reasons_vary() -> None
     }  # fmt: skip
 
 
-def test_exif_gps_xmp_icc_and_comments_are_not_kept() -> None:
-    original = private_jpeg()
+@pytest.mark.parametrize("orientation", [6, 1, None])
+def test_exif_gps_xmp_icc_and_comments_are_not_kept(orientation: int | None) -> None:
+    original = private_jpeg(orientation=orientation)
     for mark in (MAKER.encode(), XMP_MARK.encode(), COMMENT, b"Exif\0\0"):
         assert mark in original, mark  # the sample really carries them
     photo = check_photo(original)
@@ -70,6 +71,8 @@ def test_a_thumbnail_is_a_small_jpeg_keeping_the_aspect() -> None:
     assert thumb.format == "JPEG"
     assert thumb.size == (320, 240)
     assert len(photo.thumb) < len(photo.data)
+    assert Image.open(io.BytesIO(check_photo(png((3000, 20))).thumb)).size == (320, 2)
+    assert Image.open(io.BytesIO(check_photo(png((1, 5000))).thumb)).size == (1, 320)
 
 
 def test_formats_are_kept_except_heic_which_becomes_jpeg() -> None:

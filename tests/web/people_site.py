@@ -67,10 +67,6 @@ class PeopleSite:
     def page_url(self) -> str:
         return f"{self.base}/app/{CID}"
 
-    def cockpit_url(self) -> str:
-        key = self.reader["Authorization"].removeprefix("Bearer ")
-        return f"{self.base}/cockpit/{CID}?key={key}"
-
     def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return httpx.request(method, f"{self.base}{path}", timeout=30, **kwargs)
 

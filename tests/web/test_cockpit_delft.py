@@ -138,6 +138,25 @@ def test_clicking_a_delft_roof_selects_its_building(
         expect(page.locator("#side")).to_have_attribute("data-id", building)
         expect(page.locator("#side-body details.storey")).not_to_have_count(0)
         save_screenshot(page, "cockpit-3dbag-picked", docs=True)
+        page.locator("#side-close").click()
+        # Closer to the building with the storey in alarm: a red band on its real walls.
+        page.evaluate(
+            """id => { const v = window.cockpit.view;
+                 const wall = v.buildingGroups.get(id).children
+                   .find(c => c.userData.surface === "wall");
+                 const box = wall.geometry.boundingBox;
+                 const c = box.getCenter(wall.position.clone());
+                 const r = Math.max(30, box.getSize(wall.position.clone()).length());
+                 v.controls.target.copy(c);
+                 v.camera.position.set(c.x + 0.8 * r, c.y - 1.4 * r, c.z + 0.9 * r);
+                 v.controls.update(); v.requestRender(); }""",
+            delft.alarm_building,
+        )
+        settle(page)
+        save_screenshot(page, "cockpit-3dbag-alarm", docs=True)
+        red = _bare(page, browser, [view_point(page, delft.alarm_building, ALARM_STOREY)])
+        assert [hue(p) for p in red.probes] == ["red"], red
+        assert red.roof_pixels > 500, red
         assert log.errors == []
     finally:
         page.context.close()

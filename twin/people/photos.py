@@ -150,8 +150,7 @@ def check_photo(data: bytes, limits: PhotoLimits = PhotoLimits()) -> CheckedPhot
     stored_as = _STORED_AS[source]
     clean = _pixels_only(upright, keep_alpha=stored_as != "JPEG")
     full = _encode(clean, stored_as)
-    thumb = _pixels_only(upright, keep_alpha=False)
-    thumb.thumbnail((limits.thumb_side, limits.thumb_side), Image.Resampling.LANCZOS)
+    thumb = _pixels_only(_shrunk(clean, limits.thumb_side), keep_alpha=False)
     return CheckedPhoto(
         data=full,
         content_type=_CONTENT_TYPES[stored_as],
@@ -258,10 +257,22 @@ def _pixels_only(image: Image.Image, *, keep_alpha: bool) -> Image.Image:
     return clean
 
 
+def _shrunk(image: Image.Image, side: int) -> Image.Image:
+    """At most ``side`` pixels on its longer side (never enlarged), the aspect kept."""
+    scale = side / max(image.size)
+    if scale >= 1:
+        return image
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    # reducing_gap: a fast integer reduction first, then Lanczos (as Image.thumbnail does).
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
+
+
 def _encode(image: Image.Image, fmt: str) -> bytes:
     out = io.BytesIO()
     if fmt == "JPEG":
-        image.save(out, "JPEG", quality=85, optimize=True)
+        # No optimize=True: its extra Huffman pass makes a 12 MP encode ~4× slower
+        # for a file a few per cent smaller.
+        image.save(out, "JPEG", quality=85)
     elif fmt == "WEBP":
         image.save(out, "WEBP", quality=85)
     else:

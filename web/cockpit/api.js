@@ -132,8 +132,8 @@ export class Api {
    * A binary document (ArrayBuffer) of this community, e.g. "/buildings.glb";
    * null when the API has none for it (404).
    */
-  async bytes(suffix, timeoutMs = 60000) {
-    const headers = { Accept: "model/gltf-binary, application/octet-stream" };
+  async bytes(suffix, timeoutMs = 60000, accept = "model/gltf-binary, application/octet-stream") {
+    const headers = { Accept: accept };
     if (this.key) headers.Authorization = `Bearer ${this.key}`;
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
@@ -141,13 +141,21 @@ export class Api {
       const response = await fetch(this.base + this.communityPath(suffix), { headers, signal: controller.signal });
       if (response.status === 404) return null;
       if (!response.ok) throw new ApiError(response.status, response.statusText);
-      return await response.arrayBuffer();
+      return accept.startsWith("image/") ? await response.blob() : await response.arrayBuffer();
     } catch (err) {
       if (err instanceof ApiError) throw err;
       throw new ApiError(0, err.name === "AbortError" ? "timeout" : "unreachable");
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * An image of this community (a report's photo or its thumbnail) as a Blob,
+   * fetched with the key (an <img src> could not send it); null when gone.
+   */
+  image(suffix) {
+    return this.bytes(suffix, 15000, "image/*");
   }
 
   buildings() {

@@ -11,7 +11,7 @@ import { Charts } from "./charts.js";
 import { byId, el, setText } from "./dom.js";
 import { language, onLanguageChange, setLanguage, startLanguage, t } from "./i18n.js";
 import { LivePoller } from "./live.js";
-import { buildModel, frameSampleIds, markersFor, modelOutdated } from "./model.js";
+import { buildModel, frameSampleIds, markersFor, modelOutdated, snapshotFromBuildings } from "./model.js";
 import { drawModelled } from "./model3d.js";
 import { Backdrop } from "./backdrop.js";
 import {
@@ -28,7 +28,7 @@ import { SCENES, alarmInScene, statusIn } from "./scenes.js";
 import { SidePanel } from "./sidepanel.js";
 import { clockTime } from "./sla.js";
 import { refreshState, showState, wireKeyForm } from "./status_ui.js";
-import { ChangeStream } from "./stream.js";
+import { followStream } from "./stream.js";
 import { TrendData, drawTrends, trendFollowsLive } from "./trend_panels.js";
 import { SceneTrends } from "./scene_trends.js";
 import { ServicesScene } from "./services_scene.js";
@@ -140,18 +140,6 @@ function onSnapshot(snapshot) {
   }
 }
 
-/** Without /live (older API): a snapshot-like view of the buildings collection. */
-function snapshotFromBuildings(collection) {
-  return {
-    community: cid,
-    buildings: (collection.features ?? []).map((f) => ({
-      id: f.id,
-      status: f.properties?.status,
-      storeys: (f.properties?.storeys ?? []).map((s) => ({ index: s.index, status: s.status })),
-    })),
-  };
-}
-
 async function openBuilding(buildingId, storeyIndex) {
   view.select(buildingId);
   side.focusStorey = storeyIndex;
@@ -182,7 +170,26 @@ async function openIncident(incidentId) {
     side.showIncident(incident, (b, s, u) => placeText(state.names, b, s, u));
   } catch (err) {
     side.failed(err.message);
+    return;
   }
+  showIncidentPhotos(incidentId).catch(() => {}); // the timeline stands without them
+}
+
+/** People's photos of an incident (issue 22), as thumbnails under its summary. */
+async function showIncidentPhotos(incidentId) {
+  const path = `/incidents/${encodeURIComponent(incidentId)}/photos`;
+  if (!api.has("/incidents/{id}/photos")) return;
+  const listed = (await api.get(path)).data ?? [];
+  const suffix = (photo, thumb) => `${path}/${photo.id}${thumb ? "/thumb" : ""}`;
+  const shots = [];
+  for (const photo of listed) {
+    const blob = await api.image(suffix(photo, true));
+    if (blob) shots.push({ photo, thumb: URL.createObjectURL(blob) });
+  }
+  side.showPhotos(incidentId, shots, async (photo) => {
+    const blob = await api.image(suffix(photo, false));
+    return blob ? URL.createObjectURL(blob) : null;
+  });
 }
 
 async function loadDevices() {
@@ -298,31 +305,6 @@ async function reloadModel(modelVersion) {
   }
 }
 
-/**
- * Once /live has answered, follow /stream: a version other than the one
- * shown (or a reset) makes the poller fetch /live now.
- */
-function followStream(poller) {
-  const stream = new ChangeStream({
-    open: (signal) => api.openStream(signal),
-    onEvent: (e) => {
-      if (e.event === "reset") poller.pollNow();
-      if (e.event !== "version") return;
-      try {
-        if (JSON.parse(e.data).etag !== poller.etag) poller.pollNow();
-      } catch {
-        poller.pollNow();
-      }
-    },
-  });
-  const started = setInterval(() => {
-    if (poller.state === "live") {
-      clearInterval(started);
-      stream.start();
-    } else if (poller.state === "noaccess" || poller.state === "needkey") clearInterval(started);
-  }, 250);
-}
-
 async function boot() {
   startLanguage();
   wireKeyForm();
@@ -365,7 +347,7 @@ async function boot() {
     return ready(false);
   }
   await showModel(collection, { fit: true });
-  onSnapshot(snapshotFromBuildings(collection));
+  onSnapshot(snapshotFromBuildings(cid, collection));
   refreshSatisfaction().catch(() => {});
   if (api.has("/backdrop")) {
     // A community without one answers {url: null}; a failure leaves the twin as it is.
@@ -376,7 +358,7 @@ async function boot() {
   const poller = new LivePoller({
     fetchLive: liveAvailable
       ? (etag) => api.live(etag)
-      : async () => ({ status: 200, etag: null, body: snapshotFromBuildings(await api.buildings()) }),
+      : async () => ({ status: 200, etag: null, body: snapshotFromBuildings(cid, await api.buildings()) }),
     onSnapshot,
     // The collection fallback is heavier than /live and changes less: poll it slower.
     intervalMs: liveAvailable ? undefined : 5000,
@@ -386,7 +368,7 @@ async function boot() {
     },
   });
   poller.start();
-  if (liveAvailable && api.has("/stream")) followStream(poller);
+  if (liveAvailable && api.has("/stream")) followStream(api, poller);
   refreshTrends().catch(() => {});
   setInterval(() => refreshTrends().catch(() => {}), TREND_REFRESH_MS);
   refreshSceneTrends().catch(() => {});

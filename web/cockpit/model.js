@@ -140,3 +140,15 @@ export function modelOutdated(model, snapshot, loadedVersion) {
   const live = snapshot.buildings.map((b) => b.id);
   return live.length !== drawn.size || live.some((id) => !drawn.has(id));
 }
+
+/** Without /live (older API): a snapshot-like view of the buildings collection. */
+export function snapshotFromBuildings(cid, collection) {
+  return {
+    community: cid,
+    buildings: (collection.features ?? []).map((f) => ({
+      id: f.id,
+      status: f.properties?.status,
+      storeys: (f.properties?.storeys ?? []).map((s) => ({ index: s.index, status: s.status })),
+    })),
+  };
+}

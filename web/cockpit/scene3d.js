@@ -166,7 +166,7 @@ export class CommunityScene {
       for (const child of [...group.children]) {
         if (child.isCSS2DObject) continue;
         group.remove(child);
-        if (child.userData.edges) child.geometry.dispose(); // storey geometries are shared
+        child.geometry.dispose(); // the building's own extrusions (shared by its storeys only)
       }
       for (const key of [...this.storeyMeshes.keys()]) if (key.startsWith(`${id}|`)) this.storeyMeshes.delete(key);
       const b = this.buildingsById.get(id);

@@ -149,6 +149,41 @@ export class SidePanel {
       ),
     );
     const description = incident.description ? [el("p", {}, incident.description)] : [];
-    this.body.replaceChildren(summary, ...description, el("h3", {}, t("incident.timeline")), timeline);
+    this.photos = el("div", { class: "photos", hidden: true });
+    this.body.replaceChildren(summary, ...description, this.photos, el("h3", {}, t("incident.timeline")), timeline);
+  }
+
+  /**
+   * The open incident's photos: `shots` are {photo, thumb} with thumb an object
+   * URL; a click shows the photo itself (`openFull(photo)` resolves to a URL).
+   * Residents' report photos first, then the workers'.
+   */
+  showPhotos(incidentId, shots, openFull) {
+    if (this.open?.id !== incidentId || !this.photos || !shots.length) return;
+    const byStage = (stage) => shots.filter((s) => s.photo.stage === stage);
+    const row = (stage) => {
+      const mine = byStage(stage);
+      if (!mine.length) return null;
+      return el(
+        "figure",
+        { class: "photo-row", dataset: { stage } },
+        el("figcaption", {}, t(`incident.photos.${stage}`)),
+        ...mine.map((s) =>
+          el("img", {
+            class: "photo-thumb",
+            src: s.thumb,
+            alt: t(`incident.photos.${stage}`),
+            dataset: { photo: String(s.photo.id) },
+            onclick: async (event) => {
+              const url = await openFull(s.photo).catch(() => null);
+              if (url) event.target.src = url;
+              event.target.classList.add("full");
+            },
+          }),
+        ),
+      );
+    };
+    this.photos.replaceChildren(...[row("report"), row("work")].filter(Boolean));
+    this.photos.hidden = false;
   }
 }

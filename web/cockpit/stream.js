@@ -98,3 +98,28 @@ export class ChangeStream {
     this.timer = setTimeout(() => this.connect(), retryDelay(this.failures));
   }
 }
+
+/**
+ * Once /live has answered, follow /stream: a version other than the one
+ * shown (or a reset) makes the poller fetch /live now.
+ */
+export function followStream(api, poller) {
+  const stream = new ChangeStream({
+    open: (signal) => api.openStream(signal),
+    onEvent: (e) => {
+      if (e.event === "reset") poller.pollNow();
+      if (e.event !== "version") return;
+      try {
+        if (JSON.parse(e.data).etag !== poller.etag) poller.pollNow();
+      } catch {
+        poller.pollNow();
+      }
+    },
+  });
+  const started = setInterval(() => {
+    if (poller.state === "live") {
+      clearInterval(started);
+      stream.start();
+    } else if (poller.state === "noaccess" || poller.state === "needkey") clearInterval(started);
+  }, 250);
+}
