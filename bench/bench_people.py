@@ -58,7 +58,7 @@ import psycopg  # noqa: E402
 from api.db import run_once  # noqa: E402
 from api.queries.keys import create_key  # noqa: E402
 from bench import people_world as world  # noqa: E402
-from bench.bench_api_live import base_env, process, wait_ready, wrk  # noqa: E402
+from bench.bench_api_live import base_env, process, wrk  # noqa: E402
 from commtwin import db  # noqa: E402
 from commtwin.api_workers import default_workers  # noqa: E402
 from tests.services import Broker, free_port, scratch_database  # noqa: E402
@@ -189,6 +189,20 @@ def task_list_script(workers: list[world.Phone], poll_s: float) -> str:
 def sample_load(out: Samples, stop: threading.Event) -> None:
     while not stop.wait(5.0):
         out.loads.append(os.getloadavg()[0])
+
+
+def wait_ready(base: str, timeout_s: float = 180) -> None:
+    """The API answering /readyz (slow to start on a busy machine: bench_api_live's 30 s
+    were not enough at load 13)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=10).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"commtwin api did not become ready in {timeout_s:g} s")
 
 
 def feed_started(url: str, timeout_s: float) -> None:
