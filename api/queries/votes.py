@@ -93,16 +93,20 @@ async def is_concerned(conn: Conn, vote_id: int, home: HomeId) -> bool:
 async def upsert_ballot(
     conn: Conn, vote_id: int, home: HomeId, choice: str, account_id: int
 ) -> dict[str, Any] | None:
-    """The household's ballot, now this one; None when the vote is not open (the guard)."""
+    """The household's ballot, now this one; None when the vote is not open (the guard).
+
+    Of two accounts of a household voting at once the one recorded last stands
+    (the row lock orders them); its time never goes back, so the kept ballot is
+    also the household's latest.
+    """
     return await fetch_one(
         conn,
         "INSERT INTO ballots (vote_id, building_id, unit_id, choice, account_id, cast_at)"
-        " SELECT v.id, %(b)s, %(u)s, %(ch)s, %(a)s, clock_timestamp() FROM votes v"
-        " WHERE v.id = %(v)s AND v.closed_at IS NULL"
-        " AND clock_timestamp() >= v.opens_at AND clock_timestamp() < v.closes_at"
+        " SELECT v.id, %(b)s, %(u)s, %(ch)s, %(a)s, c.t FROM votes v"
+        " CROSS JOIN LATERAL (SELECT clock_timestamp() AS t) c"
+        " WHERE v.id = %(v)s AND v.closed_at IS NULL AND c.t >= v.opens_at AND c.t < v.closes_at"
         " ON CONFLICT (vote_id, building_id, unit_id) DO UPDATE SET choice = EXCLUDED.choice,"
-        " account_id = EXCLUDED.account_id, cast_at = EXCLUDED.cast_at"
-        " WHERE ballots.cast_at <= EXCLUDED.cast_at"
+        " account_id = EXCLUDED.account_id, cast_at = greatest(ballots.cast_at, EXCLUDED.cast_at)"
         " RETURNING vote_id, building_id, unit_id, choice, cast_at",
         {"v": vote_id, "b": home.building_id, "u": home.unit_id, "ch": choice, "a": account_id},
     )

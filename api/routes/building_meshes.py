@@ -76,7 +76,7 @@ def glb_cache(request: Request) -> GlbCache:
         **problems(401, 403, 404, 429),
     },
 )
-async def buildings_glb_route(request: Request, cid: CommunityRead, conn: DbConn) -> Response:
+async def community_glb(request: Request, cid: CommunityRead, conn: DbConn) -> Response:
     """Binary glTF 2.0 of every building as modelled: Y-up metres in the community's
     local frame (glTF X, Y, Z = x east, z up, -y north), one node per building named
     by its id, materials `roof` and `wall`, `_FEATURE_ID_0` = the building's index."""

@@ -23,8 +23,10 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
+from psycopg_pool import AsyncConnectionPool
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from api.db import Conn
 from api.deps import State
 from api.errors import NotFoundError
 from api.live import events as ev
@@ -52,17 +54,23 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def changed_id(event: ev.StreamEvent) -> tuple[str, str | None] | None:
-    """``(incident id, its grid)`` of an incident event; None for any other event.
+def changed_id(event: ev.StreamEvent, community: str) -> tuple[str, str | None] | None:
+    """``(incident id, its grid)`` of an incident event of ``community``; None otherwise.
 
-    >>> changed_id(ev.StreamEvent("incident", 7, '{"incident": {"id": "r-1", "grid": "g1"}}'))
+    >>> data = '{"community": "c", "incident": {"id": "r-1", "grid": "g1"}}'
+    >>> changed_id(ev.StreamEvent("incident", 7, data), "c")
     ('r-1', 'g1')
-    >>> changed_id(ev.StreamEvent("alarm", 8, '{"alarm": {"id": 3}}')) is None
+    >>> changed_id(ev.StreamEvent("incident", 7, data), "elsewhere") is None
+    True
+    >>> changed_id(ev.StreamEvent("alarm", 8, '{"community": "c"}'), "c") is None
     True
     """
     if event.event != "incident":
         return None
-    item = orjson.loads(event.data).get("incident")
+    body = orjson.loads(event.data)
+    if body.get("community") != community:  # the hub's subscription is per community already
+        return None
+    item = body.get("incident")
     if not isinstance(item, dict) or not isinstance(item.get("id"), str):
         return None
     grid = item.get("grid")
@@ -82,16 +90,16 @@ def sees_by_grid(person: Person, grid: str | None) -> bool:
 class Judge:
     """Which incidents of the community one stream's person may see."""
 
-    def __init__(self, person: Person, state: ApiState) -> None:
+    def __init__(self, person: Person, pool: AsyncConnectionPool[Conn]) -> None:
         self.person = person
-        self.state = state
+        self.pool = pool
         self.households: dict[str, bool] = {}  # a resident's verdict per incident id
 
     async def tells(self, event: ev.StreamEvent) -> dict[str, str] | None:
         """What to tell the person about one hub event: None for nothing."""
         if event.event == ev.RESET:
             return {}
-        changed = changed_id(event)
+        changed = changed_id(event, self.person.community_id)
         if changed is None:
             return None
         iid, grid = changed
@@ -100,7 +108,7 @@ class Judge:
         if iid not in self.households:
             if len(self.households) > 10_000:  # a stream open for months: start again
                 self.households.clear()
-            async with self.state.pool.connection() as conn:
+            async with self.pool.connection() as conn:
                 scope = await incident_scope(conn, self.person.community_id, iid)
             self.households[iid] = scope is not None and may_see(self.person, scope)
         return {"id": iid} if self.households[iid] else None
@@ -129,7 +137,7 @@ async def _session_lives(request: Request, state: ApiState) -> bool:
 async def _events(
     request: Request, hub: LiveHub, sub: Subscriber, session: Session, state: ApiState
 ) -> AsyncIterator[ServerSentEvent]:
-    judge = Judge(session.person, state)
+    judge = Judge(session.person, state.pool)
     try:
         # A first event at once: the page knows the stream is open and reads its list.
         yield ServerSentEvent(data="{}", event="incidents", retry=RETRY_MS)

@@ -120,7 +120,7 @@ CREATE TABLE vote_households (
 );
 
 -- One ballot per (vote, household): a household's accounts share it, the last
--- one cast before the close is kept (the API's upsert checks closes_at).
+-- one recorded before the close is kept (the API's upsert checks closes_at).
 CREATE TABLE ballots (
     vote_id     bigint NOT NULL,
     building_id text NOT NULL,

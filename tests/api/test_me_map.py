@@ -6,22 +6,28 @@ communities; community A has a building B does not.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 
 import httpx
 import psycopg
 import pytest
+from psycopg_pool import AsyncConnectionPool
 
 from api.app import create_app
 from api.config import ApiConfig
 from api.db import run_once
+from api.live.events import StreamEvent
 from api.queries.keys import create_key
+from api.routes.me_stream import Judge
 from commtwin import db
 from tests.api.conftest import auth, serve
 from tests.api.seed import A, B
 from tests.api.test_people_api import PASSWORD, _model, session_of
 from tests.services import scratch_database
+from tests.web.seed import seed_community
+from twin.people.roles import Household, Person, Role
 
 ONLY_IN_A = "b9"
 
@@ -120,3 +126,41 @@ def test_the_page_is_served_and_its_files_stay_in_their_folder(http: httpx.Clien
     for bad in ("/app-assets/../../pyproject.toml", "/app-assets/%2e%2e/cockpit/main.js",
                 "/app-assets/index.html", "/app-assets/nothing.js"):  # fmt: skip
         assert http.get(bad).status_code == 404, bad
+
+
+def test_the_stream_tells_a_household_of_its_reports_and_workers_of_their_grids() -> None:
+    """``Judge`` on a real database: whose report an incident is comes from people_reports."""
+    with scratch_database() as url:
+        db.upgrade(url, prefer="plain")
+        with psycopg.connect(url, autocommit=True) as conn:
+            seed_community(conn, "judged", "judged")  # r-1 in b04 (g1), r-3 in b06 (g2)
+            conn.execute(
+                "INSERT INTO people_reports (community_id, incident_id, building_id, unit_id)"
+                " VALUES ('judged', 'r-1', 'b04', '04-0201')"
+            )
+
+        def event(iid: str, grid: str) -> StreamEvent:
+            data = {"community": "judged", "incident": {"id": iid, "grid": grid}}
+            return StreamEvent("incident", 1, json.dumps(data))
+
+        async def verdicts(person: Person) -> list[dict[str, str] | None]:
+            async with AsyncConnectionPool(url, min_size=1, max_size=1, open=False) as pool:
+                judge = Judge(person, pool)
+                return [
+                    await judge.tells(event("r-1", "g1")),
+                    await judge.tells(event("r-3", "g2")),
+                    await judge.tells(event("r-1", "g1")),  # the cached verdict
+                    await judge.tells(StreamEvent("alarm", 2, "{}")),
+                ]
+
+        home, neighbour = Household("b04", "04-0201"), Household("b04", "04-0301")
+        told = asyncio.run(verdicts(Person(1, "judged", Role.RESIDENT, household=home)))
+        assert told == [{"id": "r-1"}, None, {"id": "r-1"}, None]
+        told = asyncio.run(verdicts(Person(2, "judged", Role.RESIDENT, household=neighbour)))
+        assert told == [None, None, None, None]
+        worker = Person(3, "judged", Role.WORKER, grids=frozenset({"g2"}))
+        assert asyncio.run(verdicts(worker)) == [None, {"id": "r-3"}, None, None]
+        office = Person(4, "judged", Role.OFFICE)
+        assert asyncio.run(verdicts(office)) == [{"id": "r-1"}, {"id": "r-3"}, {"id": "r-1"}, None]
+        other = Person(5, "elsewhere", Role.OFFICE)
+        assert asyncio.run(verdicts(other)) == [None, None, None, None]

@@ -4,6 +4,7 @@ when a vote opens; a home without a floor area refused; the cockpit's governance
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -201,3 +202,40 @@ def test_the_store_refuses_a_ballot_once_the_announced_close_has_passed(table: T
     assert (r["yes_owners"], r["no_owners"], r["participating_owners"]) == (1, 0, 1)
     assert r["passed"] is True
     assert http.get(f"{base}/topics/suggested?window_days=0.001", headers=office).status_code == 422
+
+
+def test_two_accounts_of_one_household_voting_at_once_leave_one_ballot(table: Table) -> None:
+    http, base = table.http, f"/v1/communities/{A}"
+    office = table.session("office")
+    first, second = (table.resident(f"ma.{n}", "b1", "1-101") for n in ("yun", "li"))
+    topic = http.post(
+        f"{base}/topics",
+        json={"title": "1幢门禁", "body": "1幢门禁改造。", "building_id": "b1"},
+        headers=office,
+    ).json()
+    vote = http.post(
+        f"{base}/topics/{topic['id']}/votes",
+        json={"level": "building", "closes_at": (NOW + timedelta(days=1)).isoformat()},
+        headers=office,
+    ).json()
+    ballot = f"{base}/votes/{vote['id']}/ballot"
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(
+            pool.map(
+                lambda n: (
+                    http.put(
+                        ballot,
+                        json={"choice": "yes" if n % 2 else "no"},
+                        headers=first if n % 2 else second,
+                    ).status_code
+                ),
+                range(16),
+            )
+        )
+    assert answers == [200] * 16
+    seen = http.get(f"{base}/votes/{vote['id']}", headers=first).json()
+    assert seen["ballots"] == 1
+    assert seen["my_choice"] in ("yes", "no")
+    r = http.post(f"{base}/votes/{vote['id']}/close", headers=office).json()["result"]
+    assert r["participating_owners"] == 1
+    assert r["yes_owners"] + r["no_owners"] == 1

@@ -66,6 +66,8 @@ def test_each_level_concerns_its_households() -> None:
         "b1/2-201",
     ]
     assert ids(concerned_ids(c, Level.ONLINE, Place(building_id="b2"))) == ["b2/101"]
+    # Units without a stairwell attribute belong to no stairwell, not to one named "None".
+    assert concerned_ids(c, Level.BUILDING, Place(building_id="b3", stairwell="None")) == ()
     with pytest.raises(DeliberationError, match="lies in no grid"):
         concerned_ids(c, Level.ESTATE, Place(x=500, y=500))
     with pytest.raises(DeliberationError, match="needs a building"):

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from tests.shared_data import DELFT
 from twin.community.file import read_geometry, read_json_file
+from twin.geometry.cityjson_mesh import MeshSource, triangulated
 from twin.geometry.mesh import MeshJob, extrude, triangulate
 from twin.model.mesh import GROUND, ROOF, WALL, BuildingMesh
 
@@ -157,3 +158,13 @@ def test_the_3dbag_tile_keeps_its_lod2_roofs_and_closed_solids() -> None:
         if m is not None
     )
     assert slopes > 100  # many pitched roofs, which an extruded footprint cannot have
+
+
+def test_a_geometry_that_cannot_be_triangulated_loses_only_its_mesh() -> None:
+    square = {"type": "MultiSurface", "lod": "2", "boundaries": [[[0, 1, 2, 3]]]}
+    dangling = {"type": "MultiSurface", "lod": "2", "boundaries": [[[0, 1, 9]]]}
+    xyz = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]], float)
+    good, bad = triangulated([MeshSource("2", [(square, xyz)]), MeshSource("2", [(dangling, xyz)])])
+    assert bad is None
+    assert good is not None
+    assert good.triangle_count == 2

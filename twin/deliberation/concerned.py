@@ -99,12 +99,10 @@ def concerned_units(
         buildings = [found]
     for building in buildings:
         for unit in building.units:
-            if (
-                level is Level.BUILDING
-                and place.stairwell is not None
-                and str(unit.attributes.get(STAIRWELL_KEY)) != place.stairwell
-            ):
-                continue
+            if level is Level.BUILDING and place.stairwell is not None:
+                stairwell = unit.attributes.get(STAIRWELL_KEY)
+                if stairwell is None or str(stairwell) != place.stairwell:
+                    continue
             yield building, unit
 
 

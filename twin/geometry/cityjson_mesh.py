@@ -133,7 +133,7 @@ def _parse(
     face_open = opens & (level == need - 1)
     digit = (chars - 48) <= 9  # uint8 arithmetic: non-digits wrap above 9
     number_start = digit & ~np.concatenate(([False], digit[:-1]))
-    values = np.array(joined.translate(_SEPARATORS).split(), dtype=np.intp)
+    values = _numbers(joined)
     rings_before = np.cumsum(ring_open)
     ring_of_number = rings_before[number_start] - 1
     ring_sizes = np.bincount(ring_of_number, minlength=int(rings_before[-1])).astype(np.intp)
@@ -162,15 +162,23 @@ def _classes(geometry: Mapping[str, Any], count: int) -> npt.NDArray[np.int8]:
     values: Any = semantics.get("values")
     if not isinstance(surfaces, list) or not isinstance(values, list):
         return unknown
-    for _ in range(_INDEX_DEPTH[str(geometry.get("type"))] - 3):
-        values = [v for sub in values if isinstance(sub, list) for v in sub]
-    if len(values) != count:
+    # The values' nesting is the boundaries' less the rings; read as one list of numbers
+    # (null: no semantics, -1), one face each if the shapes agree.
+    text = orjson.dumps(values).replace(b"null", b"-1")
+    if text.translate(None, b"0123456789,[]-") or b"[]" in text or not count:
         return unknown
-    lut = [
-        -1 if (c := surface_class(s.get("type") if isinstance(s, Mapping) else None)) is None else c
-        for s in surfaces
-    ]
-    lut.append(-1)
+    picks = _numbers(text)
+    if len(picks) != count:
+        return unknown
+    lut = np.array(
+        [-1 if (c := surface_class(s.get("type") if isinstance(s, Mapping) else None)) is None
+         else c for s in surfaces] + [-1],
+        np.int8,
+    )  # fmt: skip
     n = len(surfaces)
-    picks = [v if type(v) is int and 0 <= v < n else n for v in values]
-    return np.asarray(lut, np.int8)[np.asarray(picks, np.intp)]
+    return lut[np.where((picks >= 0) & (picks < n), picks, n)]
+
+
+def _numbers(text: bytes) -> npt.NDArray[np.intp]:
+    """The integers of a JSON text of nested lists, in order."""
+    return np.fromstring(text.translate(_SEPARATORS), dtype=np.intp, sep=" ")

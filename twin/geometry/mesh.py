@@ -220,10 +220,11 @@ def _convex(
 ) -> npt.NDArray[np.bool_]:
     """Whether each exterior ring turns left (or goes straight) at every vertex."""
     at = np.repeat(start, size) + _ranks(size)
-    rank = _ranks(size)
-    size_rep = np.repeat(size, size)
-    nxt = np.repeat(start, size) + (rank + 1) % size_rep
-    prv = np.repeat(start, size) + (rank - 1) % size_rep
+    last = np.cumsum(size) - 1  # each ring's last vertex, in ``at``
+    first = last - size + 1
+    nxt, prv = at + 1, at - 1
+    nxt[last] = start
+    prv[first] = start + size - 1
     e1 = uv[at] - uv[prv]
     e2 = uv[nxt] - uv[at]
     cross = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]

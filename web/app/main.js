@@ -6,6 +6,7 @@
 import { renderActions } from "./actions.js";
 import { Api, sender } from "./api.js";
 import { applyStatic, initialLang, lang, setLang, t } from "./i18n.js";
+import { residentOrder } from "./order.js";
 import { OfflineQueue } from "./queue.js";
 import { renderDetail, renderList, renderQueue, tickSla } from "./render.js";
 import { ReportForm } from "./report.js";
@@ -25,6 +26,7 @@ const state = {
   detail: null,
   queue: null,
   stream: null,
+  heard: [], // the last incident ids the stream named (for the browser tests)
   timers: [],
 };
 window.commtwinApp = state; // for the browser tests
@@ -48,14 +50,14 @@ async function refreshList() {
   let r;
   try {
     // A resident follows their reports to the end (closed ones too); a worker, what is open.
-    const which = state.person.role === "resident" ? "?status=all&limit=50" : "";
+    const which = state.person.role === "resident" ? "?status=all&limit=500" : "";
     r = await api.get(`/v1/me/incidents${which}`);
   } catch {
     return; // offline: what is shown stays
   }
   if (r.status === 401) return signedOut("auth.again");
   if (r.status !== 200) return;
-  state.incidents = r.body.data;
+  state.incidents = state.person.role === "resident" ? residentOrder(r.body.data) : r.body.data;
   const list = state.person.role === "resident" ? $("my-reports") : $("tasks");
   renderList(list, state.incidents, state.map, openDetail);
   document.body.dataset.loaded = String(Date.now());
@@ -76,7 +78,13 @@ async function openDetail(id) {
   } catch {
     /* offline: no photos shown */
   }
+  // The same incident unchanged (a stream echo, a poll): leave the page as it
+  // is, so nothing the person is choosing or typing is redrawn under them.
+  const seen = `${id}|${r.body.updated_at}|${r.body.events?.length}|${photos.length}|${lang()}`;
+  const unchanged = state.detail && seen === state.detailSeen && document.body.dataset.view === "detail";
   state.detail = r.body;
+  state.detailSeen = seen;
+  if (unchanged) return;
   renderDetail(document, r.body, state.map, photos);
   renderActions($("actions"), r.body, state.person, enqueue);
   document.body.dataset.detail = id;
@@ -129,6 +137,7 @@ function openStream() {
   source.addEventListener("open", () => connState(true));
   source.addEventListener("incidents", (ev) => {
     const id = JSON.parse(ev.data || "{}").id;
+    if (id) state.heard = [...state.heard.slice(-49), id];
     clearTimeout(pending);
     pending = setTimeout(() => {
       refreshList();

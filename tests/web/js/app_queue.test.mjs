@@ -8,6 +8,7 @@ import { MemoryStore, OfflineQueue, incidentIdOf, newItem, outcome } from "../..
 import { reportBody } from "../../../web/app/report.js";
 import { actionsFor } from "../../../web/app/actions.js";
 import { viewBoxOf, pathOf } from "../../../web/app/map.js";
+import { residentOrder } from "../../../web/app/order.js";
 
 let n = 0;
 const uuid = () => `c-${++n}`;
@@ -113,4 +114,16 @@ test("the map's frame holds every footprint, y flipped for SVG", () => {
   const map = { buildings: [{ id: "b", footprint: square }], grids: [] };
   assert.deepEqual(viewBoxOf(map, 0), [0, -20, 10, 20]);
   assert.ok(pathOf(square).startsWith("M0.00,0.00L10.00,0.00L10.00,-20.00"));
+});
+
+test("a resident sees what waits for them first, then open, then the latest finished", () => {
+  const list = [
+    { id: "old-closed", status: "closed", closed_at: "2026-01-01T00:00:00Z" },
+    { id: "open-2", status: "accepted", reported_at: "2026-02-02T00:00:00Z" },
+    { id: "new-closed", status: "closed", closed_at: "2026-03-01T00:00:00Z" },
+    { id: "to-confirm", status: "resolved", reported_at: "2026-02-03T00:00:00Z" },
+    { id: "open-1", status: "dispatched", reported_at: "2026-02-01T00:00:00Z" },
+  ];
+  assert.deepEqual(residentOrder(list).map((i) => i.id),
+    ["to-confirm", "open-1", "open-2", "new-closed", "old-closed"]);
 });
