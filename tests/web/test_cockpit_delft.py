@@ -142,11 +142,9 @@ def test_clicking_a_delft_roof_selects_its_building(
         # Closer to the building with the storey in alarm: a red band on its real walls.
         page.evaluate(
             """id => { const v = window.cockpit.view;
-                 const wall = v.buildingGroups.get(id).children
-                   .find(c => c.userData.surface === "wall");
-                 const box = wall.geometry.boundingBox;
-                 const c = box.getCenter(wall.position.clone());
-                 const r = Math.max(30, box.getSize(wall.position.clone()).length());
+                 const box = v.buildingBox(id);
+                 const c = box.getCenter(v.camera.position.clone());
+                 const r = Math.max(30, box.getSize(v.camera.position.clone()).length());
                  v.controls.target.copy(c);
                  v.camera.position.set(c.x + 0.8 * r, c.y - 1.4 * r, c.z + 0.9 * r);
                  v.controls.update(); v.requestRender(); }""",

@@ -12,7 +12,7 @@ import { byId, el, setText } from "./dom.js";
 import { language, onLanguageChange, setLanguage, startLanguage, t } from "./i18n.js";
 import { LivePoller } from "./live.js";
 import { buildModel, frameSampleIds, markersFor, modelOutdated, snapshotFromBuildings } from "./model.js";
-import { drawModelled } from "./model3d.js";
+import { drawModelled, wantsModel } from "./model3d.js";
 import { Backdrop } from "./backdrop.js";
 import {
   placeText,
@@ -285,9 +285,11 @@ async function showModel(collection, { fit }) {
   const model = buildModel(collection, details, grids);
   state.model = model;
   state.names = new Map(state.model.buildings.map((b) => [b.id, b.name || b.id]));
-  view.setModel(state.model, { fit });
+  const address = new URL(location.href);
+  // Footprints only when no glTF will replace them (or it fails: drawModelled).
+  view.setModel(state.model, { fit, footprints: !wantsModel(api, address) });
   if (api.has("/paths")) view.setPaths((await api.get("/paths").catch(() => null))?.features ?? []);
-  const outcome = await drawModelled(api, view, state.model, new URL(location.href));
+  const outcome = await drawModelled(api, view, state.model, address);
   if (state.model === model) document.body.dataset.buildings = outcome;
 }
 

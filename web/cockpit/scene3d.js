@@ -1,4 +1,5 @@
-// The 3D community: buildings as stacks of storey bands coloured by status,
+// The 3D community: buildings as modelled (modelled.js) or as stacks of
+// extruded storey bands, storeys coloured by status,
 // management grids on the ground, markers for alarms, incidents and placed
 // devices. Frame: community-local metres, z up, shifted by `origin` so that
 // float32 GPU coordinates stay precise. Renders on demand, not in a loop, to
@@ -10,22 +11,15 @@ import { CSS2DObject, CSS2DRenderer } from "three/addons/renderers/CSS2DRenderer
 import { bounds, ringCentroid } from "./geo.js";
 import { addMarker, markerMaterials } from "./markers.js";
 import { pathRibbons } from "./ground.js";
-import { ModelMaterials, dressBuilding, outlineBuilding, storeyAtHeight, visibleRoofPoint, wallPointAt } from "./model3d.js";
+import { storeyAtHeight } from "./model3d.js";
+import { ModelledBuildings } from "./modelled.js";
+import { extrudeFootprints, removeFootprints, shapesOf } from "./footprints.js";
 import { STATUS_COLORS } from "./scenes.js";
 
 const BAND_GAP_M = 0.35; // dark gap between storeys so the bands read as floors
 const CLICK_SLOP_PX = 6;
 const OUTLINE_ALL_MAX = 300; // modelled buildings outlined at load up to this many
 const MAX_ID_LABELS = 60; // unnamed buildings are labelled by id only in small communities
-
-function shapesOf(polygons, origin) {
-  return polygons.map((rings) => {
-    const toV = ([x, y]) => new THREE.Vector2(x - origin[0], y - origin[1]);
-    const shape = new THREE.Shape(rings[0].map(toV));
-    for (const hole of rings.slice(1)) shape.holes.push(new THREE.Path(hole.map(toV)));
-    return shape;
-  });
-}
 
 function label(text, className) {
   const el = document.createElement("div");
@@ -40,7 +34,8 @@ export class CommunityScene {
     this.onPickBuilding = onPickBuilding;
     this.onPickIncident = onPickIncident;
     this.origin = [0, 0];
-    this.storeyMeshes = new Map(); // `${building}|${storey}` -> mesh
+    this.storeyMeshes = new Map(); // `${building}|${storey}` -> extruded footprint band
+    this.modelled = null; // ModelledBuildings, once the glTF is drawn
     this.buildingGroups = new Map();
     this.selected = null;
     this.markerScale = 1;
@@ -49,7 +44,6 @@ export class CommunityScene {
     this.renderer = new THREE.WebGLRenderer({ antialias: true });
     this.renderer.setPixelRatio(Math.min(window.devicePixelRatio, 2));
     this.renderer.setClearColor(0x070d18);
-    this.renderer.localClippingEnabled = true; // storeys cut out of modelled walls
     this.renderer.domElement.className = "scene-canvas";
     container.appendChild(this.renderer.domElement);
     this.labels = new CSS2DRenderer();
@@ -68,16 +62,11 @@ export class CommunityScene {
     sun.position.set(-0.5, -1, 1.6);
     this.scene.add(sun);
 
-    this.materials = Object.fromEntries(
-      Object.entries(STATUS_COLORS).map(([status, color]) => [
-        status,
-        new THREE.MeshLambertMaterial({ color }),
-      ]),
-    );
+    this.materials = new Map(); // colour -> material of extruded storey bands
+    this.colourOf = (b, i) => STATUS_COLORS.normal; // the last colouring, for footprints drawn later
     this.edgeMaterial = new THREE.LineBasicMaterial({ color: 0x9fd3ff, transparent: true, opacity: 0.35 });
     this.selectedEdgeMaterial = new THREE.LineBasicMaterial({ color: 0xffffff });
     this.markerMats = markerMaterials();
-    this.modelMats = new ModelMaterials(STATUS_COLORS);
     this.buildingsById = new Map();
     this.source = "footprints"; // or "model": the community's glTF
 
@@ -90,7 +79,6 @@ export class CommunityScene {
     this.resize();
   }
 
-  /** Build the static community: buildings, storey bands, grids, ground. */
   /** Remove the community (GPU buffers and label elements included). */
   clear() {
     this.world.traverse((o) => {
@@ -99,6 +87,8 @@ export class CommunityScene {
       if (o.isCSS2DObject) o.element.remove();
     });
     this.world.clear();
+    this.modelled?.dispose();
+    this.modelled = null;
     this.storeyMeshes.clear();
     this.buildingGroups.clear();
     this.buildingsById.clear();
@@ -106,7 +96,12 @@ export class CommunityScene {
     this.requestRender();
   }
 
-  setModel({ buildings, grids, origin }, { fit = true } = {}) {
+  /**
+   * Build the static community: labels, grids, ground, and the buildings as
+   * extruded footprints unless `footprints` is false (the glTF is about to be
+   * drawn instead: useModelledBuildings).
+   */
+  setModel({ buildings, grids, origin }, { fit = true, footprints = true } = {}) {
     this.origin = origin;
     this.clear();
     const allPoints = [];
@@ -114,24 +109,6 @@ export class CommunityScene {
       this.buildingsById.set(b.id, b);
       const group = new THREE.Group();
       group.userData = { building: b.id };
-      const shapes = shapesOf(b.polygons, origin);
-      const geometries = new Map(); // band height -> geometry, shared by storeys
-      for (const s of b.storeys) {
-        const depth = Math.max(0.2, s.height - Math.min(BAND_GAP_M, s.height * 0.15));
-        let geometry = geometries.get(depth);
-        if (!geometry) {
-          geometry = new THREE.ExtrudeGeometry(shapes, { depth, bevelEnabled: false });
-          geometries.set(depth, geometry);
-        }
-        const mesh = new THREE.Mesh(geometry, this.materials.normal);
-        mesh.position.z = s.floorZ;
-        mesh.userData = { building: b.id, storey: s.index };
-        const edges = new THREE.LineSegments(new THREE.EdgesGeometry(geometry), this.edgeMaterial);
-        edges.position.z = s.floorZ;
-        edges.userData = { edges: true };
-        group.add(mesh, edges);
-        this.storeyMeshes.set(`${b.id}|${s.index}`, mesh);
-      }
       const [cx, cy] = ringCentroid(b.polygons[0][0]);
       // A city tile's hundreds of unnamed buildings would bury the view in ids.
       if (b.name || buildings.length <= MAX_ID_LABELS) {
@@ -144,6 +121,7 @@ export class CommunityScene {
       for (const poly of b.polygons) allPoints.push(...poly[0]);
       b.anchor = [cx, cy];
     }
+    if (footprints) for (const b of buildings) this.extrude(b);
     for (const g of grids) this.addGrid(g, origin);
     this.extent = bounds(allPoints.length ? allPoints : [origin]);
     this.maxHeight = Math.max(10, ...buildings.map((b) => b.roofZ));
@@ -154,31 +132,54 @@ export class CommunityScene {
     else this.requestRender();
   }
 
-  /**
-   * Draw the buildings found in `parts` (model3d.buildingParts) as modelled,
-   * replacing their extruded footprints; the others keep theirs. Returns how
-   * many buildings are drawn as modelled.
-   */
-  useModelledBuildings(parts) {
-    let drawn = 0;
-    for (const [id, group] of this.buildingGroups) {
-      const part = parts.get(id);
-      if (!part || (!part.roof && !part.wall)) continue;
-      for (const child of [...group.children]) {
-        if (child.isCSS2DObject) continue;
-        group.remove(child);
-        child.geometry.dispose(); // the building's own extrusions (shared by its storeys only)
-      }
-      for (const key of [...this.storeyMeshes.keys()]) if (key.startsWith(`${id}|`)) this.storeyMeshes.delete(key);
-      const b = this.buildingsById.get(id);
-      for (const [key, mesh] of dressBuilding(group, b, part, this.modelMats, BAND_GAP_M)) {
-        this.storeyMeshes.set(key, mesh);
-      }
-      // Every outline in an estate; in a city only the selected building's (select()).
-      if (parts.size <= OUTLINE_ALL_MAX) outlineBuilding(group, this.edgeMaterial);
-      drawn += 1;
+  /** A building as extruded footprint bands, one per storey (once). */
+  extrude(b) {
+    const group = this.buildingGroups.get(b.id);
+    const made = extrudeFootprints(group, b, this.origin, BAND_GAP_M, {
+      material: (index) => this.materialFor(this.colourOf(b.id, index)),
+      edges: this.edgeMaterial,
+    });
+    for (const [index, mesh] of made) this.storeyMeshes.set(`${b.id}|${index}`, mesh);
+  }
+
+  /** Remove a building's extruded bands (the modelled building replaces them). */
+  unextrude(id) {
+    removeFootprints(this.buildingGroups.get(id));
+    for (const s of this.buildingsById.get(id).storeys) this.storeyMeshes.delete(`${id}|${s.index}`);
+  }
+
+  materialFor(colour) {
+    let m = this.materials.get(colour);
+    if (!m) {
+      m = new THREE.MeshLambertMaterial({ color: colour });
+      this.materials.set(colour, m);
     }
-    if (drawn) this.source = "model";
+    return m;
+  }
+
+  /**
+   * Draw the buildings of `merged` (model3d.mergeBuildings) as modelled;
+   * the others, or all when `merged` is null (no glTF), as extruded
+   * footprints. Returns how many buildings are drawn as modelled.
+   */
+  useModelledBuildings(merged) {
+    if (this.modelled) {
+      this.world.remove(this.modelled.group);
+      this.modelled.dispose();
+    }
+    const drawn = merged ? merged.ids.filter((id) => this.buildingsById.has(id)).length : 0;
+    this.modelled = drawn ? new ModelledBuildings(merged, this.buildingsById, BAND_GAP_M) : null;
+    for (const [id, b] of this.buildingsById) {
+      if (this.modelled?.has(id)) this.unextrude(id);
+      else this.extrude(b);
+    }
+    if (this.modelled) {
+      this.modelled.applyColours(this.colourOf);
+      this.world.add(this.modelled.group);
+      // Every outline in an estate; in a city only the selected building's (select()).
+      if (drawn <= OUTLINE_ALL_MAX) this.modelled.outline(null, this.edgeMaterial);
+      this.source = "model";
+    }
     this.select(this.selected);
     return drawn;
   }
@@ -263,12 +264,17 @@ export class CommunityScene {
 
   /** Recolour storeys: statusOf(buildingId, storeyIndex) -> status name. */
   applyStatus(statusOf) {
+    this.applyColours((b, i) => STATUS_COLORS[statusOf(b, i)] ?? STATUS_COLORS.normal);
+  }
+
+  /** Recolour storeys: colourOf(buildingId, storeyIndex) -> CSS colour. */
+  applyColours(colourOf) {
+    this.colourOf = colourOf;
     for (const [key, mesh] of this.storeyMeshes) {
       const [building, index] = key.split("|");
-      const status = statusOf(building, Number(index));
-      const band = mesh.userData.band;
-      mesh.material = band ? this.modelMats.band(status, ...band) : (this.materials[status] ?? this.materials.normal);
+      mesh.material = this.materialFor(colourOf(building, Number(index)));
     }
+    this.modelled?.applyColours(colourOf);
     this.requestRender();
   }
 
@@ -283,8 +289,6 @@ export class CommunityScene {
   }
 
   select(buildingId) {
-    const chosen = this.buildingGroups.get(buildingId);
-    if (chosen) outlineBuilding(chosen, this.selectedEdgeMaterial);
     for (const [id, group] of this.buildingGroups) {
       for (const child of group.children) {
         if (child.userData.edges) {
@@ -292,23 +296,32 @@ export class CommunityScene {
         }
       }
     }
+    this.modelled?.select(buildingId, this.selectedEdgeMaterial);
     this.selected = buildingId;
     this.requestRender();
   }
 
+  /** The box of a building as drawn (modelled or extruded), or null. */
+  buildingBox(buildingId) {
+    if (this.modelled?.has(buildingId)) return this.modelled.box(buildingId);
+    const group = this.buildingGroups.get(buildingId);
+    return group ? new THREE.Box3().setFromObject(group) : null;
+  }
+
   /**
    * Screen position (CSS pixels in the container) of the middle of a storey
-   * band's face towards the camera (north or south side), for tests and callouts.
+   * band's face towards the camera, for tests and callouts.
    */
   screenPointOf(buildingId, storeyIndex) {
-    const mesh = this.storeyMeshes.get(`${buildingId}|${storeyIndex}`);
-    if (!mesh) return null;
+    const storey = this.buildingsById.get(buildingId)?.storeys.find((s) => s.index === storeyIndex);
+    if (!storey) return null;
     let face;
-    if (mesh.userData.band) {
-      const wall = this.buildingGroups.get(buildingId).children.find((c) => c.userData.surface === "wall");
-      const [lo, hi] = mesh.userData.band;
-      face = wallPointAt(wall, (lo + hi) / 2, this.camera.position);
+    if (this.modelled?.has(buildingId)) {
+      const top = storey.height - Math.min(BAND_GAP_M, storey.height * 0.15);
+      face = this.modelled.wallPoint(buildingId, storey.floorZ + top / 2, this.camera.position);
     } else {
+      const mesh = this.storeyMeshes.get(`${buildingId}|${storeyIndex}`);
+      if (!mesh) return null;
       mesh.geometry.computeBoundingBox();
       const box = mesh.geometry.boundingBox.clone().translate(mesh.position);
       face = box.getCenter(new THREE.Vector3());
@@ -326,8 +339,11 @@ export class CommunityScene {
 
   /** Where a modelled building's roof is visible on screen, or null. */
   roofScreenPoint(buildingId) {
-    const roof = this.buildingGroups.get(buildingId)?.children.find((c) => c.userData.surface === "roof");
-    const point = roof ? visibleRoofPoint(roof, this.camera, this.world.children) : null;
+    const nearestOther = (ray) => {
+      const caster = new THREE.Raycaster(ray.origin, ray.direction);
+      return caster.intersectObjects(this.world.children, true)[0]?.distance ?? Infinity;
+    };
+    const point = this.modelled?.visibleRoofPoint(buildingId, this.camera, nearestOther);
     return point ? this.toScreen(point) : null;
   }
 
@@ -352,16 +368,16 @@ export class CommunityScene {
     const ray = new THREE.Raycaster();
     ray.setFromCamera(ndc, this.camera);
     const hits = ray.intersectObjects([...this.markers.children, ...this.world.children], true);
-    for (const hit of hits) {
-      const data = hit.object.userData;
-      if (data.incident) return this.onPickIncident(data.incident);
-      if (data.building && data.storey !== undefined) return this.onPickBuilding(data.building, data.storey);
-      if (data.building && data.surface) {
-        // A roof or wall of a modelled building: the storey at the height clicked.
-        const b = this.buildingsById.get(data.building);
-        return this.onPickBuilding(data.building, b ? storeyAtHeight(b, hit.point.z) : null);
-      }
+    const hit = hits.find((h) => h.object.userData.incident || h.object.userData.building);
+    // Modelled buildings are not scene objects to the raycaster: tested apart, nearest wins.
+    const modelled = this.modelled?.raycast(ray.ray);
+    if (modelled && this.buildingsById.has(modelled.building) && !(hit?.distance < modelled.distance)) {
+      // A roof or wall: the storey at the height clicked (a roof: the top storey).
+      const b = this.buildingsById.get(modelled.building);
+      return this.onPickBuilding(b.id, storeyAtHeight(b, modelled.point.z));
     }
+    if (hit?.object.userData.incident) return this.onPickIncident(hit.object.userData.incident);
+    if (hit) return this.onPickBuilding(hit.object.userData.building, hit.object.userData.storey);
     return null;
   }
 

@@ -99,7 +99,6 @@ export class ServicesScene {
     this.whatIf = null; // {x, y, type, result}
     this.placing = false;
     this.active = false;
-    this.materials = new Map();
     this.candidate = null;
     view.renderer.domElement.addEventListener("pointerup", (e) => this.onPointerUp(e));
   }
@@ -140,23 +139,11 @@ export class ServicesScene {
     return this.byId?.get(buildingId)?.minutes?.[this.type] ?? null;
   }
 
-  material(color) {
-    let m = this.materials.get(color);
-    if (!m) {
-      m = new THREE.MeshLambertMaterial({ color });
-      this.materials.set(color, m);
-    }
-    return m;
-  }
-
-  /** Recolour every storey band of every building by its walking minutes. */
+  /** Recolour every storey of every building by its walking minutes. */
   apply() {
     if (!this.active || !this.base) return;
     this.byId = new Map((this.base.features ?? []).map((f) => [f.id, f.properties]));
-    for (const [key, mesh] of this.view.storeyMeshes) {
-      const building = key.split("|")[0];
-      mesh.material = this.material(colorForMinutes(this.minutesOf(building)));
-    }
+    this.view.applyColours((building) => colorForMinutes(this.minutesOf(building)));
     this.view.requestRender();
     document.body.dataset.services = this.whatIf ? "what-if" : "base";
   }
