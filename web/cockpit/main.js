@@ -12,7 +12,7 @@ import { byId, el, setText } from "./dom.js";
 import { language, onLanguageChange, setLanguage, startLanguage, t } from "./i18n.js";
 import { LivePoller } from "./live.js";
 import { buildModel, frameSampleIds, markersFor, modelOutdated, snapshotFromBuildings } from "./model.js";
-import { drawModelled, wantsModel } from "./model3d.js";
+import { drawModelled, fetchModelled } from "./model3d.js";
 import { Backdrop } from "./backdrop.js";
 import {
   placeText,
@@ -271,25 +271,21 @@ function everySecond() {
   refreshState();
 }
 
-/** Build the 3D community from the buildings collection (and grids, if served). */
-async function showModel(collection, { fit }) {
-  const details = [];
-  for (const bid of frameSampleIds(collection.features ?? [])) {
-    try {
-      details.push(await api.building(bid));
-    } catch {
-      // Without details the buildings still draw; only markers may shift.
-    }
-  }
-  const grids = api.has("/grids") ? ((await api.get("/grids").catch(() => null))?.features ?? []) : [];
-  const model = buildModel(collection, details, grids);
+/** Build the 3D community from the buildings collection, grids, paths, and the glTF on its way. */
+async function showModel(collection, { fit, glb = fetchModelled(api, new URL(location.href)) }) {
+  const [details, grids, paths] = await Promise.all([
+    // Without details the buildings still draw; only markers may shift.
+    Promise.all(frameSampleIds(collection.features ?? []).map((bid) => api.building(bid).catch(() => null))),
+    api.has("/grids") ? api.get("/grids").then((g) => g?.features ?? [], () => []) : [],
+    api.has("/paths") ? api.get("/paths").then((g) => g?.features ?? [], () => []) : null,
+  ]);
+  const model = buildModel(collection, details.filter(Boolean), grids);
   state.model = model;
   state.names = new Map(state.model.buildings.map((b) => [b.id, b.name || b.id]));
-  const address = new URL(location.href);
-  // Footprints only when no glTF will replace them (or it fails: drawModelled).
-  view.setModel(state.model, { fit, footprints: !wantsModel(api, address) });
-  if (api.has("/paths")) view.setPaths((await api.get("/paths").catch(() => null))?.features ?? []);
-  const outcome = await drawModelled(api, view, state.model, address);
+  // Footprints only when no glTF is coming to replace them (or it fails: drawModelled).
+  view.setModel(state.model, { fit, footprints: !glb });
+  if (paths) view.setPaths(paths);
+  const outcome = await drawModelled(view, state.model, glb);
   if (state.model === model) document.body.dataset.buildings = outcome;
 }
 
@@ -340,15 +336,17 @@ async function boot() {
   await api.discover();
   services = new ServicesScene(api, view, byId("services-panel"));
   let collection;
+  let glb = null;
   try {
     const community = await api.get("");
     setText(byId("community-name"), community.name || cid);
+    glb = fetchModelled(api, new URL(location.href)); // the community exists: fetch its glTF alongside
     collection = await api.buildings();
   } catch (err) {
     failWith(err instanceof ApiError ? err : new ApiError(0, String(err)));
     return ready(false);
   }
-  await showModel(collection, { fit: true });
+  await showModel(collection, { fit: true, glb });
   onSnapshot(snapshotFromBuildings(cid, collection));
   refreshSatisfaction().catch(() => {});
   if (api.has("/backdrop")) {

@@ -122,22 +122,30 @@ export function wantsModel(api, address) {
 }
 
 /**
- * Draw the buildings as modelled from the community's glTF. The view was
- * set up without extruded footprints when `wantsModel`; they are drawn now
- * for buildings the glTF lacks, or for all when it is missing (404), fails,
- * or the address says ?draw=footprints. Returns what is drawn: "model",
- * "footprints" or "footprints-after-error".
+ * The community's glTF fetched and parsed (null when there is none: 404),
+ * started as early as the page may so it overlaps the other requests; null
+ * at once when the page draws footprints (`wantsModel`).
  */
-export async function drawModelled(api, view, model, address) {
-  if (!wantsModel(api, address)) return "footprints";
+export function fetchModelled(api, address) {
+  if (!wantsModel(api, address)) return null;
+  const parsed = api.bytes("/buildings.glb").then((bytes) => (bytes ? parseGlb(bytes) : null));
+  parsed.catch(() => {}); // drawModelled awaits it and reports a failure; nothing unhandled before
+  return parsed;
+}
+
+/**
+ * Draw the buildings as modelled from `parsed` (fetchModelled). The view
+ * was set up without extruded footprints when there is a glTF to wait for;
+ * they are drawn now for buildings the glTF lacks, or for all when it is
+ * missing (404) or fails. Returns what is drawn: "model", "footprints" or
+ * "footprints-after-error".
+ */
+export async function drawModelled(view, model, parsed) {
+  if (!parsed) return "footprints";
   try {
-    const bytes = await api.bytes("/buildings.glb");
+    const root = await parsed;
     if (view.origin !== model.origin) return "footprints"; // another model came meanwhile
-    if (!bytes) {
-      view.useModelledBuildings(null);
-      return "footprints";
-    }
-    const drawn = view.useModelledBuildings(mergeBuildings(await parseGlb(bytes), model.origin));
+    const drawn = view.useModelledBuildings(root ? mergeBuildings(root, model.origin) : null);
     return drawn ? "model" : "footprints";
   } catch (err) {
     console.warn("buildings.glb not drawn, footprints shown:", err?.message ?? err);
