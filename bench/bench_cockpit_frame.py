@@ -6,8 +6,9 @@ side, LoD2.2 roofs and walls), 2,000 buildings imported into a scratch
 database; the real API (tests/web/server.py) serves the cockpit and its
 ``buildings.glb``; Debian's Chromium (SwiftShader: WebGL on the CPU) opens
 the page. Measured from navigation: the page ready with the buildings drawn
-as modelled (``data-buildings="model"``, the glb fetched, parsed, dressed
-with clipped storeys) and the next two animation frames rendered. Target ≤ 3 s.
+as modelled (``data-buildings="model"``, the glb fetched, parsed, merged into
+a roof mesh and a wall mesh with storey colours) and the next two animation
+frames rendered. Target ≤ 3 s.
 """
 
 from __future__ import annotations

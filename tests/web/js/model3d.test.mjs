@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import * as THREE from "three";
+// The page's own three (web/node_modules), the module model3d.js resolves "three" to.
+import * as THREE from "../../../web/node_modules/three/build/three.module.js";
 import { mergeBuildings, storeyAtHeight } from "../../../web/cockpit/model3d.js";
 
 function surface(kind, positions) {
