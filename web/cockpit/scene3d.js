@@ -40,7 +40,6 @@ export class CommunityScene {
     this.selected = null;
     this.markerScale = 1;
     this.beforeRender = null; // e.g. the backdrop's tile updates
-
     this.renderer = new THREE.WebGLRenderer({ antialias: true });
     this.renderer.setPixelRatio(Math.min(window.devicePixelRatio, 2));
     this.renderer.setClearColor(0x070d18);
@@ -49,7 +48,6 @@ export class CommunityScene {
     this.labels = new CSS2DRenderer();
     this.labels.domElement.className = "scene-labels";
     container.appendChild(this.labels.domElement);
-
     this.scene = new THREE.Scene();
     this.camera = new THREE.PerspectiveCamera(40, 1, 1, 10000);
     this.camera.up.set(0, 0, 1);
@@ -63,7 +61,7 @@ export class CommunityScene {
     this.scene.add(sun);
 
     this.materials = new Map(); // colour -> material of extruded storey bands
-    this.colourOf = (b, i) => STATUS_COLORS.normal; // the last colouring, for footprints drawn later
+    this.colourOf = () => STATUS_COLORS.normal; // the last colouring, for footprints drawn later
     this.edgeMaterial = new THREE.LineBasicMaterial({ color: 0x9fd3ff, transparent: true, opacity: 0.35 });
     this.selectedEdgeMaterial = new THREE.LineBasicMaterial({ color: 0xffffff });
     this.markerMats = markerMaterials();
@@ -149,12 +147,8 @@ export class CommunityScene {
   }
 
   materialFor(colour) {
-    let m = this.materials.get(colour);
-    if (!m) {
-      m = new THREE.MeshLambertMaterial({ color: colour });
-      this.materials.set(colour, m);
-    }
-    return m;
+    if (!this.materials.has(colour)) this.materials.set(colour, new THREE.MeshLambertMaterial({ color: colour }));
+    return this.materials.get(colour);
   }
 
   /**
