@@ -31,6 +31,7 @@ from api.models.my_incidents import (
     MyReport,
     PointPlace,
 )
+from api.models.roundtable import EntryCreate
 from api.queries.incidents import get_incident
 from api.queries.people_reports import (
     building_exists,
@@ -41,6 +42,7 @@ from api.queries.people_reports import (
     report_scope,
     storey_of,
 )
+from api.queries.votes import record_entry
 from api.routes.incidents import command_context
 from api.sessions import Session, SignedIn, SignedInChanging
 from twin.community.incident_actions import ActionRefusedError, plan
@@ -256,4 +258,14 @@ async def act(
         if outcome.kind == "pending":
             break
     assert outcome is not None  # plan() returns at least one step
+    home = person.household
+    if body.action == "confirm" and outcome.kind != "pending" and home is not None:
+        # The household's participation (issue 23): once per action, keyed by its client id.
+        entry = EntryCreate(
+            client_id=f"confirm:{person.account_id}:{body.client_id}",
+            building_id=home.building_id,
+            unit_id=home.unit_id,
+            kind="report_confirmed",
+        )
+        await record_entry(conn, cid, entry, person.account_id)
     return _answer(outcome, response)
