@@ -16,6 +16,7 @@ once per action (its client id).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -155,10 +156,11 @@ def office_adopts_and_schedules(page: Page, now: datetime) -> tuple[int, int, in
 
 
 def cockpit(browser: Browser, site: PeopleSite) -> Page:
-    context = browser.new_context(viewport={"width": 1600, "height": 900})
+    context = browser.new_context(viewport={"width": 1600, "height": 900}, locale="zh-CN")
     page = context.new_page()
     key = site.reader["Authorization"].removeprefix("Bearer ")
-    page.goto(f"{site.base}/cockpit/{CID}?key={key}&lang=zh")
+    page.goto(f"{site.base}/cockpit/{CID}?key={key}")
+    expect(page.locator("#kpi-devices-total")).not_to_have_text("–", timeout=15_000)
     page.locator("#scene-tabs button[data-scene=governance]").click()
     expect(page.locator("#governance-panel")).to_be_visible(timeout=15_000)
     return page
@@ -262,7 +264,9 @@ def the_cockpit_shows_the_topic(loop: Loop) -> Page:
     expect(panel.locator(f"li[data-topic='{loop.tid}']")).to_be_visible()
     expect(panel.locator(f"li[data-vote='{loop.vid}']")).to_be_visible()
     expect(panel.locator(f"li[data-table='{loop.table_id}']")).to_be_visible()
-    highlight = str(screen.locator("body").get_attribute("data-governance-highlight"))
+    body = screen.locator("body")
+    expect(body).to_have_attribute("data-governance-highlight", re.compile(r"^point:"))
+    highlight = str(body.get_attribute("data-governance-highlight"))
     assert highlight.startswith("point:"), highlight
     x, y = (float(v) for v in highlight.removeprefix("point:").split(","))
     assert abs(x - (COURTYARD[0] + 1)) < 1.5, highlight
@@ -359,6 +363,7 @@ def the_decision_is_followed(loop: Loop, office: Page) -> None:
 def the_cockpit_shows_the_actions(screen: Page) -> None:
     """One done, one overdue, closed loop 50 %."""
     screen.reload()
+    expect(screen.locator("#kpi-devices-total")).not_to_have_text("–", timeout=15_000)
     screen.locator("#scene-tabs button[data-scene=governance]").click()
     panel = screen.locator("#governance-panel")
     expect(panel.locator("li[data-status=done]")).to_have_count(1, timeout=15_000)

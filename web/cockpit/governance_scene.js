@@ -192,13 +192,22 @@ export class GovernanceScene {
       if (buildings.has(key.split("|")[0])) mesh.material = this.material;
     }
     this.clearCones();
+    // A beacon over each point: a post from the ground and a cone above the roofs around.
     const size = Math.max(3, (this.view.markerScale ?? 1) * 3);
+    const height = 12 * size;
     for (const p of points) {
+      const x = p.x - this.view.origin[0];
+      const y = p.y - this.view.origin[1];
+      const post = new THREE.Mesh(new THREE.CylinderGeometry(size / 6, size / 6, height, 8), this.material);
+      post.rotation.x = Math.PI / 2; // along z
+      post.position.set(x, y, height / 2);
       const cone = new THREE.Mesh(new THREE.ConeGeometry(size, size * 2.5, 16), this.material);
-      cone.rotation.x = -Math.PI / 2;
-      cone.position.set(p.x - this.view.origin[0], p.y - this.view.origin[1], size * 1.25);
-      this.cones.push(cone);
-      this.view.scene.add(cone);
+      cone.rotation.x = -Math.PI / 2; // point down onto the post
+      cone.position.set(x, y, height + size * 1.25);
+      for (const mesh of [post, cone]) {
+        this.cones.push(mesh);
+        this.view.scene.add(mesh);
+      }
     }
     const marks = [...[...buildings].sort(), ...points.map((p) => `point:${p.x.toFixed(1)},${p.y.toFixed(1)}`)];
     document.body.dataset.governanceHighlight = marks.join(" ");
