@@ -294,6 +294,14 @@ def residents_vote(loop: Loop) -> list[Page]:
     expect(vote).to_have_attribute("data-my-choice", "yes")
     expect(vote.locator(".mine")).to_contain_text("同意")
     save_screenshot(first, "roundtable-phone-vote", docs=True)
+    # A household of the other grid is not concerned: the topic and the vote say so.
+    outsider = join(site, "b06", "06-0201", "rt.outsider")
+    topics = site.call("GET", f"{BASE}/topics", headers=outsider).json()["data"]
+    assert [t["concerns_me"] for t in topics if t["id"] == loop.tid] == [False]
+    seen = site.call("GET", f"{BASE}/votes/{loop.vid}", headers=outsider).json()
+    assert (seen["concerns_me"], seen["my_choice"]) == (False, None)
+    refused = site.call("PUT", ballot, json={"choice": "yes"}, headers=outsider)
+    assert refused.status_code == 403, refused.text
     voted = {(b, u) for b, u, *_ in PHONES}
     homes = [(b, f"{b[1:]}-{s:02d}01") for b, n in ESTATE.items() for s in range(1, n + 1)]
     for n, (b, u) in enumerate([h for h in homes if h not in voted][:29]):
@@ -423,3 +431,20 @@ def test_a_confirmed_report_is_recorded_once_in_the_households_participation(
             (CID,),
         ).fetchall()
     assert row == [("b05", "05-0301")]
+
+
+def test_the_office_page_is_served_and_its_files_stay_in_their_folder(
+    people_site: PeopleSite,
+) -> None:
+    site = people_site
+    page = site.call("GET", f"/office/{CID}")
+    assert page.status_code == 200
+    assert "/office-assets/office.js" in page.text
+    assert page.headers["x-frame-options"] == "DENY"
+    assert site.call("GET", "/office/Not_A_Community!").status_code == 404
+    script = site.call("GET", "/office-assets/forms.js")
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    for bad in ("/office-assets/../app/main.js", "/office-assets/%2e%2e/app/main.js",
+                "/office-assets/index.html", "/office-assets/nothing.js"):  # fmt: skip
+        assert site.call("GET", bad).status_code == 404, bad
