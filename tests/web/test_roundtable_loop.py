@@ -122,6 +122,7 @@ def office_adopts_and_schedules(page: Page, now: datetime) -> tuple[int, int, in
     """The suggestion becomes a topic; an estate table and its vote; (topic, table, vote) ids."""
     suggestion = page.locator("#suggestions li.suggestion[data-category=parking]")
     expect(suggestion).to_have_count(1, timeout=10_000)
+    expect(suggestion.locator("select.matter")).to_have_value("ordinary")
     suggestion.locator("button.adopt").click()
     topic = page.locator("article.office-topic[data-status=open]")
     expect(topic).to_have_count(1)
@@ -181,6 +182,7 @@ def vote_on_phone(loop: Loop, who: tuple[str, str, str, str, str]) -> Page:
     expect(page.locator("body")).to_have_attribute("data-view", "resident")
     open_topic(page, loop.tid)
     expect(page.locator("#topic-evidence code.evidence")).to_have_count(6)
+    expect(page.locator(f"#topic-tables li[data-table='{loop.table_id}']")).to_be_visible()
     vote = page.locator(f"#topic-votes .vote[data-vote='{loop.vid}']")
     vote.locator(f"button[data-choice={choice}]").click()
     expect(vote).to_have_attribute("data-my-choice", choice)

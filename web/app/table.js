@@ -143,11 +143,12 @@ export class TableView {
   /** One topic with its votes, decisions and opinions; `quiet` keeps a typed opinion. */
   async open(tid, quiet = false) {
     const base = `${this.base()}/topics/${tid}`;
-    let topic, votes, decisions, opinions;
+    let topic, votes, decisions, opinions, tables;
     try {
-      [topic, votes, decisions, opinions] = await Promise.all(
-        ["", "/votes", "/decisions", "/opinions"].map((s) => this.api.get(base + s)),
-      );
+      [topic, votes, decisions, opinions, tables] = await Promise.all([
+        ...["", "/votes", "/decisions", "/opinions"].map((s) => this.api.get(base + s)),
+        this.api.get(`${this.base()}/tables?limit=200`),
+      ]);
     } catch {
       return;
     }
@@ -159,7 +160,9 @@ export class TableView {
       ),
     );
     this.current = topic.body;
+    const mineTables = (tables.body?.data ?? []).filter((x) => x.topic_ids.includes(tid) && x.status !== "cancelled");
     this.render(topic.body, mine, decisions.body ?? [], opinions.body ?? [], quiet);
+    this.renderTables(mineTables);
     this.doc.body.dataset.topic = String(tid);
     this.show("topic");
   }
@@ -181,7 +184,7 @@ export class TableView {
     if (this.map) drawMap($("topic-map"), this.map, { mark: markOfTopic(topic), label: topicPlace(topic, this.map) });
     $("topic-votes").replaceChildren(...(votes.length ? votes.map((v) => this.voteCard(v)) : [h("p", { class: "muted" }, t("table.no_votes"))]));
     $("topic-decisions").replaceChildren(
-      ...(decisions.length ? decisions.map((d) => decisionCard(d)) : [h("p", { class: "muted" }, t("table.no_decisions"))]),
+      ...(decisions.length ? decisions.map((d) => decisionCard(d, this.map)) : [h("p", { class: "muted" }, t("table.no_decisions"))]),
     );
     $("topic-opinions").replaceChildren(
       ...opinions.map((o) => h("li", { "data-opinion": o.id }, h("time", {}, when(o.created_at)), " ", o.body)),
@@ -192,6 +195,23 @@ export class TableView {
       form.reset();
       form.querySelector(".error").hidden = true;
     }
+  }
+
+  /** The tables with this topic on their agenda: level, time, place, households concerned. */
+  renderTables(tables) {
+    this.doc.getElementById("topic-tables").replaceChildren(
+      ...(tables.length
+        ? tables.map((x) =>
+            h(
+              "li",
+              { "data-table": x.id, "data-status": x.status },
+              h("b", {}, `${t(`table.level.${x.level}`)} · ${x.title}`),
+              h("br"),
+              h("small", { class: "muted" }, `${when(x.starts_at)}${x.location ? ` · ${x.location}` : ""} · ${t(`table.tstatus.${x.status}`)}`),
+            ),
+          )
+        : [h("li", { class: "muted" }, t("table.no_tables"))]),
+    );
   }
 
   voteCard(v) {
@@ -271,7 +291,8 @@ export class TableView {
 }
 
 /** A decision and its action items' progress (status, due, overdue), with the closed-loop rate. */
-export function decisionCard(d) {
+export function decisionCard(d, map = null) {
+  const placeOf = (a) => (a.building_id ? ` · ${map?.buildings.find((b) => b.id === a.building_id)?.name ?? a.building_id}` : "");
   const rate = d.kpis.closed_loop_rate;
   return h(
     "div",
@@ -290,7 +311,7 @@ export function decisionCard(d) {
           h("span", { class: `chip action-${a.status}` }, t(`table.astatus.${a.status}`)),
           a.overdue ? h("span", { class: "chip overdue" }, t("table.overdue")) : null,
           h("br"),
-          h("small", { class: "muted" }, `${t("table.due", { at: when(a.due_at) })}${a.owner_role ? ` · ${t(`table.role.${a.owner_role}`)}` : ""}`),
+          h("small", { class: "muted" }, `${t("table.due", { at: when(a.due_at) })}${a.owner_role ? ` · ${t(`table.role.${a.owner_role}`)}` : ""}${placeOf(a)}`),
         ),
       ),
     ),

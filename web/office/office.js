@@ -12,6 +12,11 @@ import { decisionCard, resultBlock, topicPlace, when } from "/app-assets/table.j
 import { decisionForm, tableForm, voteForm } from "./forms.js";
 import "./office_i18n.js";
 
+// The matters of art. 278 (docs/roundtable.md): the last three need 3/4 to pass.
+const MATTERS = [
+  "ordinary", "rules_of_procedure", "management_statute", "owners_committee", "property_manager",
+  "use_maintenance_fund", "other_major", "raise_maintenance_fund", "rebuild", "common_parts_use",
+];
 const cid = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] ?? "");
 const api = new Api(cid);
 const base = `/v1/communities/${encodeURIComponent(cid)}`;
@@ -85,9 +90,11 @@ function renderSuggestions() {
   list.replaceChildren(...state.suggestions.map((s) => {
     const cat = t(`cat.${s.category}`);
     const title = t("office.suggested_title", { cat, place: suggestionPlace(s) });
+    const matter = h("select", { name: "matter", class: "matter", "aria-label": t("office.matter") }, ...MATTERS.map((m) => h("option", { value: m }, t(`matter.${m}`))));
     const adopt = () =>
       act("POST", "/topics", {
         title,
+        matter: matter.value,
         body: t("office.suggested_body", { n: s.incident_ids.length, cat, place: suggestionPlace(s), from: when(s.first_at), to: when(s.last_at) }),
         suggestion_key: s.key,
         incident_ids: s.incident_ids,
@@ -101,7 +108,7 @@ function renderSuggestions() {
       { class: "suggestion", "data-key": s.key, "data-category": s.category },
       h("b", {}, title),
       h("p", { class: "muted" }, t("office.suggested_line", { n: s.incident_ids.length, from: when(s.first_at), to: when(s.last_at), places: s.places.join(", ") })),
-      h("button", { type: "button", class: "btn primary adopt", onclick: adopt }, t("office.adopt")),
+      h("div", { class: "row" }, h("label", {}, h("span", {}, t("office.matter")), matter), h("button", { type: "button", class: "btn primary adopt", onclick: adopt }, t("office.adopt"))),
     );
   }));
   if (!state.suggestions.length) list.append(h("li", { class: "empty" }, t("list.empty")));
@@ -115,7 +122,7 @@ function topicCard(topic) {
     "article",
     { class: "office-topic", "data-topic": topic.id, "data-status": topic.status },
     h("h3", {}, `#${topic.id} ${topic.title}`),
-    h("p", { class: "muted" }, `${t(`table.status.${topic.status}`)} · ${topicPlace(topic, state.map)} · ${t("table.evidence_n", { n: topic.incident_ids.length })}`),
+    h("p", { class: "muted" }, `${t(`table.status.${topic.status}`)} · ${t(`matter.${topic.matter}`)} · ${topicPlace(topic, state.map)} · ${t("table.evidence_n", { n: topic.incident_ids.length })}`),
     h("p", {}, topic.body),
     tableForm(topic, (body) => act("POST", "/tables", body)),
     ...votes.map((v) => voteCard(v)),
@@ -140,7 +147,7 @@ function voteCard(v) {
 }
 
 function decisionWithControls(d) {
-  const card = decisionCard(d);
+  const card = decisionCard(d, state.map);
   for (const item of card.querySelectorAll("li.action-item")) {
     const a = d.actions.find((x) => String(x.id) === item.dataset.actionId);
     const next = { open: ["in_progress", "done", "cancelled"], in_progress: ["done", "cancelled"], done: ["in_progress"] }[a.status] ?? [];
@@ -178,7 +185,7 @@ function tableCard(table) {
     "article",
     { class: "office-table", "data-table": table.id, "data-status": table.status },
     h("h3", {}, `${t(`table.level.${table.level}`)} · ${table.title}`),
-    h("p", { class: "muted" }, `${when(table.starts_at)} · ${table.location ?? ""} · ${t("office.concerned", { n: table.concerned_households })} · ${t(`office.tstatus.${table.status}`)}`),
+    h("p", { class: "muted" }, `${when(table.starts_at)} · ${table.location ?? ""} · ${t("office.concerned", { n: table.concerned_households })} · ${t(`table.tstatus.${table.status}`)}`),
     h("p", {}, `${t("office.agenda")}: ${table.topic_ids.map((id) => `#${id} ${state.topics.find((x) => x.id === id)?.title ?? ""}`).join("; ")}`),
     form,
     h("a", { class: "btn pdf", href: `${base}/tables/${table.id}/minutes.pdf`, target: "_blank", rel: "noopener", download: `table-${table.id}-minutes.pdf` }, t("office.pdf")),
