@@ -368,6 +368,8 @@ def the_decision_is_followed(loop: Loop, office: Page) -> None:
     expect(office.locator("li.action-item:has-text('安装道闸')")).to_have_attribute(
         "data-overdue", "true"
     )
+    office.locator(f".vote[data-vote='{loop.vid}']").scroll_into_view_if_needed()
+    save_screenshot(office, "roundtable-office", docs=True)
 
 
 def the_cockpit_shows_the_actions(screen: Page) -> None:
