@@ -19,7 +19,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Response
 
 from api.db import Conn
-from api.deps import DbConn
+from api.deps import DbConn, State
 from api.queries.people import delete_session, insert_session, person_of, session_account
 from twin.people.roles import Person
 
@@ -101,5 +101,23 @@ async def changing_session(
     return session
 
 
+async def briefly_changing_session(request: Request, state: State) -> Session:
+    """The session (CSRF checked) on a connection held only while it is looked up.
+
+    For routes that then wait without needing the database: an ingestor's
+    commit, a photo's check. Holding the request's connection through such a
+    wait ran the pool dry under load (bench/bench_people.py: 503s). Such a
+    route takes its connections from the pool one at a time, never two at once.
+    """
+    async with state.pool.connection() as conn:
+        session = await find_session(request, conn)
+    if session is None:
+        raise HTTPException(401, "sign in first (no valid session cookie)")
+    check_csrf(request, session)
+    return session
+
+
 SignedIn = Annotated[Session, Depends(current_session)]
 SignedInChanging = Annotated[Session, Depends(changing_session)]
+# Without a connection held for the request: see briefly_changing_session.
+SignedInChangingBriefly = Annotated[Session, Depends(briefly_changing_session)]

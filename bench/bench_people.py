@@ -46,6 +46,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,7 +59,7 @@ import psycopg  # noqa: E402
 from api.db import run_once  # noqa: E402
 from api.queries.keys import create_key  # noqa: E402
 from bench import people_world as world  # noqa: E402
-from bench.bench_api_live import base_env, process, wait_ready, wrk  # noqa: E402
+from bench.bench_api_live import base_env, process, wrk  # noqa: E402
 from commtwin import db  # noqa: E402
 from commtwin.api_workers import default_workers  # noqa: E402
 from tests.services import Broker, free_port, scratch_database  # noqa: E402
@@ -191,6 +192,49 @@ def sample_load(out: Samples, stop: threading.Event) -> None:
         out.loads.append(os.getloadavg()[0])
 
 
+@contextmanager
+def logged_api(args: list[str], env: dict[str, str], path: Path) -> Iterator[None]:
+    """``commtwin api`` writing its log to ``path`` (read after the run: why a 503)."""
+    with path.open("wb") as logfile:
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=logfile, stderr=subprocess.STDOUT)
+        try:
+            yield
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def unavailable(path: Path) -> dict[str, dict[str, int]]:
+    """The API's 503s by cause (app.py's warnings), and by route."""
+    found: dict[str, dict[str, int]] = {"pool timeout": {}, "database error": {}}
+    for line in path.read_text(errors="replace").splitlines():
+        for cause, mark in (("pool timeout", "no database connection for "),
+                            ("database error", "database error on ")):  # fmt: skip
+            if mark in line:
+                route = line.split(mark, 1)[1].split(":", 1)[0]
+                route = "photos" if route.endswith("/photos") else route
+                found[cause][route] = found[cause].get(route, 0) + 1
+    return found
+
+
+def wait_ready(base: str, timeout_s: float = 180) -> None:
+    """The API answering /readyz (slow to start on a busy machine: bench_api_live's 30 s
+    were not enough at load 13)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=10).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"commtwin api did not become ready in {timeout_s:g} s")
+
+
 def feed_started(url: str, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     with psycopg.connect(url, autocommit=True) as conn:
@@ -289,7 +333,8 @@ def run(url: str, a: argparse.Namespace, work: Path) -> None:
         feed = [PY, "-m", "commtwin", "simulate", "run", "--model", str(model), "--speed",
                 f"{speed:g}", "--duration", f"{feed_s:.0f}s", "--incident-history", "7d",
                 "--quiet"]  # fmt: skip
-        with process(ingest, env, "ingest"), process(api, env, "api"):
+        api_log = work / "api.log"
+        with process(ingest, env, "ingest"), logged_api(api, env, api_log):
             wait_ready(base)
             cast = people(base, url, a, cid=cid, grids=grids, reports=reports)
             made = f"import, accounts, sessions, {len(photos)} photos of {mean_kb:,.0f} KiB"
@@ -304,6 +349,9 @@ def run(url: str, a: argparse.Namespace, work: Path) -> None:
                     log("the feed ran past its duration; stopped")
             report(out, polled, a=a, reports=reports, seconds=seconds, listed=listed,
                    mean_kb=mean_kb, url=url)  # fmt: skip
+        for cause, routes in unavailable(api_log).items():  # the API stopped: its log is whole
+            where = ", ".join(f"{r}: {n}" for r, n in sorted(routes.items())) or "none"
+            emit(f"api_503_{cause.replace(' ', '_')}", sum(routes.values()), "answers", where)
     finally:
         broker.close()
 

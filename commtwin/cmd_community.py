@@ -39,7 +39,6 @@ from api.community_store import (
 from commtwin import cmd_backdrop, db
 from commtwin.commands import CommandError, SubParsers
 from commtwin.settings import Settings
-from commtwin.tiles_export import export_3dtiles
 from twin.community.file import (
     check_devices,
     community_from_json,
@@ -286,6 +285,10 @@ def _export_3dtiles(
     if folder is None or out is not None:
         raise CommandError("--format 3dtiles writes a folder: commtwin community export ID "
                            "--format 3dtiles DIR")  # fmt: skip
+    # Imported here: pygltflib (with dataclasses_json and marshmallow) costs every
+    # other command ~0.3 s of start-up.
+    from commtwin.tiles_export import export_3dtiles  # noqa: PLC0415
+
     target = Path(folder)
     try:
         with db.connect(settings.database_url) as conn:

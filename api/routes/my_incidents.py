@@ -19,6 +19,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from api.db import Conn
 from api.deps import DbConn, ObjectId, State
 from api.errors import NotFoundError
 from api.incident_commands import Outcome, build_command, submit
@@ -31,6 +32,7 @@ from api.models.my_incidents import (
     MyReport,
     PointPlace,
 )
+from api.models.my_incidents import Place as ReportPlace
 from api.models.roundtable import EntryCreate
 from api.queries.incidents import get_incident
 from api.queries.people_reports import (
@@ -44,11 +46,11 @@ from api.queries.people_reports import (
 )
 from api.queries.votes import record_entry
 from api.routes.incidents import command_context
-from api.sessions import Session, SignedIn, SignedInChanging
+from api.sessions import Session, SignedIn, SignedInChangingBriefly
 from twin.community.incident_actions import ActionRefusedError, plan
 from twin.incidents.categories import check_category
 from twin.incidents.events import InvalidEventError, Status
-from twin.people.roles import Role
+from twin.people.roles import Household, Role
 from twin.people.visibility import may_see
 
 router = APIRouter(prefix="/v1/me/incidents", tags=["people"])
@@ -139,11 +141,29 @@ async def my_incident(session: SignedIn, conn: DbConn, incident_id: ObjectId) ->
     return found
 
 
+async def _report_place(
+    conn: Conn, cid: str, home: Household, place: ReportPlace
+) -> UnitPlace | LocalPoint:
+    """Where a report is: the household's home (default), a point, or a unit picked."""
+    if isinstance(place, HomePlace):
+        storey = await storey_of(conn, cid, home)
+        try:
+            return UnitPlace(building=home.building_id, storey=storey, unit=home.unit_id)
+        except ValidationError:  # a model id the wire contract cannot carry
+            raise HTTPException(
+                400, "place: this home cannot be sent as a place; pick it on the map"
+            ) from None
+    if isinstance(place, PointPlace):
+        return LocalPoint(x=place.x, y=place.y)
+    if not await building_exists(conn, cid, place.building):
+        raise HTTPException(400, f"place.building: no building {place.building!r}")
+    return UnitPlace(building=place.building, storey=place.storey, unit=place.unit)
+
+
 @router.post("", status_code=201, response_model=IncidentDetail, responses=_CHANGE_RESPONSES)
 async def report(
     *,
-    session: SignedInChanging,
-    conn: DbConn,
+    session: SignedInChangingBriefly,
     body: MyReport,
     request: Request,
     response: Response,
@@ -159,25 +179,12 @@ async def report(
     except InvalidEventError as exc:
         raise HTTPException(400, f"category: {exc}") from None
     cid = person.community_id
-    place = body.place
-    location: UnitPlace | LocalPoint
-    if isinstance(place, HomePlace):
-        storey = await storey_of(conn, cid, home)
-        try:
-            location = UnitPlace(building=home.building_id, storey=storey, unit=home.unit_id)
-        except ValidationError:  # a model id the wire contract cannot carry
-            raise HTTPException(
-                400, "place: this home cannot be sent as a place; pick it on the map"
-            ) from None
-    elif isinstance(place, PointPlace):
-        location = LocalPoint(x=place.x, y=place.y)
-    else:
-        if not await building_exists(conn, cid, place.building):
-            raise HTTPException(400, f"place.building: no building {place.building!r}")
-        location = UnitPlace(building=place.building, storey=place.storey, unit=place.unit)
     iid = report_incident_id(cid, person.account_id, body.client_id)
-    if not await record_report(conn, cid, iid, person.account_id, home):
-        raise HTTPException(409, "this client_id is already used; send a new one")
+    # The connection is given back before the wait for the ingestor's commit.
+    async with state.pool.connection() as conn:
+        location = await _report_place(conn, cid, home, body.place)
+        if not await record_report(conn, cid, iid, person.account_id, home):
+            raise HTTPException(409, "this client_id is already used; send a new one")
     command = build_command(
         cid,
         iid,
@@ -204,8 +211,7 @@ async def report(
 )
 async def act(
     *,
-    session: SignedInChanging,
-    conn: DbConn,
+    session: SignedInChangingBriefly,
     incident_id: ObjectId,
     body: MyAction,
     request: Request,
@@ -216,11 +222,13 @@ async def act(
     confirm with a rating or reopen (the household that reported it)."""
     person = session.person
     cid = person.community_id
-    row = await incident_row(conn, cid, incident_id)
-    scope = report_scope(cid, row) if row is not None else None
-    if row is None or scope is None or not may_see(person, scope):
-        raise NotFoundError("incident", incident_id)
-    target = await handover_target(conn, cid, body.to) if body.to else None
+    # The connection is given back before the waits for the ingestor's commits.
+    async with state.pool.connection() as conn:
+        row = await incident_row(conn, cid, incident_id)
+        scope = report_scope(cid, row) if row is not None else None
+        if row is None or scope is None or not may_see(person, scope):
+            raise NotFoundError("incident", incident_id)
+        target = await handover_target(conn, cid, body.to) if body.to else None
     try:
         steps = plan(
             person,
@@ -267,5 +275,6 @@ async def act(
             unit_id=home.unit_id,
             kind="report_confirmed",
         )
-        await record_entry(conn, cid, entry, person.account_id)
+        async with state.pool.connection() as conn:  # briefly, after the waits
+            await record_entry(conn, cid, entry, person.account_id)
     return _answer(outcome, response)

@@ -74,6 +74,8 @@ def tileset_problems(folder: Path) -> list[str]:
         problems.append("root.transform is not a 4x4 matrix")
     elif transform[15] != 1 or transform[3] != 0 or transform[7] != 0 or transform[11] != 0:
         problems.append("root.transform is not affine")
+    if root.get("refine") not in ("ADD", "REPLACE"):
+        problems.append("root.refine is missing (required on the root)")
     if not doc.get("geometricError", -1) >= root.get("geometricError", 0):
         problems.append("the tileset's geometricError is below its root's")
 

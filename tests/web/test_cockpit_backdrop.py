@@ -77,6 +77,10 @@ def test_the_api_keeps_the_backdrop_and_places_it(
     base = cockpit.server.base_url + f"/v1/communities/{CID_A}/backdrop"
     reader = {"Authorization": f"Bearer {cockpit.key_a}"}
     assert httpx.get(base, headers=reader, timeout=10).json()["url"] is None
+    # Another community's backdrop and paths are not this key's to see.
+    for other in ("backdrop", "paths"):
+        url = f"{cockpit.server.base_url}/v1/communities/{CID_B}/{other}"
+        assert httpx.get(url, headers=reader, timeout=10).status_code == 404
     # Only an admin sets it, only an http(s) URL, only in its own community.
     assert put_backdrop(cockpit, cockpit.key_a, f"{tiles}/good/tileset.json").status_code == 403
     bad = put_backdrop(cockpit, admin_key, "file:///etc/passwd")

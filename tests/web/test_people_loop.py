@@ -27,6 +27,7 @@ from tests.web.people_site import (
     photo_file,
     playwright_and_browser,
 )
+from tests.web.seed import BUILDINGS
 from tests.web.test_people_page import Pw
 
 pytestmark = pytest.mark.browser
@@ -36,6 +37,7 @@ TEXTS = {
     "zh": {"join": "邀请码注册", "submit": "提交", "accept": "接单", "resolve": "办结"},
     "en": {"join": "Join with a code", "submit": "Send", "accept": "Accept", "resolve": "Resolve"},
 }
+BUILDING_NAMES = {b.id: b.name for b in BUILDINGS}
 # Errors a page logs while its network is cut on purpose.
 OFFLINE_NOISE = ("ERR_INTERNET_DISCONNECTED", "ERR_NETWORK_CHANGED", "/v1/me/stream")
 
@@ -147,6 +149,7 @@ def resident_confirms(resident: Page, case: Case, iid: str) -> None:
     """Told by the stream (no reload), the resident opens it, rates 4 and confirms."""
     card = resident.locator(f"#my-reports li.incident[data-incident='{iid}']")
     expect(card).to_have_attribute("data-status", "resolved", timeout=15_000)
+    assert iid in resident.evaluate("window.commtwinApp.heard")  # pushed, not polled
     card.locator("button").click()
     expect(resident.locator("#detail-photos img")).to_have_count(2)
     resident.locator(".rating input[value='4']").check()
@@ -183,7 +186,8 @@ def test_a_report_goes_round_the_loop_on_two_phones(
         assert seen["grid"] == "g1"
         shown = {i["id"]: i for i in site.live()["incidents"]}
         assert shown[iid]["building"] == case.building
-        cockpit_shows_the_report(playwright_and_browser, site, iid, case.lang)
+        place = f"{BUILDING_NAMES[case.building]} · {case.storey}F · {case.unit}"
+        cockpit_shows_the_report(playwright_and_browser, site, iid, case.lang, place)
 
         # 3. and 4. The worker accepts and resolves; the resident confirms and rates.
         worker_handles(worker, site, case, iid, tmp_path)
@@ -205,8 +209,9 @@ def test_a_report_goes_round_the_loop_on_two_phones(
     assert [e for e in worker_log.errors if not any(n in e for n in noise)] == []
 
 
-def cockpit_shows_the_report(pw: Pw, site: PeopleSite, iid: str, lang: str) -> None:
-    """The big screen lists the report and, opened, shows the resident's photo."""
+def cockpit_shows_the_report(pw: Pw, site: PeopleSite, iid: str, lang: str, place: str) -> None:
+    """The big screen lists the report at its building, storey and unit, and,
+    opened, shows the resident's photo."""
     _, browser = pw
     context = browser.new_context(viewport={"width": 1600, "height": 900})
     try:
@@ -215,6 +220,7 @@ def cockpit_shows_the_report(pw: Pw, site: PeopleSite, iid: str, lang: str) -> N
         page.goto(f"{site.base}/cockpit/{CID}?key={key}&lang={lang}")
         item = page.locator(f"#incident-list li[data-incident='{iid}']")
         expect(item).to_be_visible(timeout=15_000)
+        expect(item).to_contain_text(place)
         item.click()
         thumbs = page.locator("#side-body .photo-row[data-stage=report] img.photo-thumb")
         expect(thumbs).to_have_count(1, timeout=10_000)

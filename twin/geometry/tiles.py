@@ -122,6 +122,7 @@ def tileset(
             del root["content"]
     else:
         root = {"boundingVolume": {"box": _box(np.zeros(3), np.zeros(3))}, "geometricError": 0.0}
+    root["refine"] = "ADD"  # required on the root, whatever it holds
     root["transform"] = local_to_ecef(frame)
     document = {
         "asset": {"version": "1.1", "generator": "commtwin"},

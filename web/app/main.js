@@ -28,6 +28,7 @@ const state = {
   detail: null,
   queue: null,
   stream: null,
+  heard: [], // the last incident ids the stream named (for the browser tests)
   timers: [],
 };
 window.commtwinApp = state; // for the browser tests
@@ -139,6 +140,7 @@ function openStream() {
   source.addEventListener("open", () => connState(true));
   source.addEventListener("incidents", (ev) => {
     const id = JSON.parse(ev.data || "{}").id;
+    if (id) state.heard = [...state.heard.slice(-49), id];
     clearTimeout(pending);
     pending = setTimeout(() => {
       refreshList();

@@ -113,10 +113,10 @@ export class ModelMaterials {
 
 /**
  * Fill a building's group with its modelled surfaces: roof, plain wall, one
- * clipped wall per storey, outlines. Returns the storey meshes as
+ * clipped wall per storey. Returns the storey meshes as
  * [[`${building}|${index}`, mesh]]; the roof and wall are the pickable ones.
  */
-export function dressBuilding(group, building, part, materials, edgeMaterial, gapM) {
+export function dressBuilding(group, building, part, materials, gapM) {
   const storeys = [];
   if (part.roof) {
     const roof = new THREE.Mesh(part.roof, materials.roof);
@@ -138,14 +138,21 @@ export function dressBuilding(group, building, part, materials, edgeMaterial, ga
       storeys.push([`${building.id}|${s.index}`, mesh]);
     }
   }
-  for (const g of [part.roof, part.wall]) {
-    if (!g) continue;
-    const edges = new THREE.LineSegments(new THREE.EdgesGeometry(g, EDGE_ANGLE_DEG), edgeMaterial);
+  // Outlines are made for the selected building only (outlineBuilding): for
+  // a city's thousands of buildings they would cost seconds at load.
+  group.userData.modelled = true;
+  return storeys;
+}
+
+/** Add a modelled building's outlines (once), drawn with `material`. */
+export function outlineBuilding(group, material) {
+  if (!group.userData.modelled || group.children.some((c) => c.userData.edges)) return;
+  for (const surface of group.children.filter((c) => c.userData.surface)) {
+    const edges = new THREE.LineSegments(new THREE.EdgesGeometry(surface.geometry, EDGE_ANGLE_DEG), material);
     edges.userData = { edges: true };
     edges.raycast = () => {};
     group.add(edges);
   }
-  return storeys;
 }
 
 /** The storey of `building` holding height z (the nearest one outside them all). */

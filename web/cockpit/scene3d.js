@@ -10,11 +10,12 @@ import { CSS2DObject, CSS2DRenderer } from "three/addons/renderers/CSS2DRenderer
 import { bounds, ringCentroid } from "./geo.js";
 import { addMarker, markerMaterials } from "./markers.js";
 import { pathRibbons } from "./ground.js";
-import { ModelMaterials, dressBuilding, storeyAtHeight, visibleRoofPoint, wallPointAt } from "./model3d.js";
+import { ModelMaterials, dressBuilding, outlineBuilding, storeyAtHeight, visibleRoofPoint, wallPointAt } from "./model3d.js";
 import { STATUS_COLORS } from "./scenes.js";
 
 const BAND_GAP_M = 0.35; // dark gap between storeys so the bands read as floors
 const CLICK_SLOP_PX = 6;
+const OUTLINE_ALL_MAX = 300; // modelled buildings outlined at load up to this many
 const MAX_ID_LABELS = 60; // unnamed buildings are labelled by id only in small communities
 
 function shapesOf(polygons, origin) {
@@ -170,9 +171,11 @@ export class CommunityScene {
       }
       for (const key of [...this.storeyMeshes.keys()]) if (key.startsWith(`${id}|`)) this.storeyMeshes.delete(key);
       const b = this.buildingsById.get(id);
-      for (const [key, mesh] of dressBuilding(group, b, part, this.modelMats, this.edgeMaterial, BAND_GAP_M)) {
+      for (const [key, mesh] of dressBuilding(group, b, part, this.modelMats, BAND_GAP_M)) {
         this.storeyMeshes.set(key, mesh);
       }
+      // Every outline in an estate; in a city only the selected building's (select()).
+      if (parts.size <= OUTLINE_ALL_MAX) outlineBuilding(group, this.edgeMaterial);
       drawn += 1;
     }
     if (drawn) this.source = "model";
@@ -280,6 +283,8 @@ export class CommunityScene {
   }
 
   select(buildingId) {
+    const chosen = this.buildingGroups.get(buildingId);
+    if (chosen) outlineBuilding(chosen, this.selectedEdgeMaterial);
     for (const [id, group] of this.buildingGroups) {
       for (const child of group.children) {
         if (child.userData.edges) {
