@@ -9,7 +9,7 @@ their sum is what a quiet one would need, less I/O waits), the readings
 written, the time a repeat takes (it writes nothing), and the load average.
 Target: ≤ 30 s on a quiet 2-core machine.
 
-    python bench/bench_demo_readings.py [--days 30]
+    python -m bench.bench_demo_readings [--days 30]
 """
 
 from __future__ import annotations
