@@ -134,22 +134,21 @@ def _parse(
     need = np.repeat(np.asarray(depths, np.int16), lengths)
     opens = chars == _OPEN
     level = np.cumsum(opens.astype(np.int16) - (chars == _CLOSE), dtype=np.int16)
-    ring_open = opens & (level == need)
-    face_open = opens & (level == need - 1)
+    # Positions, not running counts over every character: which ring a number is
+    # in (which face a ring) is a binary search among the opening brackets.
+    ring_open = np.flatnonzero(opens & (level == need))
+    face_open = np.flatnonzero(opens & (level == need - 1))
     digit = (chars - 48) <= 9  # uint8 arithmetic: non-digits wrap above 9
-    number_start = digit & ~np.concatenate(([False], digit[:-1]))
+    number_start = np.flatnonzero(digit & ~np.concatenate(([False], digit[:-1])))
     values = _numbers(joined)
-    rings_before = np.cumsum(ring_open)
-    ring_of_number = rings_before[number_start] - 1
-    ring_sizes = np.bincount(ring_of_number, minlength=int(rings_before[-1])).astype(np.intp)
-    faces_before = np.cumsum(face_open)
-    face_of_ring = faces_before[ring_open] - 1
-    face_rings = np.bincount(face_of_ring, minlength=int(faces_before[-1])).astype(np.intp)
+    ring_of_number = np.searchsorted(ring_open, number_start, "right") - 1
+    ring_sizes = np.bincount(ring_of_number, minlength=len(ring_open)).astype(np.intp)
+    face_of_ring = np.searchsorted(face_open, ring_open, "right") - 1
+    face_rings = np.bincount(face_of_ring, minlength=len(face_open)).astype(np.intp)
     ends = np.cumsum(lengths) - 1
-    numbers_before = np.cumsum(number_start)
-    v = np.concatenate(([0], numbers_before[ends]))
-    r = np.concatenate(([0], rings_before[ends]))
-    f = np.concatenate(([0], faces_before[ends]))
+    v = np.concatenate(([0], np.searchsorted(number_start, ends, "right")))
+    r = np.concatenate(([0], np.searchsorted(ring_open, ends, "right")))
+    f = np.concatenate(([0], np.searchsorted(face_open, ends, "right")))
     return values, ring_sizes, face_rings, (_ints(v), _ints(r), _ints(f))
 
 
