@@ -1,4 +1,5 @@
-"""The phone page of residents and grid workers: ``GET /app/{cid}`` and its own files.
+"""The phone page of residents and grid workers: ``GET /app/{cid}`` and its own files;
+and the office's page to run the round table: ``GET /office/{cid}`` (``web/office/``).
 
 Served like the cockpit and district pages (:mod:`api.cockpit`): plain ES
 modules and a stylesheet from ``web/app/``, no data in the page. It signs in
@@ -21,6 +22,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from api.cockpit import safe_file
 
 ASSETS_PREFIX = "/app-assets"
+OFFICE_ASSETS_PREFIX = "/office-assets"
 
 _COMMUNITY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _MEDIA_TYPES = {
@@ -60,6 +62,29 @@ def make_router(web_dir: Path) -> APIRouter:
         found = safe_file(static_dir, path)
         if found is None or found.suffix not in _MEDIA_TYPES:
             raise HTTPException(404, f"no phone page file {path!r}")
+        return FileResponse(found, media_type=_MEDIA_TYPES[found.suffix], headers=_HEADERS)
+
+    office_dir = web_dir / "office"
+
+    @router.get("/office/{cid}", response_class=HTMLResponse, summary="The office's round table")
+    def office_page(cid: str) -> HTMLResponse:
+        """Like the phone page: no data in it; it signs in as an office account."""
+        if not _COMMUNITY_ID.fullmatch(cid):
+            raise HTTPException(404, "no such community")
+        page = safe_file(office_dir, "index.html")
+        if page is None:
+            raise HTTPException(503, f"office page files missing in {office_dir}")
+        return HTMLResponse(page.read_text(encoding="utf-8"), headers=_HEADERS)
+
+    @router.get(
+        OFFICE_ASSETS_PREFIX + "/{path:path}",
+        response_class=FileResponse,
+        summary="The office page's scripts and styles",
+    )
+    def office_file(path: str) -> FileResponse:
+        found = safe_file(office_dir, path)
+        if found is None or found.suffix not in _MEDIA_TYPES:
+            raise HTTPException(404, f"no office page file {path!r}")
         return FileResponse(found, media_type=_MEDIA_TYPES[found.suffix], headers=_HEADERS)
 
     return router

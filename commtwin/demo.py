@@ -370,9 +370,10 @@ class Demo:
             self.sim_start, self.sim_started_at = start, time.time()
 
     def _write_history(self, url: str, model: Path) -> None:
-        """The residents' reports of the month before the feed (docs/demo.md), in the
-        background; a window leaves the state once written in full, so an interrupted
-        one is written again (the same events: no-ops) on the next run."""
+        """The scene devices' readings and the residents' reports of the month before
+        the feed (docs/demo.md), in the background; a window leaves the state once
+        written in full, so an interrupted one is written again (the same events:
+        no-ops) on the next run."""
         try:
             demo_history.write_pending(
                 url,
@@ -394,8 +395,8 @@ class Demo:
             left = tuple(w for w in self.state.history_pending if w != window)
             self.state = self.state.with_history_pending(left)
             save_state(self.options.data_dir, self.state)
-        self.say(done.text())
         self.say(readings.text())
+        self.say(done.text())
 
     def _start(self, spec: ChildSpec) -> None:
         try:

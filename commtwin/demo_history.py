@@ -72,14 +72,15 @@ def write_pending(
     per_day: float,
     written: Callable[[tuple[float, float], HistoryWritten, ReadingsWritten], None],
 ) -> None:
-    """Write each ``[since, until)`` window in turn (the incidents, then the scene
-    devices' readings: :mod:`commtwin.demo_readings`), calling ``written`` after each."""
+    """Write each ``[since, until)`` window in turn (the scene devices' readings:
+    :mod:`commtwin.demo_readings`, then the incidents), calling ``written`` after each.
+    The readings go first: they take seconds, the incidents' loop a minute or two."""
     for window in windows:
-        history = write_history(url, model, topic_root, *window, seed=seed, per_day=per_day)
         try:
             readings = write_readings(url, model, topic_root, *window, seed=seed)
         except ReadingsError as exc:
             raise HistoryError(str(exc)) from None
+        history = write_history(url, model, topic_root, *window, seed=seed, per_day=per_day)
         written(window, history, readings)
 
 

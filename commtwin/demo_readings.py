@@ -3,23 +3,31 @@
 The cockpit's scene tabs show 24 h and 30 d trends (energy per hour and per
 day, PV, parking, gates, chargers) from the readings rollups. A fresh demo
 has only the feed's last hour, so on the first run the demo writes the month
-before the feed for the devices those trends read: the same readings the
-simulator would have published (:func:`simulators.scenario.feed`, parsed by
-the ingestor's parser), in binary COPY batches through the ingestor's own
-staging table and SQL (:mod:`ingest.sql`): the raw rows go in with ``ON
+before the feed for the devices those trends read, generated straight from
+the simulator's behaviour models as arrays (:mod:`simulators.backfill`: no
+MQTT messages, no JSON, no parsing). The last :data:`FULL_RESOLUTION_S` come
+at the devices' own intervals (what device charts read at minute
+resolution); older days at one sample per :data:`COARSE_S`, which the 30 d
+trends cannot tell apart (they read hourly rollups, and cumulative counters
+grow by the same kWh per hour however often they are sampled).
+
+Writing: one binary COPY per part (the recent one first, so the 24 h trends
+fill at once, then the older days) into the ingestor's staging table, then
+the ingestor's own SQL (:mod:`ingest.sql`): the raw rows go in with ``ON
 CONFLICT DO NOTHING`` and, on plain PostgreSQL, ``readings_1m`` and
-``readings_1h`` are folded from exactly the rows inserted, as the writer
-does; TimescaleDB's continuous aggregates follow by themselves. The day
-partitions of the window are made first (``commtwin_ensure_partition``), so
-nothing lands in the default partition; the newest day goes in first, so the
-24 h trends fill within seconds. Counters are re-based to run into the live
-feed's first values (:func:`rebase_counters`). A repeat is a no-op.
+``readings_1h`` are folded set-based from exactly the rows inserted (one
+grouped upsert per rollup for the whole part). On TimescaleDB the continuous
+aggregates are refreshed over the window afterwards, since their policies
+look back only hours or days. The day partitions of the window are made
+first (``commtwin_ensure_partition``), so nothing lands in the default
+partition. Counters are re-based to run into the live feed's first values
+(:func:`rebase_counters`). A repeat is a no-op (the same readings).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +43,7 @@ from ingest.messages import Telemetry
 from ingest.parse import parse
 from ingest.sql import COPY_STAGE, CREATE_STAGE, MOVE_READINGS_PLAIN, MOVE_READINGS_TIMESCALE
 from simulators.actions import Publish
+from simulators.backfill import history_series
 from simulators.model_view import load_view
 from simulators.scenario import FeedOptions, feed
 from simulators.wire import Wire
@@ -43,8 +52,11 @@ from simulators.wire import Wire
 SCENE_KINDS: Final = frozenset({"power_meter", "pv_inverter", "parking", "ev_charger", "gate"})
 # Cumulative counters of those kinds (simulators/behaviour_building.py, _site.py).
 COUNTERS: Final = frozenset({"energy_kwh", "export_kwh", "sessions", "entries", "exits"})
-BATCH_ROWS: Final = 200_000  # readings per COPY and transaction
 DAY_S: Final = 86400
+# At the devices' own intervals: the last day and a bit (the 24 h trend reads
+# one hour in front of its grid; device charts read minutes).
+FULL_RESOLUTION_S: Final = 26 * 3600
+COARSE_S: Final = 1800.0  # before that, one sample per device and half hour
 
 
 class ReadingsError(Exception):
@@ -99,28 +111,6 @@ def day_partitions(start: float, end: float) -> list[str]:
     ]
 
 
-class _Columns:
-    """Readings gathered as numpy chunks (the whole window is held: ~28 bytes a row)."""
-
-    def __init__(self) -> None:
-        self.rows: list[tuple[int, int, int, float]] = []
-        self.chunks: list[npt.NDArray[np.void]] = []
-
-    def add(self, ts_us: int, device: int, metric: int, value: float) -> None:
-        self.rows.append((ts_us, device, metric, value))
-        if len(self.rows) >= BATCH_ROWS:
-            self._pack()
-
-    def _pack(self) -> None:
-        if self.rows:
-            self.chunks.append(np.array(self.rows, dtype=_ROW))
-            self.rows = []
-
-    def table(self) -> npt.NDArray[np.void]:
-        self._pack()
-        return np.concatenate(self.chunks) if self.chunks else np.empty(0, dtype=_ROW)
-
-
 _ROW = np.dtype(
     [("ts", np.int64), ("device", np.int64), ("metric", np.int32), ("value", np.float64)]
 )
@@ -164,6 +154,41 @@ def rebase_counters(table: npt.NDArray[np.void], counters: frozenset[int]) -> No
     table["value"][rows] = v[first][group] - (total[group] - done)
 
 
+def history_table(
+    model: Path,
+    topic_root: str,
+    start: float,
+    end: float,
+    *,
+    seed: int,
+    devices: dict[str, int],
+    metric_key: Callable[[str], int],
+) -> npt.NDArray[np.void]:
+    """The window's readings of the scene devices known in ``devices`` (id → key),
+    counters re-based, newest first."""
+    view = load_view(model)
+    full_from = end - FULL_RESOLUTION_S
+    parts: list[npt.NDArray[np.void]] = []
+    counters: set[int] = set()
+    for series in history_series(
+        view, topic_root, SCENE_KINDS, start, end, seed=seed, full_from=full_from,
+        coarse_s=COARSE_S,
+    ):  # fmt: skip
+        dkey = devices.get(series.device)
+        if dkey is None:
+            continue
+        mkey = metric_key(series.metric)
+        if series.metric in COUNTERS:
+            counters.add(mkey)
+        part = np.empty(len(series.ts_us), dtype=_ROW)
+        part["ts"], part["device"], part["metric"] = series.ts_us, dkey, mkey
+        part["value"] = series.values
+        parts.append(part)
+    table = np.concatenate(parts) if parts else np.empty(0, dtype=_ROW)
+    rebase_counters(table, frozenset(counters))
+    return table[np.argsort(-table["ts"], kind="stable")]
+
+
 def write_readings(
     url: str, model: Path, topic_root: str, start: float, end: float, *, seed: int
 ) -> ReadingsWritten:
@@ -186,26 +211,46 @@ def write_readings(
                 ).fetchall()
             }
             metrics: dict[str, int] = {}
-            columns = _Columns()
-            for telemetry in scene_readings(model, topic_root, start, end, seed=seed):
-                dkey = devices.get(telemetry.device)
-                if dkey is None:
-                    continue
-                for reading in telemetry.readings:
-                    for name, value in zip(reading.metrics, reading.values, strict=True):
-                        mkey = metrics.get(name)
-                        if mkey is None:
-                            mkey = metrics[name] = _metric_key(conn, name)
-                        columns.add(reading.ts_us, dkey, mkey, value)
-            table = columns.table()
-            rebase_counters(table, frozenset(k for n, k in metrics.items() if n in COUNTERS))
-            # Newest first: the last day (the 24 h trends) is in after the first batches.
-            table = table[np.argsort(-table["ts"], kind="stable")]
-            for lo in range(0, len(table), BATCH_ROWS):
-                written += _flush(conn, table[lo : lo + BATCH_ROWS], plain, devices_seen)
+
+            def metric_key(name: str) -> int:
+                if name not in metrics:
+                    metrics[name] = _metric_key(conn, name)
+                return metrics[name]
+
+            table = history_table(
+                model, topic_root, start, end, seed=seed, devices=devices, metric_key=metric_key
+            )
+            # The recent part first: the 24 h trends are full after one short transaction.
+            recent = int(np.searchsorted(-table["ts"], -int((end - FULL_RESOLUTION_S) * 1e6)))
+            for part in (table[:recent], table[recent:]):
+                written += _flush(conn, part, plain, devices_seen)
+        if not plain and written:
+            _refresh_aggregates(url, start, end)
     except (psycopg.Error, db.DatabaseError) as exc:
         raise ReadingsError(f"writing the readings history: {exc}") from None
     return ReadingsWritten((end - start) / DAY_S, len(devices_seen), written, time.monotonic() - t0)
+
+
+def _refresh_aggregates(url: str, start: float, end: float) -> None:
+    """TimescaleDB: materialize the window in the continuous aggregates.
+
+    Their policies refresh only the last 3 hours (``readings_1m``) and 3 days
+    (``readings_1h``), so older history would stay out of them once the
+    watermark passes it. ``refresh_continuous_aggregate`` is a procedure that
+    cannot run inside a transaction block (hence autocommit); it refreshes
+    only buckets entirely inside the window, so the window is widened to
+    whole buckets at the start and cut at the last whole bucket before
+    ``end`` (the live feed's bucket stays with the policy and real-time
+    aggregation; never NULL, which would put the watermark in the future).
+    """
+    with psycopg.connect(url, autocommit=True) as conn:
+        for view, bucket_s in (("readings_1h", 3600), ("readings_1m", 60)):
+            lo = datetime.fromtimestamp(start // bucket_s * bucket_s, UTC)
+            hi = datetime.fromtimestamp(end // bucket_s * bucket_s, UTC)
+            conn.execute(
+                "CALL refresh_continuous_aggregate(%s::regclass, %s::timestamptz, %s::timestamptz)",
+                (view, lo, hi),
+            )
 
 
 def _metric_key(conn: psycopg.Connection[tuple[object, ...]], name: str) -> int:
@@ -221,6 +266,8 @@ def _flush(
     plain: bool,
     seen: set[int],
 ) -> int:
+    if rows.size == 0:
+        return 0
     data = readings_copy(rows["ts"], rows["device"], rows["metric"], rows["value"])
     with conn.transaction():
         conn.execute(CREATE_STAGE)

@@ -56,6 +56,9 @@ class TopicPublic(PlaceFields):
     status: str
     created_at: datetime
     incident_ids: list[str]
+    concerns_me: bool | None = Field(
+        default=None, description="a resident's: whether the topic's place concerns their household"
+    )
 
 
 class TopicsPublic(ApiModel):
@@ -191,6 +194,9 @@ class VotePublic(ApiModel):
     concerned_households: int
     ballots: int
     my_choice: str | None = None
+    concerns_me: bool | None = Field(
+        default=None, description="a resident's: whether their household is in the electorate"
+    )
     result: CountFigures | None = None
 
 

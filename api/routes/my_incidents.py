@@ -33,6 +33,7 @@ from api.models.my_incidents import (
     PointPlace,
 )
 from api.models.my_incidents import Place as ReportPlace
+from api.models.roundtable import EntryCreate
 from api.queries.incidents import get_incident
 from api.queries.people_reports import (
     building_exists,
@@ -43,6 +44,7 @@ from api.queries.people_reports import (
     report_scope,
     storey_of,
 )
+from api.queries.votes import record_entry
 from api.routes.incidents import command_context
 from api.sessions import Session, SignedIn, SignedInChangingBriefly
 from twin.community.incident_actions import ActionRefusedError, plan
@@ -264,4 +266,15 @@ async def act(
         if outcome.kind == "pending":
             break
     assert outcome is not None  # plan() returns at least one step
+    home = person.household
+    if body.action == "confirm" and outcome.kind != "pending" and home is not None:
+        # The household's participation (issue 23): once per action, keyed by its client id.
+        entry = EntryCreate(
+            client_id=f"confirm:{person.account_id}:{body.client_id}",
+            building_id=home.building_id,
+            unit_id=home.unit_id,
+            kind="report_confirmed",
+        )
+        async with state.pool.connection() as conn:  # briefly, after the waits
+            await record_entry(conn, cid, entry, person.account_id)
     return _answer(outcome, response)

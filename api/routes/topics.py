@@ -42,7 +42,15 @@ BASE = "/v1/communities/{cid}"
 
 
 def topic_public(r: dict[str, Any]) -> TopicPublic:
-    return TopicPublic(**{k: r[k] for k in TopicPublic.model_fields})
+    return TopicPublic(**{k: r[k] for k in TopicPublic.model_fields if k in r})
+
+
+def concerns(community: Community, topic: dict[str, Any], home: HomeId) -> bool:
+    """Whether the topic's place concerns the household online (False if the place is gone)."""
+    try:
+        return home in check_place(community, q.place_of(topic))
+    except HTTPException:
+        return False
 
 
 async def topic_or_404(conn: Conn, cid: str, tid: int) -> dict[str, Any]:
@@ -143,7 +151,14 @@ async def list_topics(
     status: Literal["open", "decided", "withdrawn"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> TopicsPublic:
-    data = [topic_public(r) for r in await q.list_topics(conn, cid, status, limit)]
+    """Topics, newest first; a resident's say whether they concern their household."""
+    rows = await q.list_topics(conn, cid, status, limit)
+    home = caller.person.household if caller.person else None
+    if home is not None:
+        community = await q.community_model(conn, cid)
+        mine = HomeId(home.building_id, home.unit_id)
+        rows = [{**r, "concerns_me": concerns(community, r, mine)} for r in rows]
+    data = [topic_public(r) for r in rows]
     return TopicsPublic(count=len(data), data=data)
 
 

@@ -66,7 +66,9 @@ def figures(r: Result) -> dict[str, Any]:
     return out
 
 
-def vote_public(r: dict[str, Any], my_choice: str | None = None) -> VotePublic:
+def vote_public(
+    r: dict[str, Any], my_choice: str | None = None, concerns_me: bool | None = None
+) -> VotePublic:
     law = law_from_json(r["law"])
     return VotePublic(
         id=r["id"],
@@ -81,6 +83,7 @@ def vote_public(r: dict[str, Any], my_choice: str | None = None) -> VotePublic:
         concerned_households=r["concerned"],
         ballots=r["ballots"],
         my_choice=my_choice,
+        concerns_me=concerns_me,
         result=CountFigures(**r["result"]) if r["result"] else None,
     )
 
@@ -138,10 +141,12 @@ async def get_vote(cid: CommunityId, vote_id: VoteId, caller: Reader, conn: DbCo
     """The vote, its result once closed, and a resident's own household's choice."""
     vote = await vote_or_404(conn, cid, vote_id)
     home = caller.person.household if caller.person else None
-    mine = (
-        await q.my_choice(conn, vote_id, HomeId(home.building_id, home.unit_id)) if home else None
+    if home is None:
+        return vote_public(vote)
+    mine = HomeId(home.building_id, home.unit_id)
+    return vote_public(
+        vote, await q.my_choice(conn, vote_id, mine), await q.is_concerned(conn, vote_id, mine)
     )
-    return vote_public(vote, mine)
 
 
 @router.get(BASE + "/topics/{tid}/votes", responses=problems(401, 403, 404))

@@ -17,6 +17,7 @@ does not match its faces is classed by the faces' normals instead.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -59,38 +60,41 @@ def mesh_source(
 
 
 def mesh_jobs(sources: Sequence[MeshSource]) -> list[MeshJob]:
-    """One job per source; parts with vertex arrays of their own are joined."""
-    texts: list[bytes] = []
-    depths: list[int] = []
-    for source in sources:
-        for geometry, _ in source.parts:
-            texts.append(orjson.dumps(geometry.get("boundaries")))
-            depths.append(_INDEX_DEPTH[str(geometry.get("type"))])
-    values, ring_sizes, face_rings, bounds = _parse(texts, depths)
+    """One job per source; parts with vertex arrays of their own are joined.
+
+    Every geometry's boundaries and semantics are parsed together; a source whose
+    parts share one vertex array (a whole ``.city.json``) takes its faces as
+    slices of the joined arrays, with no copy.
+    """
+    geometries = [geometry for source in sources for geometry, _ in source.parts]
+    texts = [orjson.dumps(g.get("boundaries")) for g in geometries]
+    depths = [_INDEX_DEPTH[str(g.get("type"))] for g in geometries]
+    values, ring_sizes, face_rings, (v, r, f) = _parse(texts, depths)
+    classes = _all_classes(geometries, np.diff(f))
     jobs = []
     t = 0
     for source in sources:
         vertices = source.parts[0][1]
-        shared = all(v is vertices for _, v in source.parts)
-        if not shared:
-            vertices = np.concatenate([v for _, v in source.parts])
-        index_parts, ring_parts, face_parts, class_parts = [], [], [], []
-        base = 0
-        for geometry, own in source.parts:
-            (v0, v1), (r0, r1), (f0, f1) = bounds[t]
-            t += 1
-            index_parts.append(values[v0:v1] + (0 if shared else base))
-            ring_parts.append(ring_sizes[r0:r1])
-            face_parts.append(face_rings[f0:f1])
-            class_parts.append(_classes(geometry, f1 - f0))
-            base += len(own)
-        faces = FlatFaces(
-            np.concatenate(index_parts),
-            np.concatenate(ring_parts),
-            np.concatenate(face_parts),
-            np.concatenate(class_parts),
-        )
+        t1 = t + len(source.parts)
+        if all(own is vertices for _, own in source.parts):
+            faces = FlatFaces(
+                values[v[t] : v[t1]],
+                ring_sizes[r[t] : r[t1]],
+                face_rings[f[t] : f[t1]],
+                classes[f[t] : f[t1]],
+            )
+        else:
+            vertices = np.concatenate([own for _, own in source.parts])
+            bases = np.cumsum([0] + [len(own) for _, own in source.parts[:-1]])
+            shift = np.repeat(bases, np.diff(v[t : t1 + 1]))
+            faces = FlatFaces(
+                values[v[t] : v[t1]] + shift,
+                ring_sizes[r[t] : r[t1]],
+                face_rings[f[t] : f[t1]],
+                classes[f[t] : f[t1]],
+            )
         jobs.append(MeshJob(source.lod, vertices, faces))
+        t = t1
     return jobs
 
 
@@ -113,70 +117,108 @@ def triangulated(sources: Sequence[MeshSource]) -> list[BuildingMesh | None]:
         return out
 
 
-Bounds = tuple[tuple[int, int], tuple[int, int], tuple[int, int]]
+Bounds = tuple[list[int], list[int], list[int]]
+"""Per text i, its vertex indices, rings and faces are ``[b[i], b[i + 1])`` of each list."""
 
 
 def _parse(
     texts: list[bytes], depths: list[int]
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp], list[Bounds]]:
-    """Vertex indices, ring sizes, rings per face, and each text's (index, ring, face) ranges."""
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp], Bounds]:
+    """Vertex indices, ring sizes, rings per face, and where each text's are in them."""
     if not texts:
         empty = np.zeros(0, np.intp)
-        return empty, empty, empty, []
+        return empty, empty, empty, ([0], [0], [0])
     joined = b"".join(texts)
     chars = np.frombuffer(joined, np.uint8)
     lengths = np.fromiter(map(len, texts), np.intp, len(texts))
     need = np.repeat(np.asarray(depths, np.int16), lengths)
     opens = chars == _OPEN
     level = np.cumsum(opens.astype(np.int16) - (chars == _CLOSE), dtype=np.int16)
-    ring_open = opens & (level == need)
-    face_open = opens & (level == need - 1)
+    # Positions, not running counts over every character: which ring a number is
+    # in (which face a ring) is a binary search among the opening brackets.
+    ring_open = np.flatnonzero(opens & (level == need))
+    face_open = np.flatnonzero(opens & (level == need - 1))
     digit = (chars - 48) <= 9  # uint8 arithmetic: non-digits wrap above 9
-    number_start = digit & ~np.concatenate(([False], digit[:-1]))
+    number_start = np.flatnonzero(digit & ~np.concatenate(([False], digit[:-1])))
     values = _numbers(joined)
-    rings_before = np.cumsum(ring_open)
-    ring_of_number = rings_before[number_start] - 1
-    ring_sizes = np.bincount(ring_of_number, minlength=int(rings_before[-1])).astype(np.intp)
-    faces_before = np.cumsum(face_open)
-    face_of_ring = faces_before[ring_open] - 1
-    face_rings = np.bincount(face_of_ring, minlength=int(faces_before[-1])).astype(np.intp)
+    ring_of_number = np.searchsorted(ring_open, number_start, "right") - 1
+    ring_sizes = np.bincount(ring_of_number, minlength=len(ring_open)).astype(np.intp)
+    face_of_ring = np.searchsorted(face_open, ring_open, "right") - 1
+    face_rings = np.bincount(face_of_ring, minlength=len(face_open)).astype(np.intp)
     ends = np.cumsum(lengths) - 1
-    numbers_before = np.cumsum(number_start)
-    v = np.concatenate(([0], numbers_before[ends]))
-    r = np.concatenate(([0], rings_before[ends]))
-    f = np.concatenate(([0], faces_before[ends]))
-    bounds = [
-        ((int(v[i]), int(v[i + 1])), (int(r[i]), int(r[i + 1])), (int(f[i]), int(f[i + 1])))
-        for i in range(len(texts))
-    ]
-    return values, ring_sizes, face_rings, bounds
+    v = np.concatenate(([0], np.searchsorted(number_start, ends, "right")))
+    r = np.concatenate(([0], np.searchsorted(ring_open, ends, "right")))
+    f = np.concatenate(([0], np.searchsorted(face_open, ends, "right")))
+    return values, ring_sizes, face_rings, (_ints(v), _ints(r), _ints(f))
 
 
-def _classes(geometry: Mapping[str, Any], count: int) -> npt.NDArray[np.int8]:
-    """The class of each face from the geometry's semantics; -1 (by its normal) where none."""
-    unknown = np.full(count, -1, np.int8)
-    semantics = geometry.get("semantics")
-    if not isinstance(semantics, Mapping):
-        return unknown
-    surfaces = semantics.get("surfaces")
-    values: Any = semantics.get("values")
-    if not isinstance(surfaces, list) or not isinstance(values, list):
-        return unknown
-    # The values' nesting is the boundaries' less the rings; read as one list of numbers
-    # (null: no semantics, -1), one face each if the shapes agree.
-    text = orjson.dumps(values).replace(b"null", b"-1")
-    if text.translate(None, b"0123456789,[]-") or b"[]" in text or not count:
-        return unknown
-    picks = _numbers(text)
-    if len(picks) != count:
-        return unknown
-    lut = np.array(
-        [-1 if (c := surface_class(s.get("type") if isinstance(s, Mapping) else None)) is None
-         else c for s in surfaces] + [-1],
-        np.int8,
-    )  # fmt: skip
-    n = len(surfaces)
-    return lut[np.where((picks >= 0) & (picks < n), picks, n)]
+def _all_classes(
+    geometries: Sequence[Mapping[str, Any]], counts: npt.NDArray[np.intp]
+) -> npt.NDArray[np.int8]:
+    """Every face's class from its geometry's semantics, all geometries' values parsed
+    in one pass; -1 (by its normal) where a geometry has none or they do not match
+    its faces."""
+    out = np.full(int(counts.sum()), -1, np.int8)
+    starts = np.cumsum(counts) - counts
+    texts: list[bytes] = []
+    luts: list[npt.NDArray[np.int8]] = []
+    which: list[int] = []
+    for i, (geometry, count) in enumerate(zip(geometries, counts.tolist(), strict=True)):
+        semantics = geometry.get("semantics")
+        if not count or not isinstance(semantics, Mapping):
+            continue
+        surfaces = semantics.get("surfaces")
+        values: Any = semantics.get("values")
+        if not isinstance(surfaces, list) or not isinstance(values, list):
+            continue
+        # The values' nesting is the boundaries' less the rings; read as one list of
+        # numbers (null: no semantics, -1), one face each if the shapes agree.
+        text = orjson.dumps(values).replace(b"null", b"-1")
+        if text.translate(None, b"0123456789,[]-") or b"[]" in text:
+            continue
+        texts.append(text)
+        luts.append(_lut(tuple(map(_surface_type, surfaces))))
+        which.append(i)
+    if not texts:
+        return out
+    lengths = np.fromiter(map(len, texts), np.intp, len(texts))
+    joined = b",".join(texts)
+    chars = np.frombuffer(joined, np.uint8)
+    numeric = ((chars - 48) <= 9) | (chars == ord("-"))
+    number_start = numeric & ~np.concatenate(([False], numeric[:-1]))
+    found = np.add.reduceat(number_start.astype(np.intp), np.cumsum(lengths + 1) - lengths - 1)
+    picks = _numbers(joined)
+    pick_start = np.cumsum(found) - found
+    chosen = np.asarray(which, np.intp)
+    agree = found == counts[chosen]
+    # One table for all: each geometry's surfaces' classes, then -1 for a pick out of range.
+    lut_sizes = np.fromiter(map(len, luts), np.intp, len(luts))
+    lut_start = np.cumsum(lut_sizes) - lut_sizes
+    table = np.concatenate(luts)
+    for_pick = np.repeat(np.arange(len(texts)), found)
+    size = lut_sizes[for_pick] - 1  # surfaces of the pick's geometry (the last entry is -1)
+    local = np.where((picks >= 0) & (picks < size), picks, size)
+    classes = table[lut_start[for_pick] + local]
+    keep = agree[for_pick]
+    target = np.repeat(starts[chosen] - pick_start, found) + np.arange(len(picks))
+    out[target[keep]] = classes[keep]
+    return out
+
+
+def _ints(a: npt.NDArray[np.intp]) -> list[int]:
+    return [int(x) for x in a.tolist()]
+
+
+def _surface_type(surface: Any) -> str | None:
+    kind = surface.get("type") if isinstance(surface, Mapping) else None
+    return kind if isinstance(kind, str) else None
+
+
+@functools.lru_cache(maxsize=256)
+def _lut(types: tuple[str | None, ...]) -> npt.NDArray[np.int8]:
+    """Each surface type's class (-1: none), then -1 for values out of range."""
+    classes = [surface_class(t) for t in types]
+    return np.array([-1 if c is None else c for c in classes] + [-1], np.int8)
 
 
 def _numbers(text: bytes) -> npt.NDArray[np.intp]:

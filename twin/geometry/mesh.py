@@ -90,10 +90,9 @@ def triangulate(jobs: Sequence[MeshJob]) -> list[BuildingMesh]:
     counts = np.fromiter((len(f.face_rings) for f in flats), np.intp, len(flats))
     if not counts.sum():
         return [_empty(job.lod) for job in jobs]
-    points = [job.vertices[f.indices] for job, f in zip(jobs, flats, strict=True)]
     return _triangulate(
         jobs,
-        np.concatenate(points),
+        _gather(jobs, flats),
         _Layout.of(
             np.concatenate([f.ring_sizes for f in flats]),
             np.concatenate([f.face_rings for f in flats]),
@@ -101,6 +100,19 @@ def triangulate(jobs: Sequence[MeshJob]) -> list[BuildingMesh]:
         np.repeat(np.arange(len(jobs)), counts),
         np.concatenate([f.classes for f in flats]),
     )
+
+
+def _gather(jobs: Sequence[MeshJob], flats: Sequence[FlatFaces]) -> npt.NDArray[np.float64]:
+    """Every face's points in job order: one fancy index per run of jobs sharing a vertex
+    array (all of them, for a whole ``.city.json``) rather than one per job."""
+    points = []
+    run = 0
+    for j in range(1, len(jobs) + 1):
+        if j == len(jobs) or jobs[j].vertices is not jobs[run].vertices:
+            indices = [f.indices for f in flats[run:j]]
+            points.append(jobs[run].vertices[np.concatenate(indices)])
+            run = j
+    return np.concatenate(points)
 
 
 def _flat(job: MeshJob) -> FlatFaces:

@@ -224,6 +224,11 @@ export const CATEGORIES = [
   "greening", "pets", "security", "facade", "other",
 ];
 
+/** More texts (e.g. the round table's, table_i18n.js), merged into both languages. */
+export function addTexts(more) {
+  for (const l of ["zh", "en"]) Object.assign(TEXTS[l], more[l]);
+}
+
 const STORE_KEY = "commtwin.lang";
 let current = "zh";
 

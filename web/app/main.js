@@ -12,6 +12,8 @@ import { renderDetail, renderList, renderQueue, tickSla } from "./render.js";
 import { ReportForm } from "./report.js";
 import { IdbStore } from "./store.js";
 import { bindAuth } from "./auth.js";
+import { TableView } from "./table.js";
+import "./table_i18n.js";
 
 const POLL_MS = 30000;
 const RETRY_MS = 15000;
@@ -60,6 +62,7 @@ async function refreshList() {
   state.incidents = state.person.role === "resident" ? residentOrder(r.body.data) : r.body.data;
   const list = state.person.role === "resident" ? $("my-reports") : $("tasks");
   renderList(list, state.incidents, state.map, openDetail);
+  if (state.person.role === "resident") await table.refresh(state.map);
   document.body.dataset.loaded = String(Date.now());
 }
 
@@ -201,6 +204,7 @@ function signedOut(reason) {
 }
 
 const report = new ReportForm(document, enqueue);
+const table = new TableView(document, api, { show, back: () => show(homeView()) });
 
 function relabel() {
   applyStatic(document);
@@ -209,6 +213,8 @@ function relabel() {
   report.render(state.map);
   renderList(state.person.role === "resident" ? $("my-reports") : $("tasks"), state.incidents, state.map, openDetail);
   if (state.detail) openDetail(state.detail.id);
+  table.renderList();
+  if (table.current) table.open(table.current.id, true);
   showQueue();
 }
 

@@ -32,6 +32,7 @@ import { followStream } from "./stream.js";
 import { TrendData, drawTrends, trendFollowsLive } from "./trend_panels.js";
 import { SceneTrends } from "./scene_trends.js";
 import { ServicesScene } from "./services_scene.js";
+import { GovernanceScene } from "./governance_scene.js";
 
 const TREND_REFRESH_MS = 5 * 60 * 1000;
 // Scene trends are cached by the API (30 s for 24 h): a minute keeps them fresh.
@@ -60,6 +61,7 @@ let side;
 let trendData;
 let sceneTrends;
 let services;
+let governance;
 let backdrop;
 let ready;
 const readyPromise = new Promise((resolve) => {
@@ -106,6 +108,7 @@ function redraw() {
   if (!state.model) return;
   if (state.scene === "services" && services?.base) services.apply();
   else view.applyStatus(storeyStatus);
+  governance?.apply(); // the suggested topics' places, over the status colours
   view.setMarkers(
     markersFor(state.model, state.snapshot, state.devices, {
       alarmFilter: (a) => alarmInScene(a, state.scene),
@@ -255,6 +258,7 @@ function wireTabs() {
     for (const b of tabs.children) b.classList.toggle("active", b.dataset.scene === s);
     document.body.dataset.scene = s;
     services?.show(s === "services").then(() => redraw());
+    governance?.show(s === "governance").then(() => redraw());
     redraw();
     showTrends();
   };
@@ -321,6 +325,7 @@ async function boot() {
   wireTabs();
   onLanguageChange(() => {
     if (services?.active) services.render();
+    if (governance?.active) governance.render();
     redraw();
     showTrends();
     charts.setClosedLoop(state.snapshot?.kpis?.closed_loop_rate_today, state.snapshot?.kpis?.closed_loop_rate_30d);
@@ -335,6 +340,8 @@ async function boot() {
   sceneTrends = new SceneTrends(api);
   await api.discover();
   services = new ServicesScene(api, view, byId("services-panel"));
+  governance = new GovernanceScene(api, view, byId("governance-panel"), () => state.names);
+  if (state.scene === "governance") governance.show(true);
   let collection;
   let glb = null;
   try {
