@@ -259,6 +259,18 @@ def test_a_change_is_pushed_encrypted_to_who_may_see_it_and_410_forgets(
     assert push_service.to("/push/zhao") == []
 
 
+def test_the_service_worker_is_served_for_the_page_scope(site: LiveSite) -> None:
+    r = httpx.get(f"{site.base}/app/{A}/sw.js")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/javascript")
+    assert r.headers["service-worker-allowed"] == f"/app/{A}"
+    assert "showNotification" in r.text
+    assert "notificationclick" in r.text
+    assert httpx.get(f"{site.base}/app/Bad_Id!/sw.js").status_code == 404
+    page = httpx.get(f"{site.base}/app/{A}")
+    assert 'id="push"' in page.text
+
+
 def test_the_vapid_key_is_read_once_from_a_file_or_the_pem(tmp_path: Path) -> None:
     pem = private_pem(VAPID_KEY)
     path = tmp_path / "vapid.pem"
