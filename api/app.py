@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import platformdirs
 import psycopg
@@ -58,6 +59,7 @@ from api.routes import (
     kpis,
     live,
     me_map,
+    me_push,
     me_stream,
     my_incidents,
     participation,
@@ -73,6 +75,9 @@ from api.routes import (
 )
 from api.scene_cache import SceneCache
 from api.state import ApiState
+
+if TYPE_CHECKING:
+    from api.push import PushSender
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +106,8 @@ def create_app(
         subscriber_queue=config.sse_queue,
         build_timeout_s=config.pool_timeout_s + 5.0,
     )
+    # Web Push (docs/people.md "Web Push"): one sender per process, when a VAPID key is set.
+    push = _push_sender(config, hub)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -130,6 +137,8 @@ def create_app(
         try:
             async with AsyncExitStack() as stack:
                 await stack.enter_async_context(hub.running(pool, config.database_url))
+                if push is not None:
+                    await stack.enter_async_context(push.running(pool, config.database_url))
                 for service in services:
                     await stack.enter_async_context(service(state))
                 yield
@@ -166,6 +175,7 @@ def create_app(
         paths.router,
         me_map.router,
         me_stream.router,
+        me_push.router,
         building_meshes.router,
         photos.router,
         my_incidents.router,
@@ -185,6 +195,7 @@ def create_app(
     )
     app.state.photo_checks = asyncio.Semaphore(config.photo_checks)
     app.state.live = hub
+    app.state.push = push
     app.state.scenes = SceneCache()
     app.state.glb = building_meshes.GlbCache()
     app.state.districts = DistrictBoard(
@@ -221,6 +232,15 @@ def create_app(
         )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
+
+
+def _push_sender(config: ApiConfig, hub: LiveHub) -> PushSender | None:
+    if config.push is None:
+        return None
+    # pywebpush and requests are imported only when Web Push is on
+    from api.push import PushSender  # noqa: PLC0415
+
+    return PushSender(config.push, hub)
 
 
 def _problem(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from api.object_store import S3Config
+from api.push_config import PushConfig
 from twin.scenes.energy import DEFAULT_EMISSION_FACTOR
 
 
@@ -78,6 +79,9 @@ class ApiConfig:
     max_upload_bytes: int = 10 * 1024 * 1024 + 64 * 1024
     # Uploads checked at once per process (decoding a 50 MP photo takes ~150 MB).
     photo_checks: int = 2
+    # --- Web Push to the phone page (docs/people.md "Web Push") ---
+    # The VAPID key pair and contact; None: Web Push is off (/v1/me/push answers 404).
+    push: PushConfig | None = None
 
 
 def parse_origins(value: str) -> tuple[str, ...]:

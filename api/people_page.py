@@ -54,6 +54,22 @@ def make_router(web_dir: Path) -> APIRouter:
         return HTMLResponse(page.read_text(encoding="utf-8"), headers=_HEADERS)
 
     @router.get(
+        "/app/{cid}/sw.js",
+        response_class=FileResponse,
+        summary="The phone page's service worker (Web Push notifications)",
+    )
+    def service_worker(cid: str) -> FileResponse:
+        """Served under the page's own path so that its scope can be the page
+        (``/app/{cid}``, allowed by ``Service-Worker-Allowed``) and no wider."""
+        if not _COMMUNITY_ID.fullmatch(cid):
+            raise HTTPException(404, "no such community")
+        found = safe_file(static_dir, "sw.js")
+        if found is None:
+            raise HTTPException(503, f"phone page files missing in {static_dir}")
+        headers = {**_HEADERS, "Service-Worker-Allowed": f"/app/{cid}"}
+        return FileResponse(found, media_type=_MEDIA_TYPES[".js"], headers=headers)
+
+    @router.get(
         ASSETS_PREFIX + "/{path:path}",
         response_class=FileResponse,
         summary="The phone page's scripts and styles",

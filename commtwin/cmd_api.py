@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from api.config import ApiConfig, parse_origins
 from api.object_store import S3Config
+from api.push_config import PushConfig
 from commtwin.api_workers import STARTUP_FAILURE, default_workers, shared_sockets, supervise
 from commtwin.commands import CommandError, SubParsers
 from commtwin.settings import Settings
@@ -64,7 +65,34 @@ def config_from(
         emission_factor=settings.emission_factor,
         photo_dir=Path(settings.photo_dir) if settings.photo_dir else None,
         photo_s3=photo_s3(settings),
+        push=push_config(settings),
     )
+
+
+def push_config(settings: Settings) -> PushConfig | None:
+    """Web Push's VAPID key from ``COMMTWIN_VAPID_PRIVATE_KEY`` (a PEM, or a PEM file's
+    path), read once here; None (Web Push off) when unset."""
+    if settings.vapid_private_key is None:
+        return None
+    value = settings.vapid_private_key.get_secret_value().strip()
+    if not value.startswith("-----BEGIN"):
+        try:
+            value = Path(value).read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CommandError(
+                f"COMMTWIN_VAPID_PRIVATE_KEY: cannot read {value!r}: {exc}"
+            ) from None
+    # cryptography only when a key is set: the CLI's other commands do not pay for it
+    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key  # noqa: PLC0415
+
+    try:
+        key = load_pem_private_key(value.encode(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise CommandError(f"COMMTWIN_VAPID_PRIVATE_KEY: not a PEM private key ({exc})") from None
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+        raise CommandError("COMMTWIN_VAPID_PRIVATE_KEY: must be a P-256 (prime256v1) EC key")
+    return PushConfig(private_key_pem=value, subject=settings.vapid_subject)
 
 
 def photo_s3(settings: Settings) -> S3Config | None:

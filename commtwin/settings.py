@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     photo_s3_region: str | None = None
     photo_s3_access_key_id: str | None = None
     photo_s3_secret_access_key: SecretStr | None = None
+    # Web Push to the phone page (docs/people.md "Web Push"): the VAPID private
+    # key (a PEM file's path, or the PEM itself) and the contact push services
+    # see (mailto: or https:). Unset key: Web Push is off.
+    vapid_private_key: SecretStr | None = None
+    vapid_subject: Annotated[str, Field(pattern=r"^(mailto:[^@\s]+@[^@\s]+|https://\S+)$")] = (
+        "mailto:admin@localhost"
+    )
 
 
 def load_settings() -> Settings:

@@ -109,6 +109,10 @@ const TEXTS = {
     "queue.photo": "照片",
     "conn.live": "实时",
     "conn.offline": "离线",
+    "push.on": "通知",
+    "push.off": "关闭通知",
+    "push.denied": "浏览器未允许通知。",
+    "push.failed": "未能开启通知，请稍后再试。",
   },
   en: {
     title: "Community service",
@@ -215,6 +219,10 @@ const TEXTS = {
     "queue.photo": "Photo",
     "conn.live": "Live",
     "conn.offline": "Offline",
+    "push.on": "Notify me",
+    "push.off": "Stop notifying",
+    "push.denied": "The browser did not allow notifications.",
+    "push.failed": "Could not turn on notifications; try again later.",
   },
 };
 

@@ -7,6 +7,7 @@ import { renderActions } from "./actions.js";
 import { Api, sender } from "./api.js";
 import { applyStatic, initialLang, lang, setLang, t } from "./i18n.js";
 import { residentOrder } from "./order.js";
+import { PushButton } from "./push.js";
 import { OfflineQueue } from "./queue.js";
 import { renderDetail, renderList, renderQueue, tickSla } from "./render.js";
 import { ReportForm } from "./report.js";
@@ -179,6 +180,8 @@ async function enter(person) {
   await showQueue();
   await refreshList();
   openStream();
+  push.start(); // shown only where the browser and the server both can
+  openFromHash();
   state.timers.push(setInterval(refreshList, POLL_MS));
   state.timers.push(setInterval(flush, RETRY_MS));
   state.timers.push(
@@ -199,10 +202,20 @@ function signedOut(reason) {
   api.csrf = null;
   $("who").hidden = true;
   $("signout").hidden = true;
+  $("push").hidden = true;
   notice(reason);
   show("auth");
 }
 
+// A tapped notification opens /app/{cid}#incident=ID (or messages an open page).
+function openFromHash() {
+  const match = /^#incident=(.+)$/.exec(location.hash);
+  if (!match) return;
+  history.replaceState(null, "", location.pathname);
+  openDetail(decodeURIComponent(match[1]));
+}
+
+const push = new PushButton($("push"), api, cid, { onError: notice });
 const report = new ReportForm(document, enqueue);
 const table = new TableView(document, api, { show, back: () => show(homeView()) });
 
@@ -228,10 +241,16 @@ async function boot() {
   });
   $("back").addEventListener("click", closeDetail);
   $("signout").addEventListener("click", async () => {
+    await push.forget();
     await api.signOut().catch(() => {});
     signedOut(null);
   });
   bindAuth(document, api, enter);
+  navigator.serviceWorker?.addEventListener("message", (event) => {
+    if (event.data?.type === "open-incident" && event.data.incident && state.person) {
+      openDetail(event.data.incident);
+    }
+  });
   window.addEventListener("online", () => {
     connState(true);
     flush();
