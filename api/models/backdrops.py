@@ -11,8 +11,11 @@ class BackdropSet(ApiModel):
     url: str = Field(
         min_length=8,
         max_length=2000,
-        pattern=r"^https?://[^\s]+$",
-        description="the tileset.json of an OGC 3D Tiles tileset (http or https)",
+        # Printable ASCII only (a URL's other characters are percent-encoded):
+        # no spaces, control characters or NUL, which the database cannot store.
+        pattern=r"^https?://[\x21-\x7e]+$",
+        description="the tileset.json of an OGC 3D Tiles tileset (http or https, ASCII: "
+        "percent-encode anything else)",
         examples=["https://tiles.example.org/lanting/tileset.json"],
     )
     height_offset: float = Field(

@@ -24,6 +24,8 @@ class PushSubscriptionCreate(BaseModel):
 class PushServerKey(BaseModel):
     """What the page needs to subscribe."""
 
-    application_server_key: str = Field(
-        description="the VAPID public key: an uncompressed P-256 point, base64url"
+    enabled: bool = Field(description="false: this server has no Web Push (no VAPID key)")
+    application_server_key: str | None = Field(
+        description="the VAPID public key: an uncompressed P-256 point, base64url; "
+        "null when Web Push is off"
     )

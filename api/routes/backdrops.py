@@ -54,13 +54,13 @@ async def _public(conn: DbConn, cid: str) -> BackdropPublic:
     )
 
 
-@router.get("/{cid}/backdrop", responses=problems(401, 403, 404, 422, 429))
+@router.get("/{cid}/backdrop", responses=problems(401, 403, 404, 429))
 async def get_backdrop(cid: CommunityRead, conn: DbConn) -> BackdropPublic:
     """The community's backdrop tileset and where it goes; ``url`` null when none is set."""
     return await _public(conn, cid)
 
 
-@router.put("/{cid}/backdrop", responses=problems(400, 401, 403, 404, 422, 429))
+@router.put("/{cid}/backdrop", responses=problems(400, 401, 403, 404, 429))
 async def put_backdrop(cid: CommunityAdmin, conn: DbConn, body: BackdropSet) -> BackdropPublic:
     """Set the community's backdrop (admin key): an http(s) URL of a tileset.json."""
     async with conn.transaction():

@@ -1,7 +1,7 @@
 """``/v1/me/push``: a signed-in person's browser subscribes to Web Push
 (docs/people.md "Web Push"; sending is :mod:`api.push`).
 
-``GET`` gives the VAPID public key the browser subscribes with (404 when Web
+``GET`` gives the VAPID public key the browser subscribes with (`enabled` false when Web
 Push is off); ``PUT`` keeps the browser's subscription for this account,
 ``DELETE ?endpoint=`` forgets it. Changes need the session's CSRF token. An
 endpoint another account has subscribed is never changed or deleted (409 / 404).
@@ -33,10 +33,15 @@ def _sender(request: Request) -> PushSender:
     return sender
 
 
-@router.get("", responses=problems(401, 404))
+@router.get("", responses=problems(401))
 async def push_key(request: Request, session: SignedIn) -> PushServerKey:
-    """The key to pass as ``applicationServerKey`` to ``PushManager.subscribe``."""
-    return PushServerKey(application_server_key=_sender(request).public_key)
+    """The key to pass as ``applicationServerKey`` to ``PushManager.subscribe``;
+    ``enabled`` false (and no key) when this server has no Web Push, so a page
+    can ask without an error in its console."""
+    sender: PushSender | None = getattr(request.app.state, "push", None)
+    if sender is None:
+        return PushServerKey(enabled=False, application_server_key=None)
+    return PushServerKey(enabled=True, application_server_key=sender.public_key)
 
 
 @router.put("", status_code=204, responses=problems(400, 401, 403, 404, 409))

@@ -31,7 +31,7 @@ export class PushButton {
     if (!PushButton.supported()) return;
     try {
       const r = await this.api.get("/v1/me/push");
-      if (r.status !== 200) return; // Web Push is off on this server
+      if (r.status !== 200 || !r.body?.enabled) return; // Web Push is off on this server
       this.key = r.body.application_server_key;
       this.registration = await navigator.serviceWorker.register(`${this.scope}/sw.js`, {
         scope: this.scope,
