@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import psycopg
 from cryptography.hazmat.primitives import serialization
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
@@ -175,8 +176,10 @@ class PushSender:
                             await conn.execute("SELECT 1")
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except (psycopg.Error, OSError) as exc:
                 log.warning("web push: lost the sending lock's connection: %s", exc)
+            except Exception:  # a bug, not the network: keep its traceback, try again
+                log.exception("web push: the sender failed; trying again")
             finally:
                 self._stop_watching()
             await asyncio.sleep(LEAD_CHECK_S)
