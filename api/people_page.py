@@ -39,6 +39,24 @@ _HEADERS = {
 }
 
 
+def _page(folder: Path, cid: str, what: str) -> HTMLResponse:
+    """A page's index.html for any well-formed community id (it holds no data)."""
+    if not _COMMUNITY_ID.fullmatch(cid):
+        raise HTTPException(404, "no such community")
+    page = safe_file(folder, "index.html")
+    if page is None:
+        raise HTTPException(503, f"{what} files missing in {folder}")
+    return HTMLResponse(page.read_text(encoding="utf-8"), headers=_HEADERS)
+
+
+def _asset(folder: Path, path: str, what: str) -> FileResponse:
+    """One of a page's own scripts or styles (only the kinds it has)."""
+    found = safe_file(folder, path)
+    if found is None or found.suffix not in _MEDIA_TYPES:
+        raise HTTPException(404, f"no {what} file {path!r}")
+    return FileResponse(found, media_type=_MEDIA_TYPES[found.suffix], headers=_HEADERS)
+
+
 def make_router(web_dir: Path) -> APIRouter:
     """Routes serving the phone page from ``web_dir / "app"``."""
     static_dir = web_dir / "app"
@@ -46,12 +64,7 @@ def make_router(web_dir: Path) -> APIRouter:
 
     @router.get("/app/{cid}", response_class=HTMLResponse, summary="The phone page of people")
     def people_page(cid: str) -> HTMLResponse:
-        if not _COMMUNITY_ID.fullmatch(cid):
-            raise HTTPException(404, "no such community")
-        page = safe_file(static_dir, "index.html")
-        if page is None:
-            raise HTTPException(503, f"phone page files missing in {static_dir}")
-        return HTMLResponse(page.read_text(encoding="utf-8"), headers=_HEADERS)
+        return _page(static_dir, cid, "phone page")
 
     @router.get(
         "/app/{cid}/sw.js",
@@ -75,22 +88,14 @@ def make_router(web_dir: Path) -> APIRouter:
         summary="The phone page's scripts and styles",
     )
     def app_file(path: str) -> FileResponse:
-        found = safe_file(static_dir, path)
-        if found is None or found.suffix not in _MEDIA_TYPES:
-            raise HTTPException(404, f"no phone page file {path!r}")
-        return FileResponse(found, media_type=_MEDIA_TYPES[found.suffix], headers=_HEADERS)
+        return _asset(static_dir, path, "phone page")
 
     office_dir = web_dir / "office"
 
     @router.get("/office/{cid}", response_class=HTMLResponse, summary="The office's round table")
     def office_page(cid: str) -> HTMLResponse:
         """Like the phone page: no data in it; it signs in as an office account."""
-        if not _COMMUNITY_ID.fullmatch(cid):
-            raise HTTPException(404, "no such community")
-        page = safe_file(office_dir, "index.html")
-        if page is None:
-            raise HTTPException(503, f"office page files missing in {office_dir}")
-        return HTMLResponse(page.read_text(encoding="utf-8"), headers=_HEADERS)
+        return _page(office_dir, cid, "office page")
 
     @router.get(
         OFFICE_ASSETS_PREFIX + "/{path:path}",
@@ -98,9 +103,6 @@ def make_router(web_dir: Path) -> APIRouter:
         summary="The office page's scripts and styles",
     )
     def office_file(path: str) -> FileResponse:
-        found = safe_file(office_dir, path)
-        if found is None or found.suffix not in _MEDIA_TYPES:
-            raise HTTPException(404, f"no office page file {path!r}")
-        return FileResponse(found, media_type=_MEDIA_TYPES[found.suffix], headers=_HEADERS)
+        return _asset(office_dir, path, "office page")
 
     return router
