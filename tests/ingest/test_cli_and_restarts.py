@@ -114,11 +114,14 @@ def test_broker_restart_mid_feed(ingest_db: str, root: str, tmp_path: Path) -> N
         feed = list(telemetry_feed(20_000, community="lanting", root=root))
         publish(private.url, feed[:10_000])
         private.restart()
-        assert wait_for_value(lambda: ingestor.log.count("mqtt subscribed"), 2, 30) == 2
-        assert "generation=2 session_present=True" in ingestor.log
+        # CONNACK first: the SUBACK may queue behind the session's redelivered
+        # backlog, which a loaded CI machine can take well over 30 s to commit.
+        reconnected = "generation=2 session_present=True"
+        assert wait_for_value(lambda: reconnected in ingestor.log, True, 30), ingestor.log
         publish(private.url, feed[10_000:])
         rows = "SELECT count(*) FROM readings"
-        assert wait_for_value(lambda: scalar(ingest_db, rows), 60_000, 60) == 60_000
+        assert wait_for_value(lambda: scalar(ingest_db, rows), 60_000, 120) == 60_000
+        assert ingestor.log.count("mqtt subscribed") == 2, ingestor.log
         assert ingestor.terminate() == 0, ingestor.log
         assert scalar(ingest_db, "SELECT sum(n)::int FROM readings_1m") == 60_000
     finally:
