@@ -10,20 +10,16 @@ stragglers SIGKILL, then the broker, then the embedded PostgreSQL.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
-import signal
 import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import IO
 
 from commtwin import demo_history, demo_setup
@@ -37,6 +33,16 @@ from commtwin.demo_broker import (
     plan_broker,
 )
 from commtwin.demo_history import HistoryWritten
+from commtwin.demo_os import (
+    DemoError,
+    StopRequestedError,
+    check_port_free,
+    data_dir_lock,
+    free_port,
+    no_interrupts,
+    port_open,
+    stop_signals,
+)
 from commtwin.demo_people import ensure_people
 from commtwin.demo_postgres import EmbeddedPostgres, EmbeddedPostgresError
 from commtwin.demo_processes import Child, ChildSpec, start_child, stop_children, tail
@@ -53,16 +59,10 @@ from commtwin.demo_state import (
 )
 from commtwin.settings import Settings
 
+__all__ = ["Demo", "DemoError", "DemoOptions", "run_demo"]
+
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
-
-
-class DemoError(Exception):
-    """The demo cannot run; the message says why (printed as one line)."""
-
-
-class _StopRequestedError(Exception):
-    """SIGTERM: stop as for Ctrl-C."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,75 +83,6 @@ class DemoOptions:
     incident_history_s: float = 30 * 86400.0
     simulator: bool = True
     broker: str = "auto"  # auto | mosquitto | amqtt (when COMMTWIN_MQTT_URL is not set)
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def check_port_free(host: str, port: int, what: str, option: str) -> None:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError as exc:
-            raise DemoError(
-                f"{what} port {host}:{port} is not available ({exc.strerror}); "
-                f"choose another with {option}"
-            ) from None
-
-
-@contextmanager
-def _data_dir_lock(data_dir: Path) -> Iterator[None]:
-    """One demo per data directory: two would share one database and broker."""
-    lock_path = data_dir / "demo.lock"
-    with open(lock_path, "a+", encoding="utf-8") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            other = f.read().strip() or "?"
-            raise DemoError(
-                f"another demo (pid {other}) is using {data_dir}; stop it or pass --data-dir"
-            ) from None
-        f.seek(0)
-        f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
-        yield
-
-
-@contextmanager
-def _stop_signals() -> Iterator[None]:
-    """SIGINT (Ctrl-C) and SIGTERM stop the demo cleanly. SIGINT explicitly:
-    a shell starts background jobs with SIGINT ignored, and Python keeps it
-    so, yet ``kill -INT`` must stop the demo as Ctrl-C does."""
-
-    def on_term(signum: int, frame: FrameType | None) -> None:
-        raise _StopRequestedError
-
-    previous = {
-        signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
-        signal.SIGTERM: signal.signal(signal.SIGTERM, on_term),
-    }
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-@contextmanager
-def _no_interrupts() -> Iterator[None]:
-    """Shutting down: a second Ctrl-C must not leave children behind."""
-    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
 
 
 class Demo:
@@ -179,20 +110,20 @@ class Demo:
         check_port_free(o.host, o.port, "API", "--port")
         self.port = o.port or free_port(o.host)
         try:
-            with _stop_signals(), ExitStack() as stack:
-                stack.enter_context(_data_dir_lock(o.data_dir))
+            with stop_signals(), ExitStack() as stack:
+                stack.enter_context(data_dir_lock(o.data_dir))
                 try:
                     return self._run(stack)
-                except (KeyboardInterrupt, _StopRequestedError):
+                except (KeyboardInterrupt, StopRequestedError):
                     self.say("\nstopping ...")
                     return 0
                 finally:
                     self._stopping = True
-                    with _no_interrupts():
+                    with no_interrupts():
                         self._stop_children()
                         stack.close()  # broker already stopped with the children; then PostgreSQL
                         self.say("demo stopped")
-        except (KeyboardInterrupt, _StopRequestedError):
+        except (KeyboardInterrupt, StopRequestedError):
             return 0
 
     def _run(self, stack: ExitStack) -> int:
@@ -317,7 +248,7 @@ class Demo:
         if plan.kind is not BrokerKind.CONFIGURED:
             port = int(plan.url.rsplit(":", 1)[1])
             self._start(broker_child(plan, o.data_dir, port, env))
-            self._wait("the MQTT broker", lambda: _port_open("127.0.0.1", port))
+            self._wait("the MQTT broker", lambda: port_open("127.0.0.1", port))
         self._start(
             ChildSpec(
                 "ingest",
@@ -439,12 +370,6 @@ class Demo:
         stop_children(services, STOP_TIMEOUT_S)
         stop_children(brokers, STOP_TIMEOUT_S)
         self.children.clear()
-
-
-def _port_open(host: str, port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
-        return True
-    return False
 
 
 def run_demo(options: DemoOptions, settings: Settings, out: IO[str] = sys.stdout) -> int:
