@@ -30,7 +30,8 @@ import numpy as np
 import numpy.typing as npt
 
 from twin.errors import ModelError
-from twin.geometry.cityjson_building import BUILDING_TYPES, BuildingReader, Pending, Placed, finish
+from twin.geometry.cityjson_building import BUILDING_TYPES, BuildingReader
+from twin.geometry.cityjson_pending import Pending, Placed, finish
 from twin.geometry.cityjson_surfaces import check_geometries, geometries
 from twin.geometry.geojson import DECIMALS
 from twin.geometry.import_report import (

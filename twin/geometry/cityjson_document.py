@@ -29,7 +29,7 @@ import simdjson
 from twin.errors import ModelError
 from twin.geometry.bulk_decode import cycle_collector_paused
 from twin.geometry.cityjson import Batch, Header, Vertices, settle
-from twin.geometry.cityjson_building import Pending
+from twin.geometry.cityjson_pending import Pending
 from twin.geometry.import_report import GeometryReport
 from twin.model.crs import Frame
 from twin.model.storeys import DEFAULT_STOREY_HEIGHT

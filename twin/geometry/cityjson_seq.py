@@ -26,7 +26,7 @@ import orjson
 from twin.errors import ModelError
 from twin.geometry.bulk_decode import cycle_collector_paused
 from twin.geometry.cityjson import Batch, Header, settle
-from twin.geometry.cityjson_building import Pending
+from twin.geometry.cityjson_pending import Pending
 from twin.geometry.import_report import (
     DUPLICATE_ID,
     INVALID_LINE,
