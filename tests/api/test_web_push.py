@@ -260,14 +260,14 @@ def test_a_change_is_pushed_encrypted_to_who_may_see_it_and_410_forgets(
 
 
 def test_the_service_worker_is_served_for_the_page_scope(site: LiveSite) -> None:
-    r = httpx.get(f"{site.base}/app/{A}/sw.js")
+    r = httpx.get(f"{site.base}/app/{A}/sw.js", timeout=30)
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/javascript")
     assert r.headers["service-worker-allowed"] == f"/app/{A}"
     assert "showNotification" in r.text
     assert "notificationclick" in r.text
-    assert httpx.get(f"{site.base}/app/Bad_Id!/sw.js").status_code == 404
-    page = httpx.get(f"{site.base}/app/{A}")
+    assert httpx.get(f"{site.base}/app/Bad_Id!/sw.js", timeout=30).status_code == 404
+    page = httpx.get(f"{site.base}/app/{A}", timeout=30)
     assert 'id="push"' in page.text
 
 
