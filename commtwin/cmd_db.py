@@ -1,4 +1,4 @@
-"""`commtwin db upgrade|info|maintain`."""
+"""`commtwin db upgrade|info|maintain|retention`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from schemas.migrations import StorageMode
 
 
 def register(sub: SubParsers) -> None:
-    parser = sub.add_parser("db", help="database schema: upgrade, info, maintain")
+    parser = sub.add_parser("db", help="database schema: upgrade, info, maintain, retention")
     actions = parser.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     up = actions.add_parser(
         "upgrade", help="apply pending migrations (idempotent; picks TimescaleDB when available)"
@@ -35,6 +35,15 @@ def register(sub: SubParsers) -> None:
     actions.add_parser(
         "maintain", help="create partitions ahead and apply retention (plain mode)"
     ).set_defaults(handler=_maintain)
+    ret = actions.add_parser(
+        "retention",
+        help="show or set how long each metric class is kept (raw, rollup_1m, rollup_1h)",
+        description="Without arguments: each class's retention. With CLASS=DAYS or"
+        " CLASS=forever pairs (e.g. raw=90 rollup_1m=400 rollup_1h=forever): set them in"
+        " one transaction, then run maintenance. Incidents are always kept.",
+    )
+    ret.add_argument("settings", nargs="*", metavar="CLASS=DAYS|forever")
+    ret.set_defaults(handler=_retention)
 
 
 def _upgrade(args: argparse.Namespace, settings: Settings) -> int:
@@ -77,7 +86,10 @@ def _info(args: argparse.Namespace, settings: Settings) -> int:
     print(f"storage mode:        {mode[info.mode]}")
     print(f"schema version:      {info.version} (this commtwin knows {info.known_version})")
     print(f"timescaledb offered: {'yes' if info.timescale_available else 'no'}")
-    print(f"retention:           {info.retention_days} days")
+    for cls in info.retention:
+        print(
+            f"retention:           {cls.name}: {_kept(cls.keep_days)} ({', '.join(cls.relations)})"
+        )
     for parent, count in info.partitions.items():
         print(f"partitions:          {parent}: {count}")
     if info.mode == "plain":
@@ -95,4 +107,54 @@ def _maintain(args: argparse.Namespace, settings: Settings) -> int:
             print(line)
     except db.DatabaseError as exc:
         raise CommandError(str(exc)) from None
+    return 0
+
+
+def parse_retention(settings: list[str]) -> dict[str, int | None]:
+    """``CLASS=DAYS`` / ``CLASS=forever`` pairs → {class: days or None}.
+
+    >>> parse_retention(["raw=90", "rollup_1h=forever"])
+    {'raw': 90, 'rollup_1h': None}
+    >>> parse_retention(["raw:90"])
+    Traceback (most recent call last):
+    ...
+    commtwin.commands.CommandError: expected CLASS=DAYS or CLASS=forever, got 'raw:90'
+    >>> parse_retention(["raw=0"])
+    Traceback (most recent call last):
+    ...
+    commtwin.commands.CommandError: raw=0: days must be a whole number from 1 to 36500, or forever
+    """
+    changes: dict[str, int | None] = {}
+    for item in settings:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise CommandError(f"expected CLASS=DAYS or CLASS=forever, got {item!r}")
+        if name in changes:
+            raise CommandError(f"{name} is given twice")
+        if value == "forever":
+            changes[name] = None
+        elif value.isdigit() and 1 <= int(value) <= 36500:
+            changes[name] = int(value)
+        else:
+            raise CommandError(f"{item}: days must be a whole number from 1 to 36500, or forever")
+    return changes
+
+
+def _kept(days: int | None) -> str:
+    return "kept for good" if days is None else f"{days} days"
+
+
+def _retention(args: argparse.Namespace, settings: Settings) -> int:
+    changes = parse_retention(args.settings)
+    try:
+        lines = db.set_retention(settings.database_url, changes) if changes else []
+        classes = db.retention(settings.database_url)
+    except db.DatabaseError as exc:
+        raise CommandError(str(exc)) from None
+    if not classes:
+        raise CommandError("this database has no retention classes yet; run `commtwin db upgrade`")
+    for line in lines:
+        print(line)
+    for cls in classes:
+        print(f"{cls.name:<10} {_kept(cls.keep_days):<14} {', '.join(cls.relations)}")
     return 0

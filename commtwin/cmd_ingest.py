@@ -13,7 +13,7 @@ from ingest.consumer import MqttConfig
 from ingest.logs import use_json_logs
 from ingest.policy import CareOptions, PolicyError, TwinOptions, load_policy_file, load_rules
 from ingest.service import IngestConfig, IngestSetupError, run_until_signalled
-from ingest.topics import subscriptions
+from ingest.topics import COMMUNITY_RE, subscriptions
 from twin.rules.care import CareConfig
 from twin.rules.engine import default_rules
 
@@ -31,7 +31,8 @@ SIGTERM drains: commits what it holds, acknowledges it and exits 0.
 Connection settings come from the environment: COMMTWIN_DATABASE_URL,
 COMMTWIN_MQTT_URL (mqtt:// or mqtts://user:pass@host:port), COMMTWIN_TOPIC_ROOT,
 COMMTWIN_MQTT_PROTOCOL, COMMTWIN_MQTT_CA_FILE/_CERT_FILE/_KEY_FILE (TLS),
-COMMTWIN_MQTT_CLIENT_ID, COMMTWIN_INGEST_GROUP, COMMTWIN_METRICS_PORT.
+COMMTWIN_MQTT_CLIENT_ID, COMMTWIN_INGEST_GROUP, COMMTWIN_INGEST_COMMUNITIES,
+COMMTWIN_METRICS_PORT.
 """
 
 
@@ -53,6 +54,12 @@ def register(sub: SubParsers) -> None:
         "--group",
         help="share the subscription with other ingestors of this group ($share/GROUP/...); "
         "each message goes to one of them (default: $COMMTWIN_INGEST_GROUP, else not shared)",
+    )
+    mq.add_argument(
+        "--communities",
+        metavar="ID,ID,...",
+        help="subscribe to these communities' topics only (ROOT/ID/#), so ingestors can "
+        "split a district by community (default: $COMMTWIN_INGEST_COMMUNITIES, else all)",
     )
     mq.add_argument(
         "--protocol",
@@ -219,7 +226,7 @@ def build_config(args: argparse.Namespace, settings: Settings) -> IngestConfig:
     mqtt = MqttConfig(
         url=settings.mqtt_url,
         client_id=client_id,
-        topics=subscriptions(settings.topic_root, group),
+        topics=subscriptions(settings.topic_root, group, _communities(args, settings)),
         protocol=protocol,
         ca_file=settings.mqtt_ca_file,
         cert_file=settings.mqtt_cert_file,
@@ -246,6 +253,19 @@ def build_config(args: argparse.Namespace, settings: Settings) -> IngestConfig:
         mqtt_backoff=Backoff(0.2, 30.0),
         twin=_twin_options(args),
     )
+
+
+def _communities(args: argparse.Namespace, settings: Settings) -> tuple[str, ...]:
+    raw = args.communities if args.communities is not None else settings.ingest_communities
+    ids = tuple(c.strip() for c in raw.split(",") if c.strip())
+    for cid in ids:
+        if COMMUNITY_RE.fullmatch(cid) is None:
+            raise CommandError(
+                f"--communities: {cid[:80]!r} is not a community id (a-z, 0-9 and -)"
+            )
+    if len(set(ids)) != len(ids):
+        raise CommandError("--communities: an id is given twice")
+    return ids
 
 
 def _twin_options(args: argparse.Namespace) -> TwinOptions:

@@ -73,7 +73,7 @@ def applied_versions(conn: psycopg.Connection[tuple[object, ...]]) -> set[int]:
 
 
 def upgrade(
-    url: str, *, retention_days: int = 400, prefer: StorageMode | None = None
+    url: str, *, retention_days: int | None = None, prefer: StorageMode | None = None
 ) -> UpgradeReport:
     """Apply every pending migration; a second call is a no-op.
 
@@ -81,7 +81,10 @@ def upgrade(
     plain PostgreSQL even where TimescaleDB exists (tests ask for it, so one
     suite runs on either server), ``"timescale"`` requires the extension, None
     picks TimescaleDB when the server offers it. A later upgrade keeps the
-    mode; asking for the other one then is refused.
+    mode; asking for the other one then is refused. ``retention_days``, when
+    given, is the one-number retention of every time-series class (raw and
+    rollups, :func:`set_retention` sets them one by one); None keeps what the
+    database holds (a new database: 400 days).
     """
     with connect(url) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (UPGRADE_LOCK,))
@@ -115,7 +118,8 @@ def upgrade(
                 _apply(conn, migration, mode)
                 applied.append(migration)
                 log.info("applied migration %04d_%s (%s)", migration.version, migration.name, mode)
-            conn.execute("SELECT commtwin_set_retention(%s)", (retention_days,))
+            if retention_days is not None:
+                conn.execute("SELECT commtwin_set_retention(%s)", (retention_days,))
             maintenance = [str(r[0]) for r in conn.execute("SELECT * FROM commtwin_maintain()")]
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (UPGRADE_LOCK,))
@@ -141,6 +145,64 @@ def _apply(
         ) from None
 
 
+@dataclass(frozen=True, slots=True)
+class RetentionClass:
+    name: str
+    relations: list[str]
+    keep_days: int | None  # None: kept for good
+    settable: bool
+
+
+RETENTION_CLASSES = (
+    "SELECT metric_class, relations, keep_days, settable FROM retention_classes"
+    " ORDER BY settable DESC, metric_class"
+)
+
+
+def _classes(conn: psycopg.Connection[tuple[object, ...]]) -> list[RetentionClass]:
+    if conn.execute("SELECT to_regclass('retention_classes')").fetchone() == (None,):
+        return []
+    return [
+        RetentionClass(
+            name=str(name),
+            relations=[str(r) for r in relations],  # type: ignore[attr-defined]
+            keep_days=None if keep is None else int(str(keep)),
+            settable=bool(settable),
+        )
+        for name, relations, keep, settable in conn.execute(RETENTION_CLASSES)
+    ]
+
+
+def retention(url: str) -> list[RetentionClass]:
+    """Retention per metric class (migration 0091)."""
+    with connect(url) as conn:
+        return _classes(conn)
+
+
+def set_retention(url: str, changes: dict[str, int | None]) -> list[str]:
+    """Set several classes' retention in one transaction (None: kept for good).
+
+    The database checks each value (commtwin_check_retention) and, with
+    TimescaleDB, replaces the retention policies; plain mode applies it in
+    maintenance, which runs right after (its lines are returned).
+    """
+    with connect(url) as conn:
+        try:
+            with conn.transaction():
+                for name, days in changes.items():
+                    conn.execute(
+                        "SELECT commtwin_set_class_retention(%s::text, %s::integer)", (name, days)
+                    )
+            return [str(r[0]) for r in conn.execute("SELECT * FROM commtwin_maintain()")]
+        except psycopg.errors.UndefinedFunction:
+            raise DatabaseError(
+                "this database has no retention classes yet; run `commtwin db upgrade`"
+            ) from None
+        except psycopg.Error as exc:
+            primary = exc.diag.message_primary or str(exc)
+            raise DatabaseError(primary.splitlines()[0]) from None
+
+
 def maintain(url: str) -> list[str]:
     with connect(url) as conn:
         return [str(r[0]) for r in conn.execute("SELECT * FROM commtwin_maintain()")]
@@ -153,6 +215,7 @@ class Info:
     known_version: int
     timescale_available: bool
     retention_days: int | None
+    retention: list[RetentionClass]
     partitions: dict[str, int]
     hypertables: list[str]
     continuous_aggregates: list[str]
@@ -169,7 +232,7 @@ def info(url: str) -> Info:
             ).fetchone()
             retention = int(str(row[0])) if row else None
         partitions: dict[str, int] = {}
-        for parent in ("readings", "device_status", "positions"):
+        for parent in ("readings", "device_status", "positions", "readings_1m", "readings_1h"):
             row = conn.execute(
                 "SELECT count(*) FROM pg_inherits WHERE inhparent = to_regclass(%s)", (parent,)
             ).fetchone()
@@ -196,6 +259,7 @@ def info(url: str) -> Info:
             known_version=latest_version(),
             timescale_available=timescale_available(conn),
             retention_days=retention,
+            retention=_classes(conn) if mode is not None else [],
             partitions=partitions,
             hypertables=hypertables,
             continuous_aggregates=caggs,

@@ -42,7 +42,7 @@ class CommunityReady:
     changed: bool  # False: the database already held exactly this model
 
 
-def upgrade_schema(url: str, retention_days: int) -> str:
+def upgrade_schema(url: str, retention_days: int | None) -> str:
     """Apply pending migrations; returns the storage mode."""
     try:
         return db.upgrade(url, retention_days=retention_days).mode

@@ -73,7 +73,11 @@ class Settings(BaseSettings):
     # shared subscriptions ($share/<group>/...) for several ingestors.
     mqtt_client_id: str | None = None
     ingest_group: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None
-    retention_days: Annotated[int, Field(ge=1, le=36500)] = 400
+    # Ingest only these communities' topics (comma-separated ids; empty: all).
+    ingest_communities: str = ""
+    # The one-number retention of every time-series class, applied by `db upgrade`
+    # when set; unset keeps what the database holds (`commtwin db retention`).
+    retention_days: Annotated[int, Field(ge=1, le=36500)] | None = None
     metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9108
     api_host: str = "127.0.0.1"
     api_port: Annotated[int, Field(ge=0, le=65535)] = 8000

@@ -6,6 +6,8 @@ TopicRef(kind='telemetry', community='lanting', ident='smoke-1')
 'bad_id'
 >>> subscriptions("commtwin/v1", group="ingest")
 ['$share/ingest/commtwin/v1/#']
+>>> subscriptions("commtwin/v1", group="east", communities=("lanting", "xihu"))
+['$share/east/commtwin/v1/lanting/#', '$share/east/commtwin/v1/xihu/#']
 """
 
 from __future__ import annotations
@@ -39,15 +41,19 @@ class TopicRef:
     ident: str  # device id, or incident id for events
 
 
-def subscriptions(root: str, group: str | None = None) -> list[str]:
+def subscriptions(
+    root: str, group: str | None = None, communities: tuple[str, ...] = ()
+) -> list[str]:
     """What the ingestor subscribes to.
 
     Everything under the root, so a message on a misspelt topic becomes a
     ``bad_topic`` dead letter instead of silently going nowhere. With a
     group, an MQTT v5 shared subscription spreads messages over the group.
+    With ``communities``, only their topics: ingestors split a district by
+    community (a misspelt community then reaches only a catch-all ingestor).
     """
-    topic = f"{root}/#"
-    return [f"$share/{group}/{topic}" if group else topic]
+    topics = [f"{root}/{c}/#" for c in communities] or [f"{root}/#"]
+    return [f"$share/{group}/{t}" if group else t for t in topics]
 
 
 @lru_cache(maxsize=65536)

@@ -69,3 +69,51 @@ def test_retention_setting_replaces_the_policy(timescale_url: str) -> None:
         ).fetchone()
     assert row is not None
     assert "30 days" in str(row[0])
+
+
+def jobs(url: str, proc: str) -> dict[str, str | None]:
+    """hypertable or continuous aggregate → the job's config (drop_after / compress_after)."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT hypertable_name, coalesce(config->>'drop_after', config->>'compress_after')"
+            " FROM timescaledb_information.jobs j WHERE proc_name = %s"
+            " UNION ALL SELECT c.view_name, coalesce(j.config->>'drop_after',"
+            " j.config->>'compress_after') FROM timescaledb_information.jobs j"
+            " JOIN timescaledb_information.continuous_aggregates c"
+            " ON c.materialization_hypertable_name = j.hypertable_name WHERE j.proc_name = %s",
+            (proc, proc),
+        ).fetchall()
+    return {str(name): None if value is None else str(value) for name, value in rows}
+
+
+def test_every_class_has_its_policies(timescale_url: str) -> None:
+    db.upgrade(timescale_url, retention_days=30)
+    retention = jobs(timescale_url, "policy_retention")
+    for name in ("readings", "device_status", "positions", "readings_1m", "readings_1h"):
+        assert "30 days" in str(retention.get(name)), (name, retention)
+    assert "incident_events" not in retention  # kept for good
+    compression = jobs(timescale_url, "policy_compression")
+    assert {"readings", "device_status", "positions", "readings_1m", "readings_1h"} <= set(
+        compression
+    )
+    with psycopg.connect(timescale_url) as conn:
+        settings = conn.execute(
+            "SELECT segmentby, orderby FROM timescaledb_information.hypertable_compression_settings"
+            " WHERE hypertable = 'readings'::regclass"
+        ).fetchone()
+    assert settings is not None
+    assert str(settings[0]).replace(" ", "") == "device_key,metric_key"
+    assert "ts DESC" in str(settings[1])
+
+
+def test_class_retention_replaces_or_removes_the_policies(timescale_url: str) -> None:
+    db.upgrade(timescale_url)
+    db.set_retention(timescale_url, {"raw": 90, "rollup_1m": 400, "rollup_1h": None})
+    retention = jobs(timescale_url, "policy_retention")
+    assert "90 days" in str(retention["readings"])
+    assert "400 days" in str(retention["readings_1m"])
+    assert "readings_1h" not in retention
+    # Raw data dropped inside the aggregates' refresh window would empty their buckets.
+    with pytest.raises(db.DatabaseError, match="3-day refresh window"):
+        db.set_retention(timescale_url, {"raw": 3})
+    assert "90 days" in str(jobs(timescale_url, "policy_retention")["readings"])

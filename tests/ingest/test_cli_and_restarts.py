@@ -41,6 +41,7 @@ def test_ingest_help_documents_every_option() -> None:
     [
         (("--batch-max", "0"), "--batch-max must be at least 1"),
         (("--group", "a/b"), "--group may hold"),
+        (("--communities", "lanting,Bad/+"), "--communities: 'Bad/+' is not a community id"),
         (("--receive-maximum", "70000"), "--receive-maximum must be at most 65535"),
     ],
 )
