@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
-from psycopg.rows import tuple_row
 from pydantic import ValidationError
 
 from api.db import Conn, fetch_all, fetch_one
@@ -32,8 +30,6 @@ from api.models.buildings import (
     UnitPublic,
 )
 from api.queries.devices import building_devices
-from twin.errors import ModelError
-from twin.model.crs import Frame
 
 _BUILDINGS = """
 SELECT id, name, footprint, ground_z, roof_z, flags FROM buildings
@@ -121,112 +117,6 @@ def geometry(value: dict[str, Any]) -> Polygon | MultiPolygon:
         raise GeoError(
             f"stored geometry is not a GeoJSON polygon: {exc.errors()[0]['msg']}"
         ) from None
-
-
-_COLLECTION_BUILDINGS = """
-SELECT id, name, footprint::text, ground_z, roof_z, flags FROM buildings
-WHERE community_id = %(c)s ORDER BY id"""
-
-
-def _rings(geometry: Any) -> list[list[Any]]:
-    """The rings of a stored Polygon/MultiPolygon, outer first per polygon (a bad one is ours)."""
-    kind = geometry.get("type") if isinstance(geometry, dict) else None
-    try:
-        if kind == "Polygon":
-            return list(geometry["coordinates"])
-        if kind == "MultiPolygon":
-            return [ring for poly in geometry["coordinates"] for ring in poly]
-    except (KeyError, TypeError) as exc:
-        raise GeoError(f"footprint cannot be converted: {exc}") from None
-    raise GeoError(f"footprint type {kind!r} is not Polygon or MultiPolygon")
-
-
-def _wgs84_rings(frame: Frame, rings: list[list[Any]]) -> list[list[list[float]]]:
-    """Every ring in longitude/latitude (8 decimals, as :func:`api.geo.to_wgs84`), in one
-    transformation: one pyproj call per building cost more than the rest of the answer."""
-    try:
-        xs = [float(p[0]) for ring in rings for p in ring]
-        ys = [float(p[1]) for ring in rings for p in ring]
-        if not xs:
-            return [[] for _ in rings]
-        lons, lats, _ = frame.to_wgs84(xs, ys)
-    except ModelError as exc:
-        raise GeoError(str(exc)) from None
-    except (IndexError, TypeError, ValueError) as exc:
-        raise GeoError(f"footprint cannot be converted: {exc}") from None
-    points = [
-        [round(lon, 8), round(lat, 8)]
-        for lon, lat in zip(lons.tolist(), lats.tolist(), strict=True)
-    ]
-    out, at = [], 0
-    for ring in rings:
-        out.append(points[at : at + len(ring)])
-        at += len(ring)
-    return out
-
-
-async def collection_json(conn: Conn, community: str, frame: Frame, live: LiveStatus) -> bytes:
-    """Every building of a community as GeoJSON in WGS 84 with status properties:
-    a :class:`BuildingCollection`, as JSON bytes.
-
-    Built as plain data rather than response models: for 2,000 buildings the
-    models, FastAPI's check of them and its JSON encoding took ~3 s of the
-    cockpit's first frame (issue 24). tests/api pins the document to the model.
-    """
-    params = {"c": community, "b": None}
-    storeys: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    async with conn.cursor(row_factory=tuple_row) as cur:
-        await cur.execute(_STOREYS, params)
-        for bid, idx, name, floor_z, height in await cur.fetchall():
-            counts = live.counts(bid, idx)
-            storeys[bid].append(
-                {
-                    **counts,
-                    "index": idx,
-                    "name": name,
-                    "floor_z": float(floor_z),
-                    "height": float(height),
-                }
-            )
-        await cur.execute(_COLLECTION_BUILDINGS, params)
-        rows = await cur.fetchall()
-    geometries = [orjson.loads(r[2]) for r in rows]
-    shapes = [_rings(g) for g in geometries]
-    converted = iter(_wgs84_rings(frame, [ring for rings in shapes for ring in rings]))
-    features = []
-    for (bid, name, _, ground_z, roof_z, flags), geometry in zip(rows, geometries, strict=True):
-        listed = storeys.get(bid, [])
-        if geometry["type"] == "Polygon":
-            coordinates: list[Any] = [next(converted) for _ in geometry["coordinates"]]
-        else:
-            coordinates = [[next(converted) for _ in poly] for poly in geometry["coordinates"]]
-        properties = {
-            **live.counts(bid),
-            "id": bid,
-            "name": name,
-            "ground_z": float(ground_z),
-            "roof_z": float(roof_z),
-            "height": float(roof_z - ground_z),
-            "storey_count": sum(1 for s in listed if s["index"] > 0),
-            "storeys": listed,
-            "flags": list(flags),
-        }
-        features.append(
-            {
-                "type": "Feature",
-                "id": bid,
-                "geometry": {"type": geometry["type"], "coordinates": coordinates},
-                "properties": properties,
-            }
-        )
-    return orjson.dumps(
-        {
-            "type": "FeatureCollection",
-            "community": community,
-            "version": live.version,
-            "features": features,
-        }
-    )
 
 
 async def building_detail(

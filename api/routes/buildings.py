@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 from fastapi import APIRouter, Request, Response
 
@@ -10,7 +11,8 @@ from api.deps import CommunityRead, DbConn, ObjectId, State
 from api.errors import NotFoundError
 from api.models.buildings import BuildingCollection, BuildingDetailPublic
 from api.models.common import problems
-from api.queries.buildings import LiveStatus, building_detail, collection_json, live_status
+from api.queries.building_collection import Footprints, collection_json
+from api.queries.buildings import LiveStatus, building_detail, live_status
 from api.queries.communities import frame
 from api.routes.live import live_hub
 
@@ -30,7 +32,8 @@ async def buildings(request: Request, cid: CommunityRead, state: State, conn: Db
     status of `/live` at the `version` given)."""
     live = await _live_status(request, cid, state)
     # JSON bytes built directly (the cockpit's first request for a city's buildings).
-    body = await collection_json(conn, cid, await frame(conn, cid), live)
+    footprints = cast(Footprints, request.app.state.footprints)
+    body = await collection_json(conn, cid, await frame(conn, cid), live, footprints)
     return Response(body, media_type="application/json")
 
 
