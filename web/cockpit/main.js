@@ -7,13 +7,11 @@
 // shown is cleared and nothing of another community is ever requested.
 
 import { Api, ApiError, takeKey } from "./api.js";
-import { Charts } from "./charts.js";
 import { byId, el, setText } from "./dom.js";
 import { language, onLanguageChange, setLanguage, startLanguage, t } from "./i18n.js";
 import { LivePoller } from "./live.js";
 import { buildModel, frameSampleIds, markersFor, modelOutdated, snapshotFromBuildings } from "./model.js";
 import { drawModelled, fetchModelled } from "./model3d.js";
-import { Backdrop } from "./backdrop.js";
 import {
   placeText,
   renderAlarms,
@@ -23,7 +21,6 @@ import {
   renderUpdated,
   tickCountdowns,
 } from "./panels.js";
-import { CommunityScene } from "./scene3d.js";
 import { SCENES, alarmInScene, statusIn } from "./scenes.js";
 import { SidePanel } from "./sidepanel.js";
 import { clockTime } from "./sla.js";
@@ -31,8 +28,27 @@ import { refreshState, showState, wireKeyForm } from "./status_ui.js";
 import { followStream } from "./stream.js";
 import { TrendData, drawTrends, trendFollowsLive } from "./trend_panels.js";
 import { SceneTrends } from "./scene_trends.js";
-import { ServicesScene } from "./services_scene.js";
-import { GovernanceScene } from "./governance_scene.js";
+
+/**
+ * The modules that need three.js or ECharts (~4 MB of JavaScript), imported
+ * once the page's requests are on their way: the API works on the buildings
+ * while the browser loads and compiles them (issue 24's first frame).
+ */
+function viewModules() {
+  return Promise.all([
+    import("./scene3d.js"),
+    import("./charts.js"),
+    import("./backdrop.js"),
+    import("./services_scene.js"),
+    import("./governance_scene.js"),
+  ]).then(([scene3d, charts, backdrop, services, governance]) => ({
+    CommunityScene: scene3d.CommunityScene,
+    Charts: charts.Charts,
+    Backdrop: backdrop.Backdrop,
+    ServicesScene: services.ServicesScene,
+    GovernanceScene: governance.GovernanceScene,
+  }));
+}
 
 const TREND_REFRESH_MS = 5 * 60 * 1000;
 // Scene trends are cached by the API (30 s for 24 h): a minute keeps them fresh.
@@ -283,13 +299,16 @@ async function showModel(collection, { fit, glb = fetchModelled(api, new URL(loc
     api.has("/grids") ? api.get("/grids").then((g) => g?.features ?? [], () => []) : [],
     api.has("/paths") ? api.get("/paths").then((g) => g?.features ?? [], () => []) : null,
   ]);
+  performance.mark("cockpit:details");
   const model = buildModel(collection, details.filter(Boolean), grids);
   state.model = model;
   state.names = new Map(state.model.buildings.map((b) => [b.id, b.name || b.id]));
   // Footprints only when no glTF is coming to replace them (or it fails: drawModelled).
   view.setModel(state.model, { fit, footprints: !glb });
   if (paths) view.setPaths(paths);
+  performance.mark("cockpit:scene");
   const outcome = await drawModelled(view, state.model, glb);
+  performance.mark("cockpit:buildings");
   if (state.model === model) document.body.dataset.buildings = outcome;
 }
 
@@ -311,17 +330,28 @@ async function boot() {
   startLanguage();
   wireKeyForm();
   byId("lang").addEventListener("click", () => setLanguage(language() === "zh" ? "en" : "zh"));
-  byId("fit").addEventListener("click", () => view.fit());
+  byId("fit").addEventListener("click", () => view?.fit());
   setText(byId("community-name"), cid);
   showState("loading", { cid });
-  charts = new Charts({ gauge: byId("gauge"), trendLeft: byId("trend-left"), trendRight: byId("trend-right") });
+  // Requests first: the API works on them while three.js and ECharts load and
+  // the 3D view starts. The community and its buildings are core endpoints,
+  // asked at once; the endpoint list tells whether there is a glTF to ask for.
+  api = new Api(cid, takeKey(location, history, localStorage));
+  const loading = Promise.all([api.get(""), api.buildings()]);
+  loading.catch(() => {}); // awaited below, after the view exists
+  await api.discover();
+  const glb = fetchModelled(api, new URL(location.href));
+  const modules = await viewModules();
+  performance.mark("cockpit:modules");
+  charts = new modules.Charts({ gauge: byId("gauge"), trendLeft: byId("trend-left"), trendRight: byId("trend-right") });
   charts.setClosedLoop(null, null);
   side = new SidePanel(byId("side"), { onClose: () => view.select(null) });
-  view = new CommunityScene(byId("view"), {
+  view = new modules.CommunityScene(byId("view"), {
     onPickBuilding: (b, s) => openBuilding(b, s),
     onPickIncident: (i) => openIncident(i),
   });
-  backdrop = new Backdrop(view, { button: byId("backdrop-toggle"), message: byId("backdrop-msg") });
+  backdrop = new modules.Backdrop(view, { button: byId("backdrop-toggle"), message: byId("backdrop-msg") });
+  performance.mark("cockpit:view");
   wireTabs();
   onLanguageChange(() => {
     if (services?.active) services.render();
@@ -335,24 +365,21 @@ async function boot() {
   everySecond();
   setInterval(everySecond, 1000);
 
-  api = new Api(cid, takeKey(location, history, localStorage));
   trendData = new TrendData(api);
   sceneTrends = new SceneTrends(api);
-  await api.discover();
-  services = new ServicesScene(api, view, byId("services-panel"));
-  governance = new GovernanceScene(api, view, byId("governance-panel"), () => state.names);
-  if (state.scene === "governance") governance.show(true);
   let collection;
-  let glb = null;
   try {
-    const community = await api.get("");
+    const [community, buildings] = await loading;
+    performance.mark("cockpit:collection");
     setText(byId("community-name"), community.name || cid);
-    glb = fetchModelled(api, new URL(location.href)); // the community exists: fetch its glTF alongside
-    collection = await api.buildings();
+    collection = buildings;
   } catch (err) {
     failWith(err instanceof ApiError ? err : new ApiError(0, String(err)));
     return ready(false);
   }
+  services = new modules.ServicesScene(api, view, byId("services-panel"));
+  governance = new modules.GovernanceScene(api, view, byId("governance-panel"), () => state.names);
+  if (state.scene === "governance") governance.show(true);
   await showModel(collection, { fit: true, glb });
   onSnapshot(snapshotFromBuildings(cid, collection));
   refreshSatisfaction().catch(() => {});
