@@ -30,20 +30,19 @@ import { TrendData, drawTrends, trendFollowsLive } from "./trend_panels.js";
 import { SceneTrends } from "./scene_trends.js";
 
 /**
- * The modules that need three.js or ECharts (~4 MB of JavaScript), imported
- * once the page's requests are on their way: the API works on the buildings
- * while the browser loads and compiles them (issue 24's first frame).
+ * The modules that need three.js (~2 MB of JavaScript), imported once the
+ * page's requests are on their way: the API works on the buildings while the
+ * browser loads and compiles them (issue 24's first frame). ECharts comes
+ * after the first frame (startCharts).
  */
 function viewModules() {
   return Promise.all([
     import("./scene3d.js"),
-    import("./charts.js"),
     import("./backdrop.js"),
     import("./services_scene.js"),
     import("./governance_scene.js"),
-  ]).then(([scene3d, charts, backdrop, services, governance]) => ({
+  ]).then(([scene3d, backdrop, services, governance]) => ({
     CommunityScene: scene3d.CommunityScene,
-    Charts: charts.Charts,
     Backdrop: backdrop.Backdrop,
     ServicesScene: services.ServicesScene,
     GovernanceScene: governance.GovernanceScene,
@@ -145,7 +144,7 @@ function onSnapshot(snapshot) {
   state.liveById = new Map((snapshot.buildings ?? []).map((b) => [b.id, b]));
   if (snapshot.kpis) {
     renderKpis(snapshot.kpis);
-    charts.setClosedLoop(snapshot.kpis.closed_loop_rate_today, snapshot.kpis.closed_loop_rate_30d ?? snapshot.kpis.closed_loop_rate);
+    charts?.setClosedLoop(snapshot.kpis.closed_loop_rate_today, snapshot.kpis.closed_loop_rate_30d ?? snapshot.kpis.closed_loop_rate);
   }
   if (snapshot.name) setText(byId("community-name"), snapshot.name);
   renderUpdated(snapshot);
@@ -249,6 +248,7 @@ async function refreshSatisfaction() {
 }
 
 function showTrends() {
+  if (!charts) return; // drawn when the charts start
   const sceneDocs = sceneTrends?.docs[state.scene] ?? null;
   drawTrends(charts, state.trends, { scene: state.scene, snapshot: state.snapshot, names: state.names, sceneDocs });
 }
@@ -326,6 +326,23 @@ async function reloadModel(modelVersion) {
   }
 }
 
+/**
+ * The gauge and trend charts (ECharts, ~1 MB), started once the 3D view has
+ * drawn its first frame with the buildings: initialising them competed with it.
+ */
+async function startCharts() {
+  // After the next frame (the 3D view renders in it), or a second in a hidden tab without frames.
+  await new Promise((resolve) => {
+    requestAnimationFrame(() => setTimeout(resolve, 0));
+    setTimeout(resolve, 1000);
+  });
+  const { Charts } = await import("./charts.js");
+  charts = new Charts({ gauge: byId("gauge"), trendLeft: byId("trend-left"), trendRight: byId("trend-right") });
+  const kpis = state.snapshot?.kpis;
+  charts.setClosedLoop(kpis?.closed_loop_rate_today ?? null, kpis?.closed_loop_rate_30d ?? kpis?.closed_loop_rate ?? null);
+  showTrends();
+}
+
 async function boot() {
   startLanguage();
   wireKeyForm();
@@ -343,8 +360,6 @@ async function boot() {
   const glb = fetchModelled(api, new URL(location.href));
   const modules = await viewModules();
   performance.mark("cockpit:modules");
-  charts = new modules.Charts({ gauge: byId("gauge"), trendLeft: byId("trend-left"), trendRight: byId("trend-right") });
-  charts.setClosedLoop(null, null);
   side = new SidePanel(byId("side"), { onClose: () => view.select(null) });
   view = new modules.CommunityScene(byId("view"), {
     onPickBuilding: (b, s) => openBuilding(b, s),
@@ -358,7 +373,7 @@ async function boot() {
     if (governance?.active) governance.render();
     redraw();
     showTrends();
-    charts.setClosedLoop(state.snapshot?.kpis?.closed_loop_rate_today, state.snapshot?.kpis?.closed_loop_rate_30d);
+    charts?.setClosedLoop(state.snapshot?.kpis?.closed_loop_rate_today, state.snapshot?.kpis?.closed_loop_rate_30d);
     if (state.satisfaction) renderSatisfaction(state.satisfaction);
     renderUpdated(state.snapshot);
   });
@@ -375,12 +390,14 @@ async function boot() {
     collection = buildings;
   } catch (err) {
     failWith(err instanceof ApiError ? err : new ApiError(0, String(err)));
+    await startCharts(); // empty, as the page shows them without data
     return ready(false);
   }
   services = new modules.ServicesScene(api, view, byId("services-panel"));
   governance = new modules.GovernanceScene(api, view, byId("governance-panel"), () => state.names);
   if (state.scene === "governance") governance.show(true);
   await showModel(collection, { fit: true, glb });
+  const chartsStarted = startCharts();
   onSnapshot(snapshotFromBuildings(cid, collection));
   refreshSatisfaction().catch(() => {});
   if (api.has("/backdrop")) {
@@ -407,6 +424,7 @@ async function boot() {
   setInterval(() => refreshTrends().catch(() => {}), TREND_REFRESH_MS);
   refreshSceneTrends().catch(() => {});
   setInterval(() => refreshSceneTrends().catch(() => {}), SCENE_REFRESH_MS);
+  await chartsStarted;
   ready(true);
   return undefined;
 }
