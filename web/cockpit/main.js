@@ -6,12 +6,13 @@
 // A 404 at any point means "no such community for this key": everything
 // shown is cleared and nothing of another community is ever requested.
 
-import { Api, ApiError, takeKey } from "./api.js";
+import { ApiError } from "./api.js";
 import { byId, el, setText } from "./dom.js";
 import { language, onLanguageChange, setLanguage, startLanguage, t } from "./i18n.js";
 import { LivePoller } from "./live.js";
 import { buildModel, frameSampleIds, markersFor, modelOutdated, snapshotFromBuildings } from "./model.js";
 import { drawModelled, fetchModelled } from "./model3d.js";
+import { api, cid, discovered, loading } from "./early.js";
 import {
   placeText,
   renderAlarms,
@@ -52,7 +53,6 @@ function viewModules() {
 const TREND_REFRESH_MS = 5 * 60 * 1000;
 // Scene trends are cached by the API (30 s for 24 h): a minute keeps them fresh.
 const SCENE_REFRESH_MS = 60 * 1000;
-const cid = decodeURIComponent(location.pathname.replace(/\/+$/, "").split("/").pop());
 
 const state = {
   cid,
@@ -69,7 +69,6 @@ const state = {
   satisfaction: null, // /kpis/satisfaction, once loaded
 };
 
-let api;
 let view;
 let charts;
 let side;
@@ -350,14 +349,9 @@ async function boot() {
   byId("fit").addEventListener("click", () => view?.fit());
   setText(byId("community-name"), cid);
   showState("loading", { cid });
-  // Requests first: the API works on them while three.js and ECharts load and
-  // the 3D view starts. The community and its buildings are core endpoints,
-  // asked at once; the endpoint list tells whether there is a glTF to ask for.
-  api = new Api(cid, takeKey(location, history, localStorage));
-  const loading = Promise.all([api.get(""), api.buildings()]);
-  loading.catch(() => {}); // awaited below, after the view exists
-  await api.discover();
-  const glb = fetchModelled(api, new URL(location.href));
+  // The requests went out first (early.js): the API works on them while
+  // three.js loads and the 3D view starts.
+  const { glb } = await discovered;
   const modules = await viewModules();
   performance.mark("cockpit:modules");
   side = new SidePanel(byId("side"), { onClose: () => view.select(null) });
