@@ -39,6 +39,7 @@ from api.http_metrics import HttpMetrics, MetricsMiddleware
 from api.live.fastpath import LiveFastPath
 from api.live.hub import LiveHub
 from api.object_store import make_store
+from api.queries.building_collection import Footprints
 from api.ratelimit import RateLimiter
 from api.routes import (
     alarms,
@@ -198,6 +199,7 @@ def create_app(
     app.state.push = push
     app.state.scenes = SceneCache()
     app.state.glb = building_meshes.GlbCache()
+    app.state.footprints = Footprints()
     app.state.districts = DistrictBoard(
         hub, timezone=config.timezone, members_ttl_s=config.key_cache_s, monotonic=monotonic
     )

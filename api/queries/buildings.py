@@ -18,13 +18,10 @@ from pydantic import ValidationError
 
 from api.db import Conn, fetch_all, fetch_one
 from api.errors import NotFoundError
-from api.geo import GeoError, to_wgs84
+from api.geo import GeoError
 from api.live.document import CommunityLive
 from api.models.buildings import (
-    BuildingCollection,
     BuildingDetailPublic,
-    BuildingFeature,
-    BuildingProperties,
     MultiPolygon,
     Polygon,
     StatusCounts,
@@ -33,7 +30,6 @@ from api.models.buildings import (
     UnitPublic,
 )
 from api.queries.devices import building_devices
-from twin.model.crs import Frame
 
 _BUILDINGS = """
 SELECT id, name, footprint, ground_z, roof_z, flags FROM buildings
@@ -48,25 +44,33 @@ _NOTHING = StatusCounts(
 )
 
 
+_COUNTS = ("status", "worst_severity", "devices_total", "devices_online", "alarms_active")
+_NOTHING_JSON: dict[str, Any] = _NOTHING.model_dump(mode="json")
+
+
 @dataclass(frozen=True, slots=True)
 class LiveStatus:
-    """Status counts per (building, storey) — storey None: the whole building — at a version."""
+    """Status counts per (building, storey) — storey None: the whole building — at a version.
+
+    Kept as the snapshot's plain dicts (the five :class:`StatusCounts` fields):
+    the collection copies them into its JSON for thousands of places, a model
+    per place cost more than the rest of the answer (issue 24).
+    """
 
     version: int
-    places: Mapping[Place, StatusCounts]
+    places: Mapping[Place, Mapping[str, Any]]
 
     def of(self, building: str, storey: int | None = None) -> StatusCounts:
-        return self.places.get((building, storey), _NOTHING)
+        entry = self.places.get((building, storey))
+        return _NOTHING if entry is None else StatusCounts.model_validate(entry)
+
+    def counts(self, building: str, storey: int | None = None) -> Mapping[str, Any]:
+        """The counts of a place as JSON-ready values (normal and none when unknown)."""
+        return self.places.get((building, storey), _NOTHING_JSON)
 
 
-def _counts(entry: Mapping[str, Any]) -> StatusCounts:
-    return StatusCounts(
-        status=entry["status"],
-        worst_severity=entry["worst_severity"],
-        devices_total=entry["devices_total"],
-        devices_online=entry["devices_online"],
-        alarms_active=entry["alarms_active"],
-    )
+def _counts(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: entry[k] for k in _COUNTS}
 
 
 def status_from_buildings(version: int, buildings: Iterable[Mapping[str, Any]]) -> LiveStatus:
@@ -77,8 +81,10 @@ def status_from_buildings(version: int, buildings: Iterable[Mapping[str, Any]]) 
     >>> st = status_from_buildings(7, [{**b, "storeys": [{**b, "index": 3}]}])
     >>> st.of("b1").status, st.of("b1", 3).devices_online, st.of("b1", 9).status
     ('offline', 1, 'normal')
+    >>> st.counts("b1", 9)["status"], st.counts("b1", 3)["devices_total"]
+    ('normal', 2)
     """
-    places: dict[Place, StatusCounts] = {}
+    places: dict[Place, dict[str, Any]] = {}
     for b in buildings:
         places[(b["id"], None)] = _counts(b)
         for s in b["storeys"]:
@@ -111,41 +117,6 @@ def geometry(value: dict[str, Any]) -> Polygon | MultiPolygon:
         raise GeoError(
             f"stored geometry is not a GeoJSON polygon: {exc.errors()[0]['msg']}"
         ) from None
-
-
-async def feature_collection(
-    conn: Conn, community: str, frame: Frame, live: LiveStatus
-) -> BuildingCollection:
-    """Every building of a community as GeoJSON in WGS 84 with status properties."""
-    params: dict[str, object] = {"c": community, "b": None}
-    storeys: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in await fetch_all(conn, _STOREYS, params):
-        storeys[r["building_id"]].append(r)
-    features = []
-    for b in await fetch_all(conn, _BUILDINGS, params):
-        own = storeys.get(b["id"], [])
-        props = BuildingProperties(
-            id=b["id"],
-            name=b["name"],
-            ground_z=b["ground_z"],
-            roof_z=b["roof_z"],
-            height=b["roof_z"] - b["ground_z"],
-            storey_count=sum(1 for s in own if s["idx"] > 0),
-            storeys=[_storey(s, live.of(b["id"], s["idx"])) for s in own],
-            flags=list(b["flags"]),
-            **live.of(b["id"]).model_dump(),
-        )
-        features.append(
-            BuildingFeature(
-                type="Feature",
-                id=b["id"],
-                geometry=geometry(to_wgs84(frame, b["footprint"])),
-                properties=props,
-            )
-        )
-    return BuildingCollection(
-        type="FeatureCollection", community=community, version=live.version, features=features
-    )
 
 
 async def building_detail(

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from api.deps import CommunityRead, DbConn, ObjectId, State
 from api.errors import NotFoundError
 from api.models.buildings import BuildingCollection, BuildingDetailPublic
 from api.models.common import problems
-from api.queries.buildings import LiveStatus, building_detail, feature_collection, live_status
+from api.queries.building_collection import Footprints, collection_json
+from api.queries.buildings import LiveStatus, building_detail, live_status
 from api.queries.communities import frame
 from api.routes.live import live_hub
 
@@ -19,18 +21,20 @@ router = APIRouter(prefix="/v1/communities/{cid}/buildings", tags=["buildings"])
 
 @router.get(
     "",
+    response_model=BuildingCollection,
     responses={
         200: {"content": {"application/geo+json": {}}},
         **problems(401, 403, 404, 429),
     },
 )
-async def buildings(
-    request: Request, cid: CommunityRead, state: State, conn: DbConn
-) -> BuildingCollection:
+async def buildings(request: Request, cid: CommunityRead, state: State, conn: DbConn) -> Response:
     """FeatureCollection in WGS 84: footprints, heights, storeys and status (the
     status of `/live` at the `version` given)."""
     live = await _live_status(request, cid, state)
-    return await feature_collection(conn, cid, await frame(conn, cid), live)
+    # JSON bytes built directly (the cockpit's first request for a city's buildings).
+    footprints = cast(Footprints, request.app.state.footprints)
+    body = await collection_json(conn, cid, await frame(conn, cid), live, footprints)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/{bid}", responses=problems(401, 403, 404, 429))

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
+from api.models.buildings import BuildingCollection
 from tests.api.seed import DAYS, ENV_STEP_S, OFFSET, A, B, Seed, env_value, smoke_value
 
 H = dict[str, dict[str, str]]
@@ -49,6 +50,8 @@ def test_buildings_are_geojson_in_wgs84_with_status(client: httpx.Client, keys: 
     assert r.status_code == 200
     fc = r.json()
     assert fc["type"] == "FeatureCollection"
+    # Built as plain JSON (issue 24): still exactly the documented model, field for field.
+    assert BuildingCollection.model_validate(fc).model_dump(mode="json") == fc
     by_id = {f["id"]: f for f in fc["features"]}
     assert set(by_id) == {"b1", "b2"}
     b1, b2 = by_id["b1"], by_id["b2"]

@@ -6,6 +6,9 @@
 
 const KEY_STORAGE = "commtwin.key";
 const TIMEOUT_MS = 5000;
+// A city's buildings collection (thousands of footprints) may take longer on
+// a busy or just-started API than a poll should; the page cannot draw without it.
+const COLLECTION_TIMEOUT_MS = 30000;
 
 export class ApiError extends Error {
   /** status 0 = network failure or timeout (the API is unreachable). */
@@ -59,12 +62,12 @@ export class Api {
     return `/v1/communities/${encodeURIComponent(this.cid)}${suffix}`;
   }
 
-  async request(path, { etag = null, accept = "application/json" } = {}) {
+  async request(path, { etag = null, accept = "application/json", timeoutMs = TIMEOUT_MS } = {}) {
     const headers = { Accept: accept };
     if (this.key) headers.Authorization = `Bearer ${this.key}`;
     if (etag) headers["If-None-Match"] = etag;
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
     let response;
     try {
       // no-store: the page does its own conditional requests with the ETag.
@@ -89,9 +92,9 @@ export class Api {
     return { status: response.status, etag: response.headers.get("ETag"), body };
   }
 
-  async get(suffix) {
+  async get(suffix, options = {}) {
     try {
-      return (await this.request(this.communityPath(suffix))).body;
+      return (await this.request(this.communityPath(suffix), options)).body;
     } catch (err) {
       if (err.status === 403) this.refused.add(family(suffix));
       throw err;
@@ -159,7 +162,7 @@ export class Api {
   }
 
   buildings() {
-    return this.get("/buildings");
+    return this.get("/buildings", { timeoutMs: COLLECTION_TIMEOUT_MS });
   }
 
   building(bid) {

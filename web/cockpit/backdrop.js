@@ -7,9 +7,11 @@
 // Failing gracefully: the tileset.json is read first, and a missing (404),
 // unreachable or malformed one is a message on the page, never a broken
 // twin; tiles that fail later are counted in the message.
+//
+// 3d-tiles-renderer is imported when a backdrop is first shown, not with the
+// page: most communities have none, and every page's first frame waited for it.
 
 import * as THREE from "three";
-import { TilesRenderer } from "3d-tiles-renderer/three";
 import { t } from "./i18n.js";
 
 /** Why a decoded tileset.json is not a usable 3D Tiles tileset, or null. */
@@ -79,12 +81,18 @@ export class Backdrop {
     }
     const problem = tilesetProblem(doc);
     if (problem) return this.fail(t("backdrop.malformed", { url, why: problem }));
-    if (!this.on) return undefined; // switched off meanwhile
-    this.start(url);
+    let renderer;
+    try {
+      renderer = await import("3d-tiles-renderer/three");
+    } catch (err) {
+      return this.fail(t("backdrop.unreachable", { url, why: err?.message ?? String(err) }));
+    }
+    if (!this.on || this.tiles) return undefined; // switched off (or on again) meanwhile
+    this.start(url, renderer.TilesRenderer);
     return undefined;
   }
 
-  start(url) {
+  start(url, TilesRenderer) {
     const tiles = new TilesRenderer(url);
     tiles.fetchOptions = { mode: "cors" };
     tiles.setCamera(this.view.camera);

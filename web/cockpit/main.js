@@ -6,14 +6,13 @@
 // A 404 at any point means "no such community for this key": everything
 // shown is cleared and nothing of another community is ever requested.
 
-import { Api, ApiError, takeKey } from "./api.js";
-import { Charts } from "./charts.js";
+import { ApiError } from "./api.js";
 import { byId, el, setText } from "./dom.js";
 import { language, onLanguageChange, setLanguage, startLanguage, t } from "./i18n.js";
 import { LivePoller } from "./live.js";
 import { buildModel, frameSampleIds, markersFor, modelOutdated, snapshotFromBuildings } from "./model.js";
 import { drawModelled, fetchModelled } from "./model3d.js";
-import { Backdrop } from "./backdrop.js";
+import { api, cid, discovered, loading } from "./early.js";
 import {
   placeText,
   renderAlarms,
@@ -23,7 +22,6 @@ import {
   renderUpdated,
   tickCountdowns,
 } from "./panels.js";
-import { CommunityScene } from "./scene3d.js";
 import { SCENES, alarmInScene, statusIn } from "./scenes.js";
 import { SidePanel } from "./sidepanel.js";
 import { clockTime } from "./sla.js";
@@ -31,13 +29,30 @@ import { refreshState, showState, wireKeyForm } from "./status_ui.js";
 import { followStream } from "./stream.js";
 import { TrendData, drawTrends, trendFollowsLive } from "./trend_panels.js";
 import { SceneTrends } from "./scene_trends.js";
-import { ServicesScene } from "./services_scene.js";
-import { GovernanceScene } from "./governance_scene.js";
+
+/**
+ * The modules that need three.js (~2 MB of JavaScript), imported once the
+ * page's requests are on their way: the API works on the buildings while the
+ * browser loads and compiles them (issue 24's first frame). ECharts comes
+ * after the first frame (startCharts).
+ */
+function viewModules() {
+  return Promise.all([
+    import("./scene3d.js"),
+    import("./backdrop.js"),
+    import("./services_scene.js"),
+    import("./governance_scene.js"),
+  ]).then(([scene3d, backdrop, services, governance]) => ({
+    CommunityScene: scene3d.CommunityScene,
+    Backdrop: backdrop.Backdrop,
+    ServicesScene: services.ServicesScene,
+    GovernanceScene: governance.GovernanceScene,
+  }));
+}
 
 const TREND_REFRESH_MS = 5 * 60 * 1000;
 // Scene trends are cached by the API (30 s for 24 h): a minute keeps them fresh.
 const SCENE_REFRESH_MS = 60 * 1000;
-const cid = decodeURIComponent(location.pathname.replace(/\/+$/, "").split("/").pop());
 
 const state = {
   cid,
@@ -54,7 +69,6 @@ const state = {
   satisfaction: null, // /kpis/satisfaction, once loaded
 };
 
-let api;
 let view;
 let charts;
 let side;
@@ -129,7 +143,7 @@ function onSnapshot(snapshot) {
   state.liveById = new Map((snapshot.buildings ?? []).map((b) => [b.id, b]));
   if (snapshot.kpis) {
     renderKpis(snapshot.kpis);
-    charts.setClosedLoop(snapshot.kpis.closed_loop_rate_today, snapshot.kpis.closed_loop_rate_30d ?? snapshot.kpis.closed_loop_rate);
+    charts?.setClosedLoop(snapshot.kpis.closed_loop_rate_today, snapshot.kpis.closed_loop_rate_30d ?? snapshot.kpis.closed_loop_rate);
   }
   if (snapshot.name) setText(byId("community-name"), snapshot.name);
   renderUpdated(snapshot);
@@ -233,6 +247,7 @@ async function refreshSatisfaction() {
 }
 
 function showTrends() {
+  if (!charts) return; // drawn when the charts start
   const sceneDocs = sceneTrends?.docs[state.scene] ?? null;
   drawTrends(charts, state.trends, { scene: state.scene, snapshot: state.snapshot, names: state.names, sceneDocs });
 }
@@ -283,13 +298,16 @@ async function showModel(collection, { fit, glb = fetchModelled(api, new URL(loc
     api.has("/grids") ? api.get("/grids").then((g) => g?.features ?? [], () => []) : [],
     api.has("/paths") ? api.get("/paths").then((g) => g?.features ?? [], () => []) : null,
   ]);
+  performance.mark("cockpit:details");
   const model = buildModel(collection, details.filter(Boolean), grids);
   state.model = model;
   state.names = new Map(state.model.buildings.map((b) => [b.id, b.name || b.id]));
   // Footprints only when no glTF is coming to replace them (or it fails: drawModelled).
   view.setModel(state.model, { fit, footprints: !glb });
   if (paths) view.setPaths(paths);
+  performance.mark("cockpit:scene");
   const outcome = await drawModelled(view, state.model, glb);
+  performance.mark("cockpit:buildings");
   if (state.model === model) document.body.dataset.buildings = outcome;
 }
 
@@ -307,53 +325,73 @@ async function reloadModel(modelVersion) {
   }
 }
 
+/**
+ * The gauge and trend charts (ECharts, ~1 MB), started once the 3D view has
+ * drawn its first frame with the buildings: initialising them competed with it.
+ */
+async function startCharts() {
+  // After the next frame (the 3D view renders in it), or a second in a hidden tab without frames.
+  await new Promise((resolve) => {
+    requestAnimationFrame(() => setTimeout(resolve, 0));
+    setTimeout(resolve, 1000);
+  });
+  const { Charts } = await import("./charts.js");
+  charts = new Charts({ gauge: byId("gauge"), trendLeft: byId("trend-left"), trendRight: byId("trend-right") });
+  const kpis = state.snapshot?.kpis;
+  charts.setClosedLoop(kpis?.closed_loop_rate_today ?? null, kpis?.closed_loop_rate_30d ?? kpis?.closed_loop_rate ?? null);
+  showTrends();
+}
+
 async function boot() {
   startLanguage();
   wireKeyForm();
   byId("lang").addEventListener("click", () => setLanguage(language() === "zh" ? "en" : "zh"));
-  byId("fit").addEventListener("click", () => view.fit());
+  byId("fit").addEventListener("click", () => view?.fit());
   setText(byId("community-name"), cid);
   showState("loading", { cid });
-  charts = new Charts({ gauge: byId("gauge"), trendLeft: byId("trend-left"), trendRight: byId("trend-right") });
-  charts.setClosedLoop(null, null);
+  // The requests went out first (early.js): the API works on them while
+  // three.js loads and the 3D view starts.
+  const { glb } = await discovered;
+  const modules = await viewModules();
+  performance.mark("cockpit:modules");
   side = new SidePanel(byId("side"), { onClose: () => view.select(null) });
-  view = new CommunityScene(byId("view"), {
+  view = new modules.CommunityScene(byId("view"), {
     onPickBuilding: (b, s) => openBuilding(b, s),
     onPickIncident: (i) => openIncident(i),
   });
-  backdrop = new Backdrop(view, { button: byId("backdrop-toggle"), message: byId("backdrop-msg") });
+  backdrop = new modules.Backdrop(view, { button: byId("backdrop-toggle"), message: byId("backdrop-msg") });
+  performance.mark("cockpit:view");
   wireTabs();
   onLanguageChange(() => {
     if (services?.active) services.render();
     if (governance?.active) governance.render();
     redraw();
     showTrends();
-    charts.setClosedLoop(state.snapshot?.kpis?.closed_loop_rate_today, state.snapshot?.kpis?.closed_loop_rate_30d);
+    charts?.setClosedLoop(state.snapshot?.kpis?.closed_loop_rate_today, state.snapshot?.kpis?.closed_loop_rate_30d);
     if (state.satisfaction) renderSatisfaction(state.satisfaction);
     renderUpdated(state.snapshot);
   });
   everySecond();
   setInterval(everySecond, 1000);
 
-  api = new Api(cid, takeKey(location, history, localStorage));
   trendData = new TrendData(api);
   sceneTrends = new SceneTrends(api);
-  await api.discover();
-  services = new ServicesScene(api, view, byId("services-panel"));
-  governance = new GovernanceScene(api, view, byId("governance-panel"), () => state.names);
-  if (state.scene === "governance") governance.show(true);
   let collection;
-  let glb = null;
   try {
-    const community = await api.get("");
+    const [community, buildings] = await loading;
+    performance.mark("cockpit:collection");
     setText(byId("community-name"), community.name || cid);
-    glb = fetchModelled(api, new URL(location.href)); // the community exists: fetch its glTF alongside
-    collection = await api.buildings();
+    collection = buildings;
   } catch (err) {
     failWith(err instanceof ApiError ? err : new ApiError(0, String(err)));
+    await startCharts(); // empty, as the page shows them without data
     return ready(false);
   }
+  services = new modules.ServicesScene(api, view, byId("services-panel"));
+  governance = new modules.GovernanceScene(api, view, byId("governance-panel"), () => state.names);
+  if (state.scene === "governance") governance.show(true);
   await showModel(collection, { fit: true, glb });
+  const chartsStarted = startCharts();
   onSnapshot(snapshotFromBuildings(cid, collection));
   refreshSatisfaction().catch(() => {});
   if (api.has("/backdrop")) {
@@ -380,6 +418,7 @@ async function boot() {
   setInterval(() => refreshTrends().catch(() => {}), TREND_REFRESH_MS);
   refreshSceneTrends().catch(() => {});
   setInterval(() => refreshSceneTrends().catch(() => {}), SCENE_REFRESH_MS);
+  await chartsStarted;
   ready(true);
   return undefined;
 }

@@ -1,5 +1,5 @@
 // The modelled buildings of a community as two meshes: all roofs and all
-// walls (model3d.mergeBuildings). Storeys are coloured in the wall shader:
+// walls (glb.mergeGlb). Storeys are coloured in the wall shader:
 // a float texture holds, per building, its storey bands [lo, hi] and their
 // colours; each fragment looks up its building (a vertex attribute) and its
 // height. Recolouring a storey rewrites one texel, never geometry. Picking
@@ -54,13 +54,14 @@ function geometryOf(part, withBuilding) {
   const g = new THREE.BufferGeometry();
   g.setAttribute("position", new THREE.BufferAttribute(part.positions, 3));
   if (withBuilding) g.setAttribute("buildingIndex", new THREE.BufferAttribute(part.building, 1));
-  g.computeVertexNormals();
+  if (part.normals) g.setAttribute("normal", new THREE.BufferAttribute(part.normals, 3));
+  else g.computeVertexNormals();
   g.computeBoundingSphere();
   return g;
 }
 
 export class ModelledBuildings {
-  /** `merged` from mergeBuildings; `buildingsById` the model's buildings (storeys). */
+  /** `merged` from glb.mergeGlb; `buildingsById` the model's buildings (storeys). */
   constructor(merged, buildingsById, gapM) {
     this.merged = merged;
     this.indexOf = new Map(merged.ids.map((id, i) => [id, i]));

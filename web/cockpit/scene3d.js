@@ -152,7 +152,7 @@ export class CommunityScene {
   }
 
   /**
-   * Draw the buildings of `merged` (model3d.mergeBuildings) as modelled;
+   * Draw the buildings of `merged` (glb.mergeGlb) as modelled;
    * the others, or all when `merged` is null (no glTF), as extruded
    * footprints. Returns how many buildings are drawn as modelled.
    */
