@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -88,9 +88,13 @@ Work = Change | Build | Resync
 
 
 class Applier:
-    def __init__(self, reader: LiveReader, fanout: Fanout) -> None:
+    def __init__(
+        self, reader: LiveReader, fanout: Fanout, after_build: Callable[[], None] | None = None
+    ) -> None:
         self.reader = reader
         self.fanout = fanout
+        # Called once states were built or rebuilt (api/live/heap.py freezes them).
+        self.after_build = after_build
         self.entries: dict[str, CommunityLive] = {}
         self.builds: dict[str, asyncio.Future[CommunityLive | None]] = {}
         self.work: asyncio.Queue[Work] = asyncio.Queue()
@@ -153,6 +157,8 @@ class Applier:
                 self._retry(frozenset({community}), "an update failed")
         for community in builds:
             await self._build(community)
+        if (builds or resync) and self.after_build is not None:
+            self.after_build()
 
     async def _build(self, community: str) -> None:
         fut = self.builds.pop(community, None)

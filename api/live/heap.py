@@ -1,0 +1,48 @@
+"""Keeps the live states out of the garbage collector's full passes.
+
+A worker holding a district's 200 live states tracks ~1.5 million objects
+(devices, tallies, rendered entries). Python's full collection walks all of
+them: 0.2-1 s with the event loop stopped, several times a minute under a
+district feed (bench/RESULTS.md, issue 25), and every request waiting then
+carries it: that was the /live and overview p99 under the feed.
+
+The states hold no reference cycles (dropping one frees it by reference
+counting, tests/api/test_live_heap.py), so they need no collector: once
+built they are moved to the permanent generation (:func:`gc.freeze`), which
+full passes skip, and what was allocated since is moved there again every
+``every_s`` after a full pass over it alone (a few ms: what survived since
+the last pass). Frozen objects are still freed when no longer referenced;
+only a frozen object that later becomes part of a garbage cycle is never
+collected, which the states never are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from typing import Final
+
+FREEZE_EVERY_S: Final = 30.0
+
+
+def freeze_built() -> None:
+    """After building states: the young objects' garbage out, the rest frozen.
+
+    Only the young generations are collected (cheap); a full pass over a
+    district's fresh states would itself stop the loop for the time this avoids.
+    """
+    gc.collect(1)
+    gc.freeze()
+
+
+def freeze_survivors() -> None:
+    """Collect what is not frozen yet (what survived since the last call), freeze the rest."""
+    gc.collect()
+    gc.freeze()
+
+
+async def keep_frozen(every_s: float = FREEZE_EVERY_S) -> None:
+    """Run until cancelled: :func:`freeze_survivors` every ``every_s`` seconds."""
+    while True:
+        await asyncio.sleep(every_s)
+        freeze_survivors()
