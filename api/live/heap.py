@@ -2,17 +2,20 @@
 
 A worker holding a district's 200 live states tracks ~1.5 million objects
 (devices, tallies, rendered entries). Python's full collection walks all of
-them: 0.2-1 s with the event loop stopped, several times a minute under a
-district feed (bench/RESULTS.md, issue 25), and every request waiting then
-carries it: that was the /live and overview p99 under the feed.
+them with the event loop stopped: 0.7-1.0 s in one process at load 12, and
+5.8-7.6 s of wall time in a worker under the district's change feed at load
+14 (bench/RESULTS.md, issue 25). Every request waiting then carries it: the
+/live and overview p99 under the feed.
 
 The states hold no reference cycles (dropping one frees it by reference
 counting, tests/api/test_live_heap.py), so they need no collector: once
 built they are moved to the permanent generation (:func:`gc.freeze`), which
 full passes skip, and what was allocated since is moved there again every
-``every_s`` after a full pass over it alone (a few ms: what survived since
-the last pass). Frozen objects are still freed when no longer referenced;
-only a frozen object that later becomes part of a garbage cycle is never
+``every_s`` after a full pass over it alone. 10 s: right after a build the
+first renders and polls allocate a few hundred thousand objects, whose full
+passes still took 0.2-0.6 s (load 12) until the first of these ran; after
+it, 1-2 ms. Frozen objects are still freed when no longer referenced; only
+a frozen object that later becomes part of a garbage cycle is never
 collected, which the states never are.
 """
 
@@ -22,7 +25,7 @@ import asyncio
 import gc
 from typing import Final
 
-FREEZE_EVERY_S: Final = 30.0
+FREEZE_EVERY_S: Final = 10.0
 
 
 def freeze_built() -> None:
