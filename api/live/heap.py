@@ -2,9 +2,9 @@
 
 A worker holding a district's 200 live states tracks ~1.5 million objects
 (devices, tallies, rendered entries). Python's full collection walks all of
-them with the event loop stopped: 0.7-1.0 s in one process at load 12, and
-5.8-7.6 s of wall time in a worker under the district's change feed at load
-14 (bench/RESULTS.md, issue 25). Every request waiting then carries it: the
+them with the event loop stopped: 0.8-1.0 s in one process at load 12, and
+5.5-7.6 s of wall time in a worker under the district's change feed at load
+13-14 (bench/RESULTS.md, issue 25). Every request waiting then carries it: the
 /live and overview p99 under the feed.
 
 The states hold no reference cycles (dropping one frees it by reference
