@@ -168,6 +168,7 @@ class Applier:
                 entry = await self.reader.load(community)
                 if entry is not None:
                     self.entries[community] = entry
+                    self._render(entry)
         except Exception as exc:  # whatever it is, the waiting request is told
             if not isinstance(exc, LiveUnavailableError):
                 log.exception("live: building %s failed", community)
@@ -192,7 +193,14 @@ class Applier:
             new.revision = old.revision
             new.touch()
         self.entries[community] = new
+        self._render(new)
         return new
+
+    def _render(self, entry: CommunityLive) -> None:
+        # Rendered now, the first poll's objects are frozen with the state
+        # (api/live/heap.py) instead of waiting for the next periodic freeze.
+        if self.after_build is not None:
+            entry.document(self.reader.now())
 
     async def _resync(self, community: str, reason: str) -> None:
         """Rebuild one community after a gap; replay what its subscribers missed:
