@@ -3,8 +3,8 @@
 A worker holding a district's 200 live states tracks ~1.5 million objects
 (devices, tallies, rendered entries). Python's full collection walks all of
 them with the event loop stopped: 0.8-1.0 s in one process at load 12, and
-5.5-7.6 s of wall time in a worker under the district's change feed at load
-13-14 (bench/RESULTS.md, issue 25). Every request waiting then carries it: the
+1.9-7.6 s of wall time in a worker under the district's change feed at load
+6-14 (bench/RESULTS.md, issue 25). Every request waiting then carries it: the
 /live and overview p99 under the feed.
 
 The states hold no reference cycles (dropping one frees it by reference
@@ -13,10 +13,12 @@ built they are moved to the permanent generation (:func:`gc.freeze`), which
 full passes skip, and what was allocated since is moved there again every
 ``every_s`` after a full pass over it alone. 10 s: right after a build the
 first renders and polls allocate a few hundred thousand objects, whose full
-passes still took 0.2-0.6 s (load 12) until the first of these ran; after
-it, 1-2 ms. Frozen objects are still freed when no longer referenced; only
-a frozen object that later becomes part of a garbage cycle is never
-collected, which the states never are.
+passes still took 0.05-0.5 s (load 11) until the first of these ran, so
+the applier now renders a state as it builds it (api/live/applier.py);
+after that, 5-84 ms every 10 s under the district's change feed. Frozen
+objects are still freed when no longer referenced; only a frozen object
+that later becomes part of a garbage cycle is never collected, which the
+states never are.
 """
 
 from __future__ import annotations
