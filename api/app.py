@@ -106,6 +106,7 @@ def create_app(
         replay_limit=config.sse_replay_max,
         subscriber_queue=config.sse_queue,
         build_timeout_s=config.pool_timeout_s + 5.0,
+        freeze_heap=config.freeze_live_heap,
     )
     # Web Push (docs/people.md "Web Push"): one sender per process, when a VAPID key is set.
     push = _push_sender(config, hub)

@@ -67,6 +67,9 @@ class ApiConfig:
     sse_replay_max: int = 1000
     # Events queued per /stream client before it is told to refetch /live.
     sse_queue: int = 1000
+    # Freeze the live states out of the garbage collector's full passes
+    # (api/live/heap.py): process-wide, so `commtwin api` turns it on, not tests.
+    freeze_live_heap: bool = False
     # --- photos of reports (docs/people.md "Photos") ---
     # Files under this directory; None: <the user's data directory>/commtwin/photos.
     photo_dir: Path | None = None

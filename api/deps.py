@@ -52,6 +52,11 @@ def presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
+async def _authenticate(state: ApiState, text: str) -> ApiKey | None:
+    async with state.pool.connection() as conn:
+        return await authenticate(conn, text)
+
+
 def _unauthorized(reason: str) -> HTTPException:
     return HTTPException(401, reason, headers={"WWW-Authenticate": "Bearer"})
 
@@ -64,8 +69,7 @@ async def current_key(request: Request, state: State) -> ApiKey:
     cache_key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
     key = state.keys.get(cache_key, now)
     if key is None:
-        async with state.pool.connection() as conn:
-            key = await authenticate(conn, text)
+        key = await state.key_lookups.run(cache_key, lambda: _authenticate(state, text))
         if key is None:
             raise _unauthorized("the API key is not valid or has been revoked")
         state.keys.put(cache_key, key, now)
@@ -104,12 +108,16 @@ def community_access(*scopes: str) -> Callable[..., Coroutine[Any, Any, str]]:
     return check
 
 
+async def _exists(state: ApiState, cid: str) -> bool:
+    async with state.pool.connection() as conn:
+        return await exists(conn, cid)
+
+
 async def _community_exists(state: State, cid: str) -> bool:
     now = state.monotonic()
     if state.communities.get(cid, now):
         return True
-    async with state.pool.connection() as conn:
-        found = await exists(conn, cid)
+    found = await state.community_lookups.run(cid, lambda: _exists(state, cid))
     if found:
         state.communities.put(cid, True, now)
     return found

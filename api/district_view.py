@@ -8,14 +8,21 @@ while no member changes, a request costs one ETag per member and a lookup.
 
 Its ETag is a digest of the district, its members and their ``/live`` ETags;
 it changes whenever any member's document does (time-driven changes such as
-an incident becoming overdue included, since each member document is
-brought up to ``now`` first).
+an incident becoming overdue included: each member's ETag is brought up to
+``now`` first, without rendering its ``/live`` document).
+
+**Under a feed** every member changes all the time. A member's figures are
+kept with the ETag they were computed at, so a render recomputes only the
+members that changed; and an overview is rendered at most once per
+``render_every_s`` (the last one is served, with its own ETag, until then),
+so a district's cost does not grow with its request rate.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,7 +30,8 @@ from datetime import datetime
 from typing import Any, Final
 
 import orjson
-from psycopg_pool import AsyncConnectionPool
+from psycopg import Error as DatabaseError
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from api.cache import TtlCache
 from api.db import Conn
@@ -37,8 +45,12 @@ from twin.live.district import CommunityFigures, community_entry, rank_communiti
 from twin.live.rows import iso
 from twin.model.crs import Frame
 
+log = logging.getLogger(__name__)
+
 # A district whose members are still being built answers 503 after this long.
 BUILD_WAIT_S: Final = 20.0
+# An overview is rendered again at most this often while its members change.
+RENDER_EVERY_S: Final = 0.5
 
 
 def loop_counts(
@@ -66,7 +78,7 @@ def loop_counts(
 def figures_of(
     member: Member, entry: CommunityLive, now: datetime, today: datetime
 ) -> CommunityFigures:
-    """One member's figures at ``now`` (its document must be brought to ``now`` first)."""
+    """One member's figures at ``now`` (its ETag must be brought to ``now`` first)."""
     tally = entry.state.community
     critical, major, minor, warning = tally.by_severity()
     return CommunityFigures(
@@ -114,6 +126,14 @@ class Overview:
     document: LiveDocument  # the rendered answer (identity, gzip, 304), as /live's
 
 
+@dataclass(frozen=True, slots=True)
+class _Rendered:
+    members: tuple[str, ...]
+    etags: tuple[str, ...]  # the members' /live ETags it was computed at
+    at: float  # monotonic time of the render
+    overview: Overview
+
+
 class DistrictBoard:
     """Overviews of every district asked for, in one API process."""
 
@@ -124,28 +144,62 @@ class DistrictBoard:
         timezone: str,
         members_ttl_s: float,
         monotonic: Callable[[], float],
+        render_every_s: float = RENDER_EVERY_S,
     ) -> None:
         self.hub = hub
         self._day_start = day_start_in(timezone)
         self._districts: TtlCache[str, District] = TtlCache(members_ttl_s, max_entries=1000)
         self._positions: dict[tuple[str, str, tuple[float, float, float]], Any] = {}
-        self._rendered: dict[str, tuple[tuple[str, ...], Overview]] = {}
+        self._rendered: dict[str, _Rendered] = {}
+        # Per member: the figures and the /live ETag (and membership) they hold for.
+        self._figures: dict[str, tuple[str, Member, CommunityFigures]] = {}
+        self._render_every_s = render_every_s
         self._monotonic = monotonic
+        # Background lookups of districts' members (held so they are not collected).
+        self._refreshing: dict[str, asyncio.Task[None]] = {}
 
     async def district(self, pool: AsyncConnectionPool[Conn], ident: str) -> District | None:
-        """The district and its members (cached); None when it does not exist."""
+        """The district and its members (cached); None when it does not exist.
+
+        An entry past half its life is looked up again in the background (once),
+        so a polled overview does not wait on the database every ``members_ttl_s``.
+        """
         now = self._monotonic()
         found = self._districts.get(ident, now)
         if found is None:
-            async with pool.connection() as conn:
-                found = await district_members(conn, ident)
-            if found is None:
-                return None
-            self._districts.put(ident, found, now)
+            found = await self._look_up(pool, ident, now)
+        elif (
+            self._districts.remaining(ident, now) <= self._districts.ttl / 2
+            and ident not in self._refreshing
+        ):
+            task = asyncio.create_task(self._refresh(pool, ident), name="district-warm")
+            self._refreshing[ident] = task
+            task.add_done_callback(lambda _: self._refreshing.pop(ident, None))
         return found
+
+    async def _look_up(
+        self, pool: AsyncConnectionPool[Conn], ident: str, now: float
+    ) -> District | None:
+        async with pool.connection() as conn:
+            found = await district_members(conn, ident)
+        if found is None:
+            self._districts.discard(ident)
+            return None
+        self._districts.put(ident, found, now)
+        return found
+
+    async def _refresh(self, pool: AsyncConnectionPool[Conn], ident: str) -> None:
+        try:
+            await self._look_up(pool, ident, self._monotonic())
+        except (DatabaseError, PoolTimeout) as exc:
+            # The entry expires on its own; the next request then asks (503 if still down).
+            log.warning("district %s: could not refresh its members: %s", ident, exc)
 
     async def entries(self, district: District) -> list[CommunityLive | None]:
         """Every member's live state, building those not held yet (all at once)."""
+        held = [self.hub.held(m.id) for m in district.members]
+        if all(e is not None for e in held):
+            return held  # the usual case: no task per member
         try:
             return list(
                 await asyncio.wait_for(
@@ -161,15 +215,24 @@ class DistrictBoard:
     def overview(
         self, district: District, entries: list[CommunityLive | None], now: datetime
     ) -> Overview:
-        """The overview at ``now``; rendered again only when a member's ETag changed."""
+        """The overview at ``now``: rendered again only when a member's ETag changed,
+        and then at most once per ``render_every_s``."""
         held = [(m, e) for m, e in zip(district.members, entries, strict=True) if e is not None]
-        etags = tuple(e.document(now).etag for _, e in held)
+        etags = tuple(e.etag_at(now) for _, e in held)
         ident = tuple(m.id for m, _ in held)
-        cached = self._rendered.get(district.id)
-        if cached is not None and cached[0] == (*ident, *etags):
-            return cached[1]
+        last = self._rendered.get(district.id)
+        clock = self._monotonic()
+        if (
+            last is not None
+            and last.members == ident
+            and (last.etags == etags or clock - last.at < self._render_every_s)
+        ):
+            return last.overview
         today = self._day_start(now)
-        figures = [figures_of(m, e, now, today) for m, e in held]
+        figures = [
+            self._figures_of(m, e, etag, now, today)
+            for (m, e), etag in zip(held, etags, strict=True)
+        ]
         ranked = rank_communities(figures)
         members = {m.id: m for m, _ in held}
         versions = {m.id: e.version for m, e in held}
@@ -197,8 +260,22 @@ class DistrictBoard:
         out = Overview(etag, make_document(max(versions.values(), default=0), etag, body))
         if len(self._rendered) > 1000:  # a bound against made-up ids; a few lookups lost
             self._rendered.clear()
-        self._rendered[district.id] = ((*ident, *etags), out)
+        self._rendered[district.id] = _Rendered(ident, etags, clock, out)
         return out
+
+    def _figures_of(
+        self, member: Member, entry: CommunityLive, etag: str, now: datetime, today: datetime
+    ) -> CommunityFigures:
+        """A member's figures, kept while its ETag stands (the ETag changes whenever
+        they could: a change, a deadline, midnight, the 30-day window)."""
+        kept = self._figures.get(member.id)
+        if kept is not None and kept[0] == etag and kept[1] == member:
+            return kept[2]
+        found = figures_of(member, entry, now, today)
+        if len(self._figures) > 100_000:
+            self._figures.clear()
+        self._figures[member.id] = (etag, member, found)
+        return found
 
     def _position(self, member: Member) -> tuple[float, float] | None:
         key = (member.id, member.crs, member.offset)

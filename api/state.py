@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from psycopg_pool import AsyncConnectionPool
@@ -11,6 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 from api.cache import TtlCache
 from api.config import ApiConfig
 from api.db import Conn
+from api.flights import Flights
 from api.http_metrics import HttpMetrics
 from api.keys import ApiKey
 from api.ratelimit import RateLimiter
@@ -27,3 +28,6 @@ class ApiState:
     communities: TtlCache[str, bool]
     monotonic: Callable[[], float]  # rate limits and caches
     now: Callable[[], datetime]  # wall clock, for default history ranges
+    # Lookups on a cache miss, one per key digest / community at a time (api/flights.py).
+    key_lookups: Flights[bytes, ApiKey | None] = field(default_factory=Flights)
+    community_lookups: Flights[str, bool] = field(default_factory=Flights)

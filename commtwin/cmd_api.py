@@ -66,6 +66,8 @@ def config_from(
         photo_dir=Path(settings.photo_dir) if settings.photo_dir else None,
         photo_s3=photo_s3(settings),
         push=push_config(settings),
+        # The server process is all the API's: its live states skip full GC passes.
+        freeze_live_heap=True,
     )
 
 

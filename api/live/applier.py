@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -88,9 +88,13 @@ Work = Change | Build | Resync
 
 
 class Applier:
-    def __init__(self, reader: LiveReader, fanout: Fanout) -> None:
+    def __init__(
+        self, reader: LiveReader, fanout: Fanout, after_build: Callable[[], None] | None = None
+    ) -> None:
         self.reader = reader
         self.fanout = fanout
+        # Called once states were built or rebuilt (api/live/heap.py freezes them).
+        self.after_build = after_build
         self.entries: dict[str, CommunityLive] = {}
         self.builds: dict[str, asyncio.Future[CommunityLive | None]] = {}
         self.work: asyncio.Queue[Work] = asyncio.Queue()
@@ -153,6 +157,8 @@ class Applier:
                 self._retry(frozenset({community}), "an update failed")
         for community in builds:
             await self._build(community)
+        if (builds or resync) and self.after_build is not None:
+            self.after_build()
 
     async def _build(self, community: str) -> None:
         fut = self.builds.pop(community, None)
@@ -162,6 +168,7 @@ class Applier:
                 entry = await self.reader.load(community)
                 if entry is not None:
                     self.entries[community] = entry
+                    self._render(entry)
         except Exception as exc:  # whatever it is, the waiting request is told
             if not isinstance(exc, LiveUnavailableError):
                 log.exception("live: building %s failed", community)
@@ -186,7 +193,14 @@ class Applier:
             new.revision = old.revision
             new.touch()
         self.entries[community] = new
+        self._render(new)
         return new
+
+    def _render(self, entry: CommunityLive) -> None:
+        # Rendered now, the first poll's objects are frozen with the state
+        # (api/live/heap.py) instead of waiting for the next periodic freeze.
+        if self.after_build is not None:
+            entry.document(self.reader.now())
 
     async def _resync(self, community: str, reason: str) -> None:
         """Rebuild one community after a gap; replay what its subscribers missed:

@@ -210,15 +210,20 @@ class CommunityLive:
         if seq > self.state.version:
             self.state.set_version(seq, at)
             self.revision = 0
-            self._doc = None
+            self._changed()
         elif changed:
             self.revision += 1
-            self._doc = None
+            self._changed()
 
     def touch(self) -> None:
         """The document changed without a sequence (e.g. a rebuild found more)."""
         self.revision += 1
+        self._changed()
+
+    def _changed(self) -> None:
+        # The content is fixed again at the next look (etag_at or document).
         self._doc = None
+        self._valid_until = None
 
     # --------------------------------------------------------------- document
     @property
@@ -226,28 +231,45 @@ class CommunityLive:
         v = self.state.version
         return f'"{v}"' if self.revision == 0 else f'"{v}.{self.revision}"'
 
+    def etag_at(self, now: datetime) -> str:
+        """The ETag of the document at ``now``, without rendering it (the district
+        overview needs only this and the counters)."""
+        self._bring_to(now)
+        return self.etag
+
     def document(self, now: datetime) -> LiveDocument:
         """The document at ``now``: the cached one unless a change or time made it stale."""
+        self._bring_to(now)
         doc = self._doc
-        if doc is not None and (self._valid_until is None or now <= self._valid_until):
-            return doc
-        if doc is not None:
+        return doc if doc is not None else self._render(now)
+
+    def _bring_to(self, now: datetime) -> None:
+        """Fix until when the content stays true by time alone; past that, bump the revision.
+
+        The content depends on time only through deadlines, the day and the
+        30-day window, which :meth:`_next_change` bounds: rendered anywhere
+        before ``_valid_until`` it is the same document, so the ETag can be
+        told without rendering, and rendering can wait for a reader.
+        """
+        valid = self._valid_until
+        if valid is not None and now <= valid:
+            return
+        if valid is not None:
             # Only time passed: an incident became overdue, a day ended, or an
             # incident left the 30-day window.
             self.revision += 1
-        return self._render(now)
-
-    def _render(self, now: datetime) -> LiveDocument:
-        day_start = self._day_start(now)
+            self._doc = None
         horizon = now - LOOP_WINDOW
         for iid in [k for k, r in self.recent.items() if r.reported_at < horizon]:
             del self.recent[iid]
-        self.state.set_closed_loop(closed_loop(self.recent, now, day_start))
+        self._valid_until = self._next_change(now, self._day_start(now))
+
+    def _render(self, now: datetime) -> LiveDocument:
+        self.state.set_closed_loop(closed_loop(self.recent, now, self._day_start(now)))
         snap = self.state.snapshot(now)
         body = orjson.dumps({**snap, "model_version": self.model_version})
         doc = make_document(self.state.version, self.etag, body)
         self._doc = doc
-        self._valid_until = self._next_change(now, day_start)
         return doc
 
     def _next_change(self, now: datetime, day_start: datetime) -> datetime:

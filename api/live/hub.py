@@ -31,6 +31,7 @@ from api.live.answer import LiveDocument
 from api.live.applier import Applier, Resync, parse_change
 from api.live.document import CommunityLive, day_start_in
 from api.live.fanout import Fanout, Subscriber
+from api.live.heap import freeze_built, keep_frozen
 from api.live.listener import listen
 from api.live.reader import LiveReader, LiveUnavailableError
 
@@ -49,6 +50,7 @@ class LiveHub:
         replay_limit: int = 1000,
         subscriber_queue: int = 1000,
         build_timeout_s: float = 10.0,
+        freeze_heap: bool = False,
     ) -> None:
         self.now = now
         self.replay_limit = replay_limit
@@ -57,13 +59,17 @@ class LiveHub:
         self._build_timeout = build_timeout_s
         self._applier: Applier | None = None
         self.connected = False
+        # Keep the states out of full GC passes (api/live/heap.py).
+        self._freeze_heap = freeze_heap
 
     # ------------------------------------------------------------ lifecycle
     @asynccontextmanager
     async def running(self, pool: AsyncConnectionPool[Conn], url: str) -> AsyncIterator[None]:
         """Listen and apply while the block runs (the app's lifespan)."""
         reader = LiveReader(pool, self.now, self._day_start, self.replay_limit)
-        applier = Applier(reader, self.fanout)
+        applier = Applier(
+            reader, self.fanout, after_build=freeze_built if self._freeze_heap else None
+        )
         self._applier = applier
         listener = listen(
             url,
@@ -76,6 +82,8 @@ class LiveHub:
             asyncio.create_task(applier.run(), name="live-applier"),
             asyncio.create_task(listener, name="live-listener"),
         ]
+        if self._freeze_heap:
+            tasks.append(asyncio.create_task(keep_frozen(), name="live-heap"))
         try:
             yield
         finally:
@@ -113,9 +121,13 @@ class LiveHub:
     # ------------------------------------------------------------- reading
     def cached(self, community: str, now: datetime) -> LiveDocument | None:
         """The current document when the community is held (the hot path: no await)."""
-        applier = self._applier
-        entry = applier.entries.get(community) if applier is not None else None
+        entry = self.held(community)
         return entry.document(now) if entry is not None else None
+
+    def held(self, community: str) -> CommunityLive | None:
+        """The community's live state if it is held (no await, nothing built)."""
+        applier = self._applier
+        return applier.entries.get(community) if applier is not None else None
 
     async def document(self, community: str) -> LiveDocument | None:
         """The current document, building the state first if needed; None: no such community."""

@@ -57,3 +57,11 @@ async def frame(conn: Conn, community: str) -> Frame:
 async def exists(conn: Conn, community: str) -> bool:
     row = await fetch_one(conn, "SELECT 1 FROM communities WHERE id = %(c)s", {"c": community})
     return row is not None
+
+
+async def existing(conn: Conn, communities: list[str]) -> set[str]:
+    """Those of ``communities`` that exist (one query for many)."""
+    rows = await fetch_all(
+        conn, "SELECT id FROM communities WHERE id = ANY(%(c)s)", {"c": communities}
+    )
+    return {str(r["id"]) for r in rows}
