@@ -143,7 +143,14 @@ def _apply(
 
 def maintain(url: str) -> list[str]:
     with connect(url) as conn:
-        return [str(r[0]) for r in conn.execute("SELECT * FROM commtwin_maintain()")]
+        lines = [str(r[0]) for r in conn.execute("SELECT * FROM commtwin_maintain()")]
+        # Every pending rollup bucket, open ones too (a no-op in TimescaleDB mode).
+        for level, buckets, written in conn.execute(
+            "SELECT level, count(*), coalesce(sum(rows_written), 0)"
+            " FROM commtwin_refresh_rollups(true) GROUP BY level ORDER BY level"
+        ):
+            lines.append(f"rollups: {buckets} {level} buckets recomputed ({written} rows written)")
+        return lines
 
 
 @dataclass(frozen=True, slots=True)
