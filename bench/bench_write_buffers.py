@@ -56,6 +56,13 @@ FROM pg_stat_statements
 WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND (query ILIKE '%%ingest_stage_readings%%' OR query ILIKE '%%commtwin_refresh_rollups%%')
 """
+BY_STATEMENT = """
+SELECT calls, (shared_blks_hit + shared_blks_read)::bigint, wal_bytes::bigint,
+       total_exec_time::bigint, left(regexp_replace(query, '\\s+', ' ', 'g'), 70)
+FROM pg_stat_statements
+WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+ORDER BY 2 DESC LIMIT 6
+"""
 RELATIONS = """
 SELECT relname, sum(heap_blks_hit + heap_blks_read)::bigint,
        sum(coalesce(idx_blks_hit, 0) + coalesce(idx_blks_read, 0))::bigint
@@ -135,9 +142,15 @@ def run_variant(url: str, variant: str, a: argparse.Namespace) -> dict[str, Any]
     with psycopg.connect(url, autocommit=True) as conn:
         touched, dirtied, wal, exec_ms = conn.execute(STATEMENTS).fetchone() or (0, 0, 0, 0)
         rels = conn.execute(RELATIONS).fetchall()
+        statements = conn.execute(BY_STATEMENT).fetchall()
         m1 = conn.execute("SELECT count(*), sum(n) FROM readings_1m").fetchone()
     n = readings - (measured_from or 0)
     log(f"{variant}: {n:,} readings measured in {elapsed:.1f} s; readings_1m rows/sum(n) {m1}")
+    for calls, blocks, wal, ms, query in statements:
+        log(
+            f"  {variant} {calls} x {query!r}: {blocks / n:.3f} buffers, {wal / n:.0f} B WAL"
+            f" per reading, {ms} ms"
+        )
     for rel, heap, idx in rels:
         log(f"  {variant} {rel}: heap {heap / n:.3f}, index {idx / n:.3f} buffers per reading")
     return {"readings": n, "touched": touched / n, "dirtied": dirtied / n, "wal": wal / n,
@@ -157,6 +170,7 @@ def main() -> int:
     parser.add_argument("--shared-buffers", default="1GB")
     a = parser.parse_args()
     settings = (f"{TEST_SETTINGS} -c shared_preload_libraries=pg_stat_statements"
+                " -c pg_stat_statements.track=all"
                 f" -c shared_buffers={a.shared_buffers} -c track_io_timing=on")  # fmt: skip
     load = f"load avg {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     log(f"{a.devices:,} devices, {a.rate:,.0f} readings/s simulated, batches of {a.batch}; {load}")
