@@ -146,9 +146,9 @@ def run_variant(url: str, variant: str, a: argparse.Namespace) -> dict[str, Any]
         m1 = conn.execute("SELECT count(*), sum(n) FROM readings_1m").fetchone()
     n = readings - (measured_from or 0)
     log(f"{variant}: {n:,} readings measured in {elapsed:.1f} s; readings_1m rows/sum(n) {m1}")
-    for calls, blocks, wal, ms, query in statements:
+    for calls, blocks, s_wal, ms, query in statements:
         log(
-            f"  {variant} {calls} x {query!r}: {blocks / n:.3f} buffers, {wal / n:.0f} B WAL"
+            f"  {variant} {calls} x {query!r}: {blocks / n:.3f} buffers, {s_wal / n:.0f} B WAL"
             f" per reading, {ms} ms"
         )
     for rel, heap, idx in rels:

@@ -28,9 +28,14 @@ from ingest.backoff import Backoff
 log = logging.getLogger(__name__)
 
 
-def refresh(conn: psycopg.Connection[Any], *, final: bool = False) -> dict[str, tuple[int, int]]:
-    """One run of the job: level → (buckets recomputed, rows written)."""
-    rows = conn.execute(sql.REFRESH_ROLLUPS, (final,)).fetchall()
+def refresh(
+    conn: psycopg.Connection[Any], *, final: bool = False, grace_s: float = 15.0
+) -> dict[str, tuple[int, int]]:
+    """One run of the job: level → (buckets recomputed, rows written).
+
+    ``grace_s``: a minute is done once closed and not logged for this long.
+    """
+    rows = conn.execute(sql.REFRESH_ROLLUPS, (final, grace_s)).fetchall()
     return {str(level): (int(buckets), int(written)) for level, buckets, written in rows}
 
 

@@ -176,5 +176,6 @@ MAINTAIN: Final = "SELECT * FROM commtwin_maintain()"
 # minutes and waits for a run elsewhere instead of skipping.
 REFRESH_ROLLUPS: Final = (
     "SELECT level, count(*), coalesce(sum(rows_written), 0)"
-    " FROM commtwin_refresh_rollups(%s) GROUP BY level ORDER BY level"
+    " FROM commtwin_refresh_rollups(%s, now(), make_interval(secs => %s))"
+    " GROUP BY level ORDER BY level"
 )

@@ -21,7 +21,8 @@ CREATE TABLE rollup_pending (
     level  "char" NOT NULL CHECK (level IN ('m', 'h')),
     bucket timestamptz NOT NULL,
     lo_key bigint NOT NULL,
-    hi_key bigint NOT NULL
+    hi_key bigint NOT NULL,
+    logged_at timestamptz NOT NULL DEFAULT now()
 );
 
 CREATE TABLE rollup_state (
@@ -116,7 +117,6 @@ BEGIN
     WHERE p.level = 'm' AND p.bucket >= m_mark AND p.bucket <= now_ts;
     m_horizon := greatest(m_mark, date_trunc('minute',
         least(now_ts, newest + interval '1 minute') - grace, 'UTC'));
-    h_horizon := greatest(h_mark, date_trunc('hour', m_horizon, 'UTC'));
     -- Autovacuum summarizes BRIN ranges when it gets round to it; until then a
     -- range counts as matching, and a busy day's partition would be read
     -- whole for every minute. Summarizing the new pages first costs a read of
@@ -125,9 +125,17 @@ BEGIN
     FROM pg_partition_tree('readings_ts_brin'::regclass) t WHERE t.isleaf;
     PERFORM brin_summarize_new_values('readings_1m_bucket_brin'::regclass);
 
-    WITH taken AS (
-        DELETE FROM rollup_pending p
-        WHERE p.level = 'm' AND (final OR p.bucket < m_horizon)
+    -- A minute is recomputed once closed and quiet: no batch has logged it
+    -- for `grace`. Without the second rule a minute that is still filling
+    -- below the mark (a backlog arriving after the mark moved on, a
+    -- restarted ingestor's share) was recomputed whole at every run.
+    WITH ready AS (
+        SELECT p.bucket FROM rollup_pending p WHERE p.level = 'm'
+        GROUP BY p.bucket
+        HAVING final OR (p.bucket < m_horizon AND max(p.logged_at) <= clock_timestamp() - grace)
+    ), taken AS (
+        DELETE FROM rollup_pending p USING ready r
+        WHERE p.level = 'm' AND p.bucket = r.bucket
         RETURNING p.bucket, p.lo_key, p.hi_key
     ), merged AS (
         SELECT t.bucket, min(t.lo_key) AS lo, max(t.hi_key) AS hi
@@ -164,6 +172,11 @@ BEGIN
     INSERT INTO rollup_pending (level, bucket, lo_key, hi_key)
     SELECT 'h', date_trunc('hour', u.m, 'UTC'), min(u.l), max(u.h)
     FROM unnest(b, lo, hi) AS u(m, l, h) GROUP BY 2;
+    -- The mark never passes a minute still waiting (readers would take the
+    -- rollup table's word for it); an hour is closed once its minutes are.
+    SELECT least(m_horizon, min(p.bucket)) INTO m_horizon FROM rollup_pending p
+    WHERE p.level = 'm' AND p.bucket >= m_mark;
+    h_horizon := greatest(h_mark, date_trunc('hour', m_horizon, 'UTC'));
 
     WITH taken AS (
         DELETE FROM rollup_pending p

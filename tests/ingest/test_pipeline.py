@@ -82,7 +82,7 @@ def test_readings_rollups_and_redelivery(conn: psycopg.Connection[Any], pipeline
     assert (again.readings_offered, again.readings_inserted) == (6, 1)
     assert one(conn, "SELECT count(*) FROM readings") == 8
     # Plain mode: the rollups are the job's (ingest/rollups.py), not the batch's.
-    refresh(conn)
+    refresh(conn, grace_s=0)
     minute = one(
         conn,
         "SELECT n, v_sum, v_min, v_max, last_value FROM readings_1m r "

@@ -70,7 +70,9 @@ def test_late_and_redelivered_readings_are_recomputed_not_added(
     # The writer logged minutes (a row per minute of the batch), not readings.
     assert rows(conn, "SELECT count(*) FROM rollup_pending") == [(2,)]
     assert rows(conn, "SELECT count(*) FROM readings_1m") == [(0,)]
-    done = refresh(conn)
+    # Minutes still being logged wait for quiet (grace), however old they are.
+    assert refresh(conn) == {}
+    done = refresh(conn, grace_s=0)
     assert done["minute"][0] == 2
     assert done["hour"][0] >= 1
     assert_rollups_whole(conn)
@@ -84,12 +86,12 @@ def test_late_and_redelivered_readings_are_recomputed_not_added(
         ],
     )
     assert rows(conn, "SELECT count(*) FROM rollup_pending") == [(2,)]
-    refresh(conn)
+    refresh(conn, grace_s=0)
     assert_rollups_whole(conn)
     assert rows(conn, "SELECT sum(n)::int FROM readings_1h") == [(6,)]
     assert rows(conn, "SELECT count(*) FROM rollup_pending") == [(0,)]
     # A run with nothing to do changes nothing.
-    assert refresh(conn) == {}
+    assert refresh(conn, grace_s=0) == {}
     assert_rollups_whole(conn)
 
 
@@ -136,12 +138,14 @@ def test_a_backlog_is_materialized_behind_the_writers_frontier(
             (frontier,),
         )
         conn.execute(sql.MOVE_READINGS_PLAIN)
+    time.sleep(1.1)  # quiet for the grace below
     later = frontier + timedelta(minutes=30)
     done = {
         r[0]: r[1]
         for r in rows(
             conn,
-            "SELECT level, count(*) FROM commtwin_refresh_rollups(false, %s) GROUP BY 1",
+            "SELECT level, count(*) FROM commtwin_refresh_rollups(false, %s, '1 second')"
+            " GROUP BY 1",
             later,
         )
     }
@@ -158,7 +162,7 @@ def test_periodic_runs_skip_while_one_runs_and_final_waits(
     pipeline.write(conn, [tel("env-1", t, temperature=20.0)])
     with psycopg.connect(ingest_db, autocommit=True) as other:
         other.execute(LOCK)
-        assert refresh(conn) == {}  # busy elsewhere: this turn is skipped
+        assert refresh(conn, grace_s=0) == {}  # busy elsewhere: this turn is skipped
         assert rows(conn, "SELECT count(*) FROM rollup_pending") == [(1,)]
         finished = threading.Event()
 
