@@ -178,9 +178,16 @@ BEGIN
     WHERE p.level = 'm' AND p.bucket >= m_mark;
     h_horizon := greatest(h_mark, date_trunc('hour', m_horizon, 'UTC'));
 
-    WITH taken AS (
-        DELETE FROM rollup_pending p
-        WHERE p.level = 'h' AND (final OR p.bucket < h_horizon)
+    -- An hour likewise, once closed and quiet for 8 x grace: behind the mark
+    -- its minutes land one by one, and each would recompute the hour again.
+    WITH ready AS (
+        SELECT p.bucket FROM rollup_pending p WHERE p.level = 'h'
+        GROUP BY p.bucket
+        HAVING final
+            OR (p.bucket < h_horizon AND max(p.logged_at) <= clock_timestamp() - 8 * grace)
+    ), taken AS (
+        DELETE FROM rollup_pending p USING ready r
+        WHERE p.level = 'h' AND p.bucket = r.bucket
         RETURNING p.bucket, p.lo_key, p.hi_key
     ), merged AS (
         SELECT t.bucket, min(t.lo_key) AS lo, max(t.hi_key) AS hi
@@ -213,5 +220,7 @@ BEGIN
         RETURN NEXT;
     END LOOP;
 
+    SELECT least(h_horizon, min(p.bucket)) INTO h_horizon FROM rollup_pending p
+    WHERE p.level = 'h' AND p.bucket >= h_mark;
     UPDATE rollup_state SET minutes_to = m_horizon, hours_to = h_horizon;
 END $$;
