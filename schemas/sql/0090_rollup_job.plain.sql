@@ -81,7 +81,8 @@ $$;
 -- and hours still open, and wait for a job running elsewhere instead of
 -- skipping. A minute counts as closed `grace` after its end, or once the
 -- writers have moved a minute past it (under a backlog the data's own clock
--- lags the wall clock: a minute is then materialized once, not at every run).
+-- lags the wall clock: a minute is then materialized once, not at every run),
+-- and as quiet once no batch has logged it for `grace`.
 -- The marks only ever cover closed buckets, so an open bucket materialized
 -- by `final` is still read from raw readings until it closes.
 CREATE FUNCTION commtwin_refresh_rollups(
