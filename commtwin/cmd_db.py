@@ -93,7 +93,7 @@ def _info(args: argparse.Namespace, settings: Settings) -> int:
     for parent, count in info.partitions.items():
         print(f"partitions:          {parent}: {count}")
     if info.mode == "plain":
-        print("rollups:             readings_1m, readings_1h (tables kept by the writer)")
+        print("rollups:             readings_1m, readings_1h (tables kept by the rollup job)")
     for name in info.hypertables:
         print(f"hypertable:          {name}")
     for name in info.continuous_aggregates:

@@ -131,6 +131,12 @@ def register(sub: SubParsers) -> None:
         help="seconds between SELECT commtwin_maintain() calls (default 3600)",
     )
     ops.add_argument(
+        "--rollup-every",
+        type=float,
+        default=5.0,
+        help="seconds between runs of the rollup job in plain mode, 0 = never (default 5)",
+    )
+    ops.add_argument(
         "--last-seen-interval",
         type=float,
         default=60.0,
@@ -247,6 +253,7 @@ def build_config(args: argparse.Namespace, settings: Settings) -> IngestConfig:
         metrics_port=settings.metrics_port if args.metrics_port is None else args.metrics_port,
         metrics_host=args.metrics_host,
         maintain_every_s=args.maintain_every,
+        rollup_every_s=args.rollup_every,
         drain_timeout_s=args.drain_timeout,
         last_seen_interval_s=args.last_seen_interval,
         db_backoff=Backoff(0.2, 10.0),

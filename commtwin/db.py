@@ -174,7 +174,7 @@ def _classes(conn: psycopg.Connection[tuple[object, ...]]) -> list[RetentionClas
 
 
 def retention(url: str) -> list[RetentionClass]:
-    """Retention per metric class (migration 0091)."""
+    """Retention per metric class (migration 0089)."""
     with connect(url) as conn:
         return _classes(conn)
 
@@ -205,7 +205,14 @@ def set_retention(url: str, changes: dict[str, int | None]) -> list[str]:
 
 def maintain(url: str) -> list[str]:
     with connect(url) as conn:
-        return [str(r[0]) for r in conn.execute("SELECT * FROM commtwin_maintain()")]
+        lines = [str(r[0]) for r in conn.execute("SELECT * FROM commtwin_maintain()")]
+        # Every pending rollup bucket, open ones too (a no-op in TimescaleDB mode).
+        for level, buckets, written in conn.execute(
+            "SELECT level, count(*), coalesce(sum(rows_written), 0)"
+            " FROM commtwin_refresh_rollups(true) GROUP BY level ORDER BY level"
+        ):
+            lines.append(f"rollups: {buckets} {level} buckets recomputed ({written} rows written)")
+        return lines
 
 
 @dataclass(frozen=True, slots=True)

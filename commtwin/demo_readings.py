@@ -13,7 +13,7 @@ grow by the same kWh per hour however often they are sampled).
 
 Writing: one binary COPY per part (the recent one first, so the 24 h trends
 fill at once, then the older days) into the ingestor's staging table, then
-the ingestor's own SQL (:mod:`ingest.sql`): the raw rows go in with ``ON
+the writer's SQL for backfills (:mod:`ingest.sql`): the raw rows go in with ``ON
 CONFLICT DO NOTHING`` and, on plain PostgreSQL, ``readings_1m`` and
 ``readings_1h`` are folded set-based from exactly the rows inserted (one
 grouped upsert per rollup for the whole part). On TimescaleDB the continuous
@@ -41,7 +41,7 @@ from commtwin import db
 from ingest.copy_binary import readings_copy
 from ingest.messages import Telemetry
 from ingest.parse import parse
-from ingest.sql import COPY_STAGE, CREATE_STAGE, MOVE_READINGS_PLAIN, MOVE_READINGS_TIMESCALE
+from ingest.sql import COPY_STAGE, CREATE_STAGE, FOLD_READINGS_PLAIN, MOVE_READINGS_TIMESCALE
 from simulators.actions import Publish
 from simulators.backfill import history_series
 from simulators.model_view import load_view
@@ -273,6 +273,6 @@ def _flush(
         conn.execute(CREATE_STAGE)
         with conn.cursor().copy(COPY_STAGE) as copy:
             copy.write(data)
-        counts = conn.execute(MOVE_READINGS_PLAIN if plain else MOVE_READINGS_TIMESCALE).fetchall()
+        counts = conn.execute(FOLD_READINGS_PLAIN if plain else MOVE_READINGS_TIMESCALE).fetchall()
     seen.update(int(str(r[0])) for r in counts)
     return sum(int(str(r[1])) for r in counts)

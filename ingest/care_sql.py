@@ -49,7 +49,7 @@ ORDER BY d.key
 # day compared), not every hour of the fortnight: 30 rows a meter, not 361.
 _HOURLY_LAST: Final = """
 SELECT device_key, (extract(epoch FROM bucket) / 3600)::bigint, last_value
-FROM readings_1h
+FROM readings_1h_live
 WHERE device_key = ANY(%s) AND metric_key = %s AND bucket = ANY(%s::timestamptz[])
 """
 

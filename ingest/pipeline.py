@@ -2,11 +2,12 @@
 
 :meth:`Pipeline.write` parses every message once (:func:`ingest.parse.parse`),
 then, in ONE transaction: registers unknown devices, COPYs readings through a
-staging table into ``readings`` (plus the plain-mode rollups, from exactly the
-rows inserted), writes positions, device status and its history, incident
-events (:mod:`ingest.incident_writer`), calls the batch hooks, records dead
-letters and NOTIFYs ``commtwin_batches``. The caller acknowledges the
-messages to the broker only after this returns (the commit happened).
+staging table into ``readings`` (in plain mode also logging the minutes it
+touched for the rollup job, :mod:`ingest.rollups`), writes positions, device
+status and its history, incident events (:mod:`ingest.incident_writer`),
+calls the batch hooks, records dead letters and NOTIFYs ``commtwin_batches``.
+The caller acknowledges the messages to the broker only after this returns
+(the commit happened).
 
 Hook seam for alarm rules (alarms issue): pass
 ``PipelineHooks(after_writes=[my_hook])``; each hook is called as

@@ -25,6 +25,7 @@ from ingest.consumer import Consumer, MqttConfig
 from ingest.metrics import IngestMetrics
 from ingest.pipeline import Pipeline, PipelineHooks
 from ingest.policy import TwinOptions
+from ingest.rollups import RollupJob
 from ingest.twin_wiring import build_twin
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ class IngestConfig:
     metrics_port: int = 0  # 0: no metrics endpoint
     metrics_host: str = "0.0.0.0"
     maintain_every_s: float = 3600.0
+    # The rollup job (plain mode, ingest/rollups.py); 0: never, not even at shutdown.
+    rollup_every_s: float = 5.0
     drain_timeout_s: float = 30.0
     last_seen_interval_s: float = 60.0
     db_backoff: Backoff = field(default_factory=lambda: Backoff(0.2, 10.0))
@@ -88,6 +91,11 @@ class IngestService:
             linger_s=config.linger_s,
             maintain_every_s=config.maintain_every_s,
             backoff=config.db_backoff,
+        )
+        self.rollups = (
+            RollupJob(config.database_url, every_s=config.rollup_every_s)
+            if config.rollup_every_s > 0
+            else None
         )
         self.metrics.track("queue_depth", lambda: float(self.batcher.depth))
         self.metrics.track("mqtt_connected", lambda: float(self.consumer.connected.is_set()))
@@ -134,6 +142,10 @@ class IngestService:
         if self.ticker is not None:
             ticker = threading.Thread(target=self.ticker.run, args=(ticker_stop,), name="ticker")
             ticker.start()
+        rollups = None
+        if self.rollups is not None:
+            rollups = threading.Thread(target=self.rollups.run, args=(ticker_stop,), name="rollups")
+            rollups.start()
         self.consumer.start()
         log.info(
             "ingest started client_id=%s topics=%s batch_max=%d linger_ms=%.0f metrics_port=%s",
@@ -156,6 +168,10 @@ class IngestService:
         ticker_stop.set()
         if ticker is not None:
             ticker.join(10.0)
+        if rollups is not None and self.rollups is not None:
+            rollups.join(60.0)
+            # After the last commit: the rollup tables hold every committed reading.
+            self.rollups.final()
         self.consumer.stop()
         if self._server is not None:
             self._server.shutdown()

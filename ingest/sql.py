@@ -19,11 +19,35 @@ COPY_STAGE: Final = (
     "COPY ingest_stage_readings (ts, device_key, metric_key, value) FROM STDIN (FORMAT BINARY)"
 )
 
-# Only rows actually inserted (`ins`) reach the rollups, so a redelivered batch
-# adds nothing to them; ORDER BY fixes the row-lock order between concurrent
-# ingestors. Buckets are UTC, like TimescaleDB's time_bucket. The result is
-# (device_key, rows inserted) for the batch's NOTIFY per community.
+# Plain mode: the rollups are recomputed after the fact by
+# commtwin_refresh_rollups (schemas/sql/0090); the batch only logs which
+# minutes it inserted rows into, with their device key range: a row per
+# minute, not per reading (upserting readings_1m/1h here doubled the writes
+# and touched three random index pages per reading at district size). Only
+# rows actually inserted (`ins`) are logged, so a redelivered batch logs
+# nothing. The result is (device_key, rows inserted) for the batch's NOTIFY
+# per community.
 MOVE_READINGS_PLAIN: Final = """
+WITH ins AS (
+    INSERT INTO readings (ts, device_key, metric_key, value)
+    SELECT ts, device_key, metric_key, value FROM ingest_stage_readings
+    ON CONFLICT DO NOTHING
+    RETURNING ts, device_key
+), pending AS (
+    INSERT INTO rollup_pending (level, bucket, lo_key, hi_key)
+    SELECT 'm', date_trunc('minute', ts, 'UTC'), min(device_key), max(device_key)
+    FROM ins GROUP BY 2
+)
+SELECT device_key, count(*) FROM ins GROUP BY device_key
+"""
+# Bulk backfills (commtwin demo's 30 days of history): the raw rows and both
+# rollups folded set-based from exactly the rows inserted, in one statement. A
+# part of a backfill holds many readings per (device, metric, minute), so the
+# grouped upsert is cheap there; the live writer logs minutes instead (above).
+# Only rows actually inserted (`ins`) reach the rollups, so a repeat adds
+# nothing; ORDER BY fixes the row-lock order between concurrent writers.
+# Buckets are UTC, like TimescaleDB's time_bucket.
+FOLD_READINGS_PLAIN: Final = """
 WITH ins AS (
     INSERT INTO readings (ts, device_key, metric_key, value)
     SELECT ts, device_key, metric_key, value FROM ingest_stage_readings
@@ -148,3 +172,10 @@ ON CONFLICT (topic, payload_sha256, reason) DO UPDATE
 NOTIFY_BATCH: Final = "SELECT count(pg_notify('commtwin_batches', p)) FROM unnest(%s::text[]) p"
 STORAGE_MODE: Final = "SELECT value FROM storage_config WHERE key = 'mode'"
 MAINTAIN: Final = "SELECT * FROM commtwin_maintain()"
+# The rollup job (a no-op in TimescaleDB mode): `final` also does the open
+# minutes and waits for a run elsewhere instead of skipping.
+REFRESH_ROLLUPS: Final = (
+    "SELECT level, count(*), coalesce(sum(rows_written), 0)"
+    " FROM commtwin_refresh_rollups(%s, now(), make_interval(secs => %s))"
+    " GROUP BY level ORDER BY level"
+)

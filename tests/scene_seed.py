@@ -66,7 +66,7 @@ def add_device(conn: Conn, cid: str, did: str, kind: str, **place: Any) -> int:
 
 
 def write_readings(conn: Conn, rows: list[tuple[datetime, int, str, float]]) -> None:
-    """Store readings as the ingest writer does, rollups included (plain mode)."""
+    """Store readings as the ingest writer does, then run its rollup job (plain mode)."""
     names = sorted({r[2] for r in rows})
     conn.execute(
         "INSERT INTO metrics (name) SELECT unnest(%s::text[]) ON CONFLICT (name) DO NOTHING",
@@ -80,6 +80,8 @@ def write_readings(conn: Conn, rows: list[tuple[datetime, int, str, float]]) -> 
             for ts, dev, name, value in rows:
                 copy.write_row((ts, dev, keys[name], value))
         conn.execute(MOVE_READINGS_PLAIN)
+        # The rollup job the ingestor runs after its batches (ingest/rollups.py).
+        conn.execute("SELECT count(*) FROM commtwin_refresh_rollups(true)")
 
 
 def seed_scene(conn: Conn, cid: str, first_hour: datetime, main: str, homes: str) -> None:

@@ -43,6 +43,10 @@ _OF_BUILDING = sql.SQL(
 # Latest value of each metric a device declares or has reported lately: a
 # bounded index probe per (device, metric) on the raw table, so the answer is
 # exact whatever the rollups hold, and old partitions are never touched.
+# The metrics reported lately come from the hourly rollup table itself, not
+# readings_1h_live: a join cannot reach into that view's raw aggregate, which
+# would then fold the whole district's open hour; an undeclared metric first
+# seen in the open hour shows once the hour is closed (schemas/sql/0090).
 _LATEST = """
 WITH dev AS (
     SELECT key, id, metrics FROM devices

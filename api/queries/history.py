@@ -141,7 +141,9 @@ def statement(p: HistoryPlan) -> sql.Composed:
     return _BUCKETED.format(
         time=sql.Identifier("bucket" if rollup else "ts"),
         agg=(_ROLLUP_AGG if rollup else _RAW_AGG)[p.agg],
-        table=sql.Identifier(p.source),
+        # The *_live views: rollup rows of closed buckets, the newest from raw
+        # readings (schemas/sql/0090), so a fresh reading counts at once.
+        table=sql.Identifier(f"{p.source}_live" if rollup else p.source),
     )
 
 

@@ -32,7 +32,7 @@ _HOUR_ROWS = """
 SELECT device_key::float8, metric_key::float8,
        floor(extract(epoch FROM bucket - %(origin)s) / 3600)::float8 AS pos,
        last_value, v_max, v_min, v_sum, n::float8
-FROM readings_1h
+FROM readings_1h_live
 WHERE device_key = ANY(%(keys)s) AND metric_key = ANY(%(metrics)s)
   AND bucket >= %(start)s AND bucket < %(end)s
 """
@@ -41,7 +41,7 @@ SELECT device_key::float8, metric_key::float8,
        ((date_trunc('day', bucket, %(tz)s) AT TIME ZONE %(tz)s)::date - %(origin_day)s)::float8,
        (array_agg(last_value ORDER BY last_ts DESC))[1], max(v_max), min(v_min), sum(v_sum),
        sum(n)::float8
-FROM readings_1h
+FROM readings_1h_live
 WHERE device_key = ANY(%(keys)s) AND metric_key = ANY(%(metrics)s)
   AND bucket >= %(start)s AND bucket < %(end)s
 GROUP BY 1, 2, 3

@@ -1,4 +1,4 @@
-"""Retention per metric class and partitioned rollups (migration 0091, plain mode)."""
+"""Retention per metric class and partitioned rollups (migration 0089, plain mode)."""
 
 from __future__ import annotations
 
@@ -122,13 +122,13 @@ def test_bad_retention_is_one_clear_error_and_changes_nothing(
 def test_existing_rollups_become_the_legacy_partition_without_a_copy(
     empty_database_url: str,
 ) -> None:
-    """A database migrated before 0091 with rollups in it: the table is attached
+    """A database migrated before 0089 with rollups in it: the table is attached
     as one partition, reads see every row, new days get partitions after it,
     and retention deletes from it, then drops it once it is wholly old."""
     with psycopg.connect(empty_database_url, autocommit=True) as conn:
         conn.execute(db.BOOKKEEPING)
         for migration in shipped("plain"):
-            if migration.version < 91:
+            if migration.version < 89:
                 db._apply(conn, migration, "plain")
         now = datetime.now(UTC).replace(second=0, microsecond=0)
         for days in (0, 3, 60):
