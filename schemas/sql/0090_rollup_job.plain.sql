@@ -124,7 +124,9 @@ BEGIN
     -- just those pages.
     PERFORM brin_summarize_new_values(t.relid)
     FROM pg_partition_tree('readings_ts_brin'::regclass) t WHERE t.isleaf;
-    PERFORM brin_summarize_new_values('readings_1m_bucket_brin'::regclass);
+    -- readings_1m is partitioned by day (0089): summarize its leaf indexes.
+    PERFORM brin_summarize_new_values(t.relid)
+    FROM pg_partition_tree('readings_1m_bucket_brin'::regclass) t WHERE t.isleaf;
 
     -- A minute is recomputed once closed and quiet: no batch has logged it
     -- for `grace`. Without the second rule a minute that is still filling
