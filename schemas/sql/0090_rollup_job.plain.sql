@@ -10,9 +10,9 @@
 -- Minutes are materialized once they are closed (rollup_state.minutes_to),
 -- hours likewise (hours_to); readings_1m_live and readings_1h_live answer
 -- from the rollup tables below those marks and from raw readings above them
--- (TimescaleDB's real-time aggregates), so readers see every committed
--- reading as before. Late data below a mark shows once the job has run (every
--- few seconds in each ingestor).
+-- (TimescaleDB's real-time aggregates), and from raw readings for what is
+-- still pending below them, so readers see every committed reading as before,
+-- late ones included.
 
 -- What the writers touched: one row per batch and minute, with the batch's
 -- device key range there (a late straggler recomputes a sliver, not the
@@ -42,30 +42,71 @@ CREATE INDEX readings_ts_brin ON readings USING brin (ts) WITH (autosummarize = 
 CREATE INDEX readings_1m_bucket_brin ON readings_1m USING brin (bucket)
     WITH (autosummarize = on);
 
+-- Three parts each: the table where nothing is pending, raw readings above
+-- the mark, and raw readings of the buckets (and device key ranges) still
+-- pending below it: late data (a gateway's backlog, a device's history sent
+-- at once) counts at once too, not only after the job has run. A pending
+-- range is a superset of the keys that changed, so a few unchanged series
+-- are summed from raw rows: the same figures, a little more work.
 CREATE VIEW readings_1m_live AS
+WITH mark AS (SELECT minutes_to AS m FROM rollup_state),
+pend AS (
+    SELECT DISTINCT p.bucket, p.lo_key, p.hi_key FROM rollup_pending p, mark
+    WHERE p.level = 'm' AND p.bucket < mark.m
+)
 SELECT r.bucket, r.device_key, r.metric_key, r.n, r.v_sum, r.v_min, r.v_max,
        r.last_ts, r.last_value
 FROM readings_1m r
-WHERE r.bucket < (SELECT minutes_to FROM rollup_state)
+WHERE r.bucket < (SELECT m FROM mark)
+  AND NOT EXISTS (SELECT 1 FROM pend p WHERE p.bucket = r.bucket
+                  AND r.device_key BETWEEN p.lo_key AND p.hi_key)
 UNION ALL
 SELECT date_trunc('minute', ts, 'UTC'), device_key, metric_key,
        count(*), sum(value), min(value), max(value),
        max(ts), (array_agg(value ORDER BY ts DESC))[1]
 FROM readings
-WHERE ts >= (SELECT minutes_to FROM rollup_state)
+WHERE ts >= (SELECT m FROM mark)
+GROUP BY 1, 2, 3
+UNION ALL
+SELECT date_trunc('minute', x.ts, 'UTC'), x.device_key, x.metric_key,
+       count(*), sum(x.value), min(x.value), max(x.value),
+       max(x.ts), (array_agg(x.value ORDER BY x.ts DESC))[1]
+FROM readings x
+WHERE x.ts >= (SELECT min(bucket) FROM pend) AND x.ts < (SELECT m FROM mark)
+  AND EXISTS (SELECT 1 FROM pend p WHERE p.bucket = date_trunc('minute', x.ts, 'UTC')
+              AND x.device_key BETWEEN p.lo_key AND p.hi_key)
 GROUP BY 1, 2, 3;
 
 CREATE VIEW readings_1h_live AS
+WITH mark AS (SELECT hours_to AS h FROM rollup_state),
+pend AS (
+    -- A pending minute makes its hour pending; 'h' rows are hours the job
+    -- has still to fold from readings_1m.
+    SELECT DISTINCT date_trunc('hour', p.bucket, 'UTC') AS bucket, p.lo_key, p.hi_key
+    FROM rollup_pending p, mark
+    WHERE date_trunc('hour', p.bucket, 'UTC') < mark.h
+)
 SELECT r.bucket, r.device_key, r.metric_key, r.n, r.v_sum, r.v_min, r.v_max,
        r.last_ts, r.last_value
 FROM readings_1h r
-WHERE r.bucket < (SELECT hours_to FROM rollup_state)
+WHERE r.bucket < (SELECT h FROM mark)
+  AND NOT EXISTS (SELECT 1 FROM pend p WHERE p.bucket = r.bucket
+                  AND r.device_key BETWEEN p.lo_key AND p.hi_key)
 UNION ALL
 SELECT date_trunc('hour', ts, 'UTC'), device_key, metric_key,
        count(*), sum(value), min(value), max(value),
        max(ts), (array_agg(value ORDER BY ts DESC))[1]
 FROM readings
-WHERE ts >= (SELECT hours_to FROM rollup_state)
+WHERE ts >= (SELECT h FROM mark)
+GROUP BY 1, 2, 3
+UNION ALL
+SELECT date_trunc('hour', x.ts, 'UTC'), x.device_key, x.metric_key,
+       count(*), sum(x.value), min(x.value), max(x.value),
+       max(x.ts), (array_agg(x.value ORDER BY x.ts DESC))[1]
+FROM readings x
+WHERE x.ts >= (SELECT min(bucket) FROM pend) AND x.ts < (SELECT h FROM mark)
+  AND EXISTS (SELECT 1 FROM pend p WHERE p.bucket = date_trunc('hour', x.ts, 'UTC')
+              AND x.device_key BETWEEN p.lo_key AND p.hi_key)
 GROUP BY 1, 2, 3;
 
 -- How the job names device_key for a range: as itself for a few devices (the

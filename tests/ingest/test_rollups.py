@@ -124,6 +124,31 @@ def test_live_views_count_readings_before_the_job_runs(
     assert mark <= now.replace(second=0, microsecond=0)
 
 
+def test_late_readings_below_the_marks_count_at_once_in_the_live_views(
+    conn: psycopg.Connection[Any], pipeline: Pipeline
+) -> None:
+    """A device's history sent late (care baselines need 14 days of it) is read
+    before the job has folded it in: the views sum pending buckets from raw rows."""
+    now = datetime.now(UTC)
+    pipeline.write(conn, [tel("env-1", now - timedelta(days=1), temperature=20.0)])
+    refresh(conn, final=True)
+    assert_rollups_whole(conn)
+    (m_mark, h_mark) = rows(conn, "SELECT minutes_to, hours_to FROM rollup_state")[0]
+    late = [
+        # into a minute and an hour already materialized, and into new old ones
+        tel("env-1", now - timedelta(days=1) + timedelta(seconds=1), temperature=30.0),
+        tel("env-1", now - timedelta(days=3), temperature=10.0),
+        tel("env-2", now - timedelta(hours=5), temperature=12.0, humidity=55),
+    ]
+    pipeline.write(conn, late)
+    assert rows(conn, "SELECT minutes_to, hours_to FROM rollup_state")[0] == (m_mark, h_mark)
+    assert all(ts < h_mark for ts in (now - timedelta(days=3), now - timedelta(hours=5)))
+    assert_rollups_whole(conn, "readings_{}_live")
+    refresh(conn, final=True)
+    assert_rollups_whole(conn)
+    assert_rollups_whole(conn, "readings_{}_live")
+
+
 def test_a_backlog_is_materialized_behind_the_writers_frontier(
     conn: psycopg.Connection[Any], pipeline: Pipeline
 ) -> None:
