@@ -294,6 +294,12 @@ class Consumer:
             except ProtocolError as exc:
                 log.error("mqtt protocol error, dropping the connection: %s", exc)
                 alive = False
+            except OSError as exc:
+                # A broker killed with bytes unread resets the link (ECONNRESET
+                # from our peek) instead of closing it: lost, not fatal. This
+                # once ended the network thread, and the ingestor never came back.
+                log.warning("mqtt connection lost: %s", exc)
+                alive = False
             self._deliver()
             if not alive:
                 return False
