@@ -20,10 +20,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +41,7 @@ from simulators.district_gen import DistrictSpec  # noqa: E402
 from tests.services import Broker, free_port, scratch_database  # noqa: E402
 
 PY = sys.executable
+GC_PAUSE = 'commtwin_ingest_gc_pause_seconds{{generation="{}"}}'
 
 
 def log(text: str) -> None:
@@ -75,29 +78,147 @@ def one_feed(
     pid: int,
     a: argparse.Namespace,
     last: bool = False,
+    sweep: bool = False,
 ) -> dict[str, float]:
     start = ingested(port)
     feed = subprocess.Popen(
         [PY, "-m", "bench.district_feed", "--url", broker.url, "--devices", str(spec),
-         "--rate", str(a.rate), "--seconds", str(a.seconds)],
+         "--rate", str(a.rate), "--seconds", str(a.seconds), *(["--sweep"] if sweep else [])],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     time.sleep(a.warm_s)
+    spy = (
+        None
+        if a.backlog
+        else profile(a, pid, "district" if last else "single", a.seconds - a.warm_s)
+    )
     m0, t0, c0, d0 = ingested(port), time.monotonic(), tree_cpu_s(pid), backend_cpu_s(url)
     out, _ = feed.communicate(timeout=a.seconds + 300)
     m1, t1, c1, d1 = ingested(port), time.monotonic(), tree_cpu_s(pid), backend_cpu_s(url)
     sent = json.loads(out)
+    if spy is not None:
+        spy.wait(timeout=60)
     figures = {
         "rate": (m1 - m0) / (t1 - t0),
         "offered": float(sent["rate"]),
         "ingest_cpu_us": (c1 - c0) / max(1.0, m1 - m0) * 1e6,
         "db_cpu_us": (d1 - d0) / max(1.0, m1 - m0) * 1e6,
         "load": os.getloadavg()[0],
+        "readings_sent": float(sent["readings"]),
     }
-    deadline = time.monotonic() + (0 if last else a.catch_up_s)
-    while ingested(port) < start + sent["sent"] and time.monotonic() < deadline:
-        time.sleep(0.5)
+    figures["caught_up"] = float(caught_up(port, start + sent["sent"], a.catch_up_s))
     return figures
+
+
+def caught_up(port: int, target: float, within_s: float) -> bool:
+    deadline = time.monotonic() + within_s
+    while (n := ingested(port)) < target and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return n >= target
+
+
+def drain_feed(
+    url: str,
+    broker: Broker,
+    spec: Path,
+    *,
+    port: int,
+    pid: int,
+    a: argparse.Namespace,
+    last: bool = False,
+) -> dict[str, float]:
+    """Capacity without the feeder: a backlog queued while the ingestor is
+    stopped (SIGSTOP; the broker holds its persistent session's queue), then
+    the rate at which the warm ingestor drains it, alone on the machine with
+    the broker and PostgreSQL. The 5 % -> 95 % marks leave out the first
+    batches and the tail."""
+    # Steady state: every device seen once (registry, alarm and care state, places).
+    warm = one_feed(url, broker, spec, port=port, pid=pid, a=a, sweep=True)
+    start = ingested(port)  # the warm-up is drained: one_feed waited for it
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        out = subprocess.run(
+            [PY, "-m", "bench.district_feed", "--url", broker.url, "--devices", str(spec),
+             "--rate", "1000000", "--seconds", "600", "--count", str(a.backlog),
+             "--seed", "16"],
+            cwd=ROOT, capture_output=True, text=True, check=True, timeout=900,
+        ).stdout  # fmt: skip
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    fed = json.loads(out)
+    sent = fed["sent"]
+    log(f"backlog: {sent:,} messages queued in {fed['seconds']:.1f} s, the ingestor stopped")
+    lo, hi = start + 0.05 * sent, start + 0.95 * sent
+    marks: dict[str, tuple[float, float, float, float, float]] = {}
+    spy = profile(a, pid, "district" if last else "single", a.catch_up_s)
+    deadline = time.monotonic() + a.catch_up_s
+    while time.monotonic() < deadline:
+        n = ingested(port)
+        for name, mark in (("lo", lo), ("hi", hi)):
+            if n >= mark and name not in marks:
+                marks[name] = (n, time.monotonic(), tree_cpu_s(pid), backend_cpu_s(url),
+                               sum(metric(port, GC_PAUSE.format(g)) for g in range(3)))  # fmt: skip
+        if "hi" in marks:
+            break
+        time.sleep(0.25)
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)  # py-spy writes what it has on SIGINT
+        spy.wait(timeout=60)
+    if "hi" not in marks:
+        raise SystemExit(f"the ingestor did not drain {sent:,} messages in {a.catch_up_s:g} s")
+    (m0, t0, c0, d0, g0), (m1, t1, c1, d1, g1) = marks["lo"], marks["hi"]
+    done = caught_up(port, start + sent, a.catch_up_s)
+    return {
+        "caught_up": float(done and warm["caught_up"]),
+        "rate": (m1 - m0) / (t1 - t0),
+        "offered": float(sent),
+        "ingest_cpu_us": (c1 - c0) / max(1.0, m1 - m0) * 1e6,
+        "db_cpu_us": (d1 - d0) / max(1.0, m1 - m0) * 1e6,
+        "load": os.getloadavg()[0],
+        "gc_us": (g1 - g0) / max(1.0, m1 - m0) * 1e6,
+        "readings_sent": warm["readings_sent"] + fed["readings"],
+        "live_rate": warm["rate"],
+        "window_s": t1 - t0,
+    }
+
+
+def profile(
+    a: argparse.Namespace, pid: int, name: str, seconds: float
+) -> subprocess.Popen[bytes] | None:
+    """py-spy's collapsed stacks of every thread, sampled without pausing the process."""
+    if not a.profile:
+        return None
+    return subprocess.Popen(
+        [str(Path(PY).parent / "py-spy"), "record", "--pid", str(pid), "--nonblocking",
+         "--threads", "--format", "raw", "--rate", "50",
+         "--output", str(Path(a.profile) / f"{name}.txt"), "--duration", str(int(seconds))],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def stored_since(url: str, since: datetime) -> int:
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM readings WHERE ts >= %s", (since,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def report(a: argparse.Namespace, runs: dict[str, tuple[dict[str, float], int]]) -> None:
+    for name, (f, n) in runs.items():
+        if a.backlog:
+            ref = (f"{n:,} devices, draining a backlog of {f['offered']:,.0f} messages "
+                   f"(5-95 %: {f['window_s']:.1f} s), load avg {f['load']:.1f}")  # fmt: skip
+            emit(f"{name}_gc_us_per_msg", f["gc_us"], "us", "report: in garbage collections")
+            emit(f"{name}_live_messages_per_s", f["live_rate"], "msg/s",
+                 f"report: the warm-up feed at {a.rate:,.0f} msg/s offered")  # fmt: skip
+        else:
+            ref = (f"{n:,} devices, offered {a.rate:,.0f} (sent {f['offered']:,.0f}) msg/s, "
+                   f"{a.seconds - a.warm_s:g} s window, load avg {f['load']:.1f}")  # fmt: skip
+        emit(f"{name}_messages_per_s", f["rate"], "msg/s", ref)
+        emit(f"{name}_ingest_cpu_us_per_msg", f["ingest_cpu_us"], "us", "report")
+        emit(f"{name}_db_backend_cpu_us_per_msg", f["db_cpu_us"], "us", "report")
+    (d, _), (s, _) = runs["district"], runs["single"]
+    emit("district_to_single_ratio", d["rate"] / s["rate"], "",
+         f">= 0.8 (load avg {d['load']:.1f} / {s['load']:.1f})")  # fmt: skip
 
 
 def main() -> int:
@@ -109,8 +230,23 @@ def main() -> int:
     parser.add_argument("--warm-s", type=float, default=40, help="not counted, each feed")
     parser.add_argument("--catch-up-s", type=float, default=180)
     parser.add_argument("--database-url", help="use (and keep) this database")
+    parser.add_argument(
+        "--backlog",
+        type=int,
+        default=600_000,
+        help="capacity: drain this many messages, queued at the feeder's full speed "
+        "while the ingestor is stopped; 0: the live feed's window instead",
+    )
+    parser.add_argument(
+        "--ingest-arg",
+        action="append",
+        default=[],
+        help="one more argument for `commtwin ingest` (repeat)",
+    )
+    parser.add_argument("--profile", help="write py-spy's collapsed stacks of each window here")
     a = parser.parse_args()
     log(f"{a.communities} communities, {a.rate:,.0f} msg/s offered, {a.seconds:g} s each; {load()}")
+    began = datetime.now(UTC)
     with scratch_database("commtwin_bench_ratio") as scratch:
         url = a.database_url or scratch
         ids = ensure_district(
@@ -128,7 +264,7 @@ def main() -> int:
                         "COMMTWIN_LOG_LEVEL": "WARNING",
                         "COMMTWIN_METRICS_PORT": str(port)}  # fmt: skip
                 args = [PY, "-m", "commtwin", "ingest", "--client-id", "bench-ratio",
-                        "--metrics-host", "127.0.0.1"]  # fmt: skip
+                        "--metrics-host", "127.0.0.1", *a.ingest_arg]  # fmt: skip
                 with process(args, env, "ingest") as ing:
                     deadline = time.monotonic() + 120
                     while time.monotonic() < deadline:
@@ -140,20 +276,20 @@ def main() -> int:
                         time.sleep(0.5)
                     # Single first: its backlog drains fast, the district's would
                     # not, and whatever is still queued counts in the next window.
-                    s = one_feed(url, broker, single, port=port, pid=ing.pid, a=a)
+                    feed = drain_feed if a.backlog else one_feed
+                    s = feed(url, broker, single, port=port, pid=ing.pid, a=a)
                     log(f"single ({one:,} devices): {s['rate']:,.0f} msg/s ({load()})")
-                    d = one_feed(url, broker, district, port=port, pid=ing.pid, a=a, last=True)
+                    d = feed(url, broker, district, port=port, pid=ing.pid, a=a, last=True)
                     log(f"district ({devices:,} devices): {d['rate']:,.0f} msg/s ({load()})")
+                    drained = bool(s["caught_up"] and d["caught_up"])
+                    stored = stored_since(url, began)
         finally:
             broker.close()
-    for name, f, n in (("district", d, devices), ("single", s, one)):
-        ref = (f"{n:,} devices, offered {a.rate:,.0f} (sent {f['offered']:,.0f}) msg/s, "
-               f"{a.seconds - a.warm_s:g} s window, load avg {f['load']:.1f}")  # fmt: skip
-        emit(f"{name}_messages_per_s", f["rate"], "msg/s", ref)
-        emit(f"{name}_ingest_cpu_us_per_msg", f["ingest_cpu_us"], "us", "report")
-        emit(f"{name}_db_backend_cpu_us_per_msg", f["db_cpu_us"], "us", "report")
-    emit("district_to_single_ratio", d["rate"] / s["rate"], "",
-         f">= 0.8 (load avg {d['load']:.1f} / {s['load']:.1f})")  # fmt: skip
+    sent = int(s["readings_sent"] + d["readings_sent"])
+    emit("lost_readings", max(0, sent - stored), "readings",
+         f"0 ({stored:,} of {sent:,} stored; drained: {drained})")  # fmt: skip
+    emit("doubled_readings", max(0, stored - sent), "readings", "0")
+    report(a, {"district": (d, devices), "single": (s, one)})
     return 0
 
 

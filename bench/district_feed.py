@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import heapq
+import itertools
 import json
 import random
 import sys
@@ -162,8 +163,28 @@ class Feed:
             return f"commtwin/v1/{cid}/incidents/bench-{self.n}/events", json.dumps(event).encode()
         return None
 
-    def messages(self, seconds: float) -> Iterator[tuple[str, bytes]]:
+    def messages(
+        self, seconds: float, count: int = 0, *, sweep: bool = False
+    ) -> Iterator[tuple[str, bytes]]:
+        """For ``seconds``, or until ``count`` messages (0: no limit) if that comes first.
+
+        ``sweep``: first one reading of every device, in random order (a warm-up
+        after which the ingestor has seen the whole district, as it has in
+        steady state), then the mixed feed."""
+        first = self._sweep() if sweep else iter(())
         end = time.monotonic() + seconds
+        for n, message in enumerate(itertools.chain(first, self._messages(end)), 1):
+            yield message
+            if n == count:
+                return
+
+    def _sweep(self) -> Iterator[tuple[str, bytes]]:
+        order = list(self.devices)
+        self.rng.shuffle(order)
+        for cid, dev, kind in order:
+            yield self._telemetry(cid, dev, kind)
+
+    def _messages(self, end: float) -> Iterator[tuple[str, bytes]]:
         next_probe = time.monotonic()
         probe = 0
         while (now := time.monotonic()) < end:
@@ -191,12 +212,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--devices", type=Path, required=True, help="JSON file (see above)")
     parser.add_argument("--rate", type=float, required=True, help="messages/s")
     parser.add_argument("--seconds", type=float, required=True)
+    parser.add_argument("--count", type=int, default=0, help="stop after this many (0: no limit)")
+    parser.add_argument("--sweep", action="store_true", help="every device once first")
     parser.add_argument("--seed", type=int, default=15)
     args = parser.parse_args(argv)
     feed = Feed(json.loads(args.devices.read_text()), args.seed)
     pub = FastPublisher(args.url, client_id="bench-district-feed", window=20000)
     try:
-        stats = pub.publish(feed.messages(args.seconds), rate=args.rate, chunk=100)
+        stats = pub.publish(
+            feed.messages(args.seconds, args.count, sweep=args.sweep), rate=args.rate, chunk=100
+        )
     finally:
         pub.close()
     out = {"sent": stats.sent, "seconds": stats.seconds, "rate": stats.rate,

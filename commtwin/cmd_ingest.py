@@ -110,6 +110,13 @@ def register(sub: SubParsers) -> None:
         help="payload megabytes held in memory before reading pauses (default 32)",
     )
     wr.add_argument(
+        "--gc-freeze-every",
+        type=float,
+        default=10.0,
+        help="seconds between moving long-lived per-device state out of Python's full "
+        "garbage collections; 0: never (default 10)",
+    )
+    wr.add_argument(
         "--drain-timeout",
         type=float,
         default=30.0,
@@ -217,6 +224,8 @@ def build_config(args: argparse.Namespace, settings: Settings) -> IngestConfig:
     ):
         if getattr(args, name) < 1:
             raise CommandError(f"--{name.replace('_', '-')} must be at least 1")
+    if args.gc_freeze_every < 0:
+        raise CommandError("--gc-freeze-every must be 0 (never) or positive")
     for name in ("alarm_tick", "escalation_tick"):
         if not getattr(args, name) > 0:
             raise CommandError(f"--{name.replace('_', '-')} must be positive")
@@ -255,6 +264,7 @@ def build_config(args: argparse.Namespace, settings: Settings) -> IngestConfig:
         maintain_every_s=args.maintain_every,
         rollup_every_s=args.rollup_every,
         drain_timeout_s=args.drain_timeout,
+        gc_freeze_every_s=args.gc_freeze_every,
         last_seen_interval_s=args.last_seen_interval,
         db_backoff=Backoff(0.2, 10.0),
         mqtt_backoff=Backoff(0.2, 30.0),

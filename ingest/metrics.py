@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from ingest.heap import Freezer, GcPauses
 from ingest.pipeline import BatchResult
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -64,6 +66,22 @@ class IngestMetrics:
         self.acked = Counter(
             "commtwin_ingest_acked", "Messages acknowledged to the broker", registry=r
         )
+        self.gc_pause = Gauge(
+            "commtwin_ingest_gc_pause_seconds",
+            "Seconds the process spent in garbage collections so far, by generation",
+            ["generation"],
+            registry=r,
+        )
+        self.gc_longest = Gauge(
+            "commtwin_ingest_gc_longest_pause_seconds",
+            "The longest single garbage collection so far",
+            registry=r,
+        )
+        self.gc_freezes = Gauge(
+            "commtwin_ingest_gc_freezes",
+            "Times long-lived objects were moved out of full collections (--gc-freeze-every)",
+            registry=r,
+        )
 
     def observe_batch(self, result: BatchResult, seconds: float, now_s: float) -> None:
         self.messages.inc(result.messages)
@@ -87,6 +105,14 @@ class IngestMetrics:
         """Make a gauge read its value at scrape time."""
         gauge: Any = getattr(self, name)
         gauge.set_function(fn)
+
+    def track_gc(self, pauses: GcPauses, freezer: Freezer) -> None:
+        for generation in range(3):
+            self.gc_pause.labels(str(generation)).set_function(
+                partial(pauses.seconds.__getitem__, generation)
+            )
+        self.gc_longest.set_function(lambda: pauses.longest)
+        self.gc_freezes.set_function(lambda: freezer.runs)
 
     def serve(self, port: int, host: str = "0.0.0.0") -> Any:
         """Start the /metrics HTTP endpoint; returns the server (``.shutdown()``)."""

@@ -22,6 +22,7 @@ from ingest.backoff import Backoff
 from ingest.batcher import Batcher
 from ingest.committer import Committer
 from ingest.consumer import Consumer, MqttConfig
+from ingest.heap import Freezer, GcPauses
 from ingest.metrics import IngestMetrics
 from ingest.pipeline import Pipeline, PipelineHooks
 from ingest.policy import TwinOptions
@@ -51,6 +52,9 @@ class IngestConfig:
     # The rollup job (plain mode, ingest/rollups.py); 0: never, not even at shutdown.
     rollup_every_s: float = 5.0
     drain_timeout_s: float = 30.0
+    # Freeze the long-lived per-device maps out of full GC passes (ingest/heap.py);
+    # 0: never (the default for in-process use: freezing is process-wide).
+    gc_freeze_every_s: float = 0.0
     last_seen_interval_s: float = 60.0
     db_backoff: Backoff = field(default_factory=lambda: Backoff(0.2, 10.0))
     mqtt_backoff: Backoff = field(default_factory=lambda: Backoff(0.2, 30.0))
@@ -99,6 +103,9 @@ class IngestService:
         )
         self.metrics.track("queue_depth", lambda: float(self.batcher.depth))
         self.metrics.track("mqtt_connected", lambda: float(self.consumer.connected.is_set()))
+        self.gc_pauses = GcPauses()
+        self.freezer = Freezer(config.gc_freeze_every_s)
+        self.metrics.track_gc(self.gc_pauses, self.freezer)
         self._server: Any = None
 
     def check_database(self) -> str:
@@ -142,6 +149,13 @@ class IngestService:
         if self.ticker is not None:
             ticker = threading.Thread(target=self.ticker.run, args=(ticker_stop,), name="ticker")
             ticker.start()
+        self.gc_pauses.install()
+        freezer = None
+        if cfg.gc_freeze_every_s > 0:
+            freezer = threading.Thread(
+                target=self.freezer.run, args=(ticker_stop,), name="gc-freeze"
+            )
+            freezer.start()
         rollups = None
         if self.rollups is not None:
             rollups = threading.Thread(target=self.rollups.run, args=(ticker_stop,), name="rollups")
@@ -168,6 +182,9 @@ class IngestService:
         ticker_stop.set()
         if ticker is not None:
             ticker.join(10.0)
+        if freezer is not None:
+            freezer.join(10.0)
+        self.gc_pauses.remove()
         if rollups is not None and self.rollups is not None:
             rollups.join(60.0)
             # After the last commit: the rollup tables hold every committed reading.

@@ -43,6 +43,7 @@ def test_ingest_help_documents_every_option() -> None:
         (("--group", "a/b"), "--group may hold"),
         (("--communities", "lanting,Bad/+"), "--communities: 'Bad/+' is not a community id"),
         (("--receive-maximum", "70000"), "--receive-maximum must be at most 65535"),
+        (("--gc-freeze-every", "-1"), "--gc-freeze-every must be 0 (never) or positive"),
     ],
 )
 def test_bad_options_are_one_line(args: tuple[str, ...], message: str) -> None:
