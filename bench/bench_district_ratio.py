@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -176,6 +177,8 @@ def drain_feed(
         "db_cpu_us": (d1 - d0) / max(1.0, m1 - m0) * 1e6,
         "load": os.getloadavg()[0],
         "gc_us": (g1 - g0) / max(1.0, m1 - m0) * 1e6,
+        "gc_longest_ms": metric(port, "commtwin_ingest_gc_longest_pause_seconds") * 1e3,
+        "gc_full_s": metric(port, GC_PAUSE.format(2)),
         "readings_sent": warm["readings_sent"] + fed["readings"],
         "live_rate": warm["rate"],
         "window_s": t1 - t0,
@@ -202,12 +205,37 @@ def stored_since(url: str, since: datetime) -> int:
     return int(row[0]) if row else 0
 
 
+def wait_connected(port: int, within_s: float = 120) -> None:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            if metric(port, "commtwin_ingest_mqtt_connected") == 1:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+
+
+def settled(count: Callable[[], int], want: int, within_s: float) -> int:
+    """``count()`` once it reaches ``want``, or has not changed for 10 s."""
+    deadline = time.monotonic() + within_s
+    last, since = count(), time.monotonic()
+    while last < want and time.monotonic() < deadline and time.monotonic() - since < 10:
+        time.sleep(0.5)
+        n = count()
+        if n != last:
+            last, since = n, time.monotonic()
+    return last
+
+
 def report(a: argparse.Namespace, runs: dict[str, tuple[dict[str, float], int]]) -> None:
     for name, (f, n) in runs.items():
         if a.backlog:
             ref = (f"{n:,} devices, draining a backlog of {f['offered']:,.0f} messages "
                    f"(5-95 %: {f['window_s']:.1f} s), load avg {f['load']:.1f}")  # fmt: skip
             emit(f"{name}_gc_us_per_msg", f["gc_us"], "us", "report: in garbage collections")
+            emit(f"{name}_gc_longest_pause_ms", f["gc_longest_ms"], "ms",
+                 f"report: since start ({f['gc_full_s']:.1f} s in full passes)")  # fmt: skip
             emit(f"{name}_live_messages_per_s", f["live_rate"], "msg/s",
                  f"report: the warm-up feed at {a.rate:,.0f} msg/s offered")  # fmt: skip
         else:
@@ -265,15 +293,17 @@ def main() -> int:
                         "COMMTWIN_METRICS_PORT": str(port)}  # fmt: skip
                 args = [PY, "-m", "commtwin", "ingest", "--client-id", "bench-ratio",
                         "--metrics-host", "127.0.0.1", *a.ingest_arg]  # fmt: skip
+                if a.profile:  # the ingestor's INFO log (connections, batches) beside the stacks
+                    env["COMMTWIN_LOG_LEVEL"] = "INFO"
+                    args = [
+                        "sh",
+                        "-c",
+                        f'exec "$@" 2> {Path(a.profile) / "ingest.log"}',
+                        "-",
+                        *args,
+                    ]
                 with process(args, env, "ingest") as ing:
-                    deadline = time.monotonic() + 120
-                    while time.monotonic() < deadline:
-                        try:
-                            if metric(port, "commtwin_ingest_mqtt_connected") == 1:
-                                break
-                        except httpx.TransportError:
-                            pass
-                        time.sleep(0.5)
+                    wait_connected(port)
                     # Single first: its backlog drains fast, the district's would
                     # not, and whatever is still queued counts in the next window.
                     feed = drain_feed if a.backlog else one_feed
@@ -282,10 +312,14 @@ def main() -> int:
                     d = feed(url, broker, district, port=port, pid=ing.pid, a=a, last=True)
                     log(f"district ({devices:,} devices): {d['rate']:,.0f} msg/s ({load()})")
                     drained = bool(s["caught_up"] and d["caught_up"])
-                    stored = stored_since(url, began)
+                    # The message counter counts redeliveries too, so it can reach
+                    # the target before the last rows are in: wait for the rows.
+                    sent = int(s["readings_sent"] + d["readings_sent"])
+                    stored = settled(lambda: stored_since(url, began), sent, a.catch_up_s)
+                    redelivered = metric(port, "commtwin_ingest_duplicate_readings_total")
         finally:
             broker.close()
-    sent = int(s["readings_sent"] + d["readings_sent"])
+    emit("redelivered_readings_skipped", redelivered, "readings", "report: duplicates")
     emit("lost_readings", max(0, sent - stored), "readings",
          f"0 ({stored:,} of {sent:,} stored; drained: {drained})")  # fmt: skip
     emit("doubled_readings", max(0, stored - sent), "readings", "0")

@@ -238,10 +238,11 @@ def build_config(args: argparse.Namespace, settings: Settings) -> IngestConfig:
     client_id = (
         args.client_id or settings.mqtt_client_id or f"commtwin-ingest-{socket.gethostname()}"
     )
+    communities = _communities(args, settings)
     mqtt = MqttConfig(
         url=settings.mqtt_url,
         client_id=client_id,
-        topics=subscriptions(settings.topic_root, group, _communities(args, settings)),
+        topics=subscriptions(settings.topic_root, group, communities),
         protocol=protocol,
         ca_file=settings.mqtt_ca_file,
         cert_file=settings.mqtt_cert_file,
@@ -268,7 +269,7 @@ def build_config(args: argparse.Namespace, settings: Settings) -> IngestConfig:
         last_seen_interval_s=args.last_seen_interval,
         db_backoff=Backoff(0.2, 10.0),
         mqtt_backoff=Backoff(0.2, 30.0),
-        twin=_twin_options(args),
+        twin=_twin_options(args, communities or None),
     )
 
 
@@ -285,7 +286,7 @@ def _communities(args: argparse.Namespace, settings: Settings) -> tuple[str, ...
     return ids
 
 
-def _twin_options(args: argparse.Namespace) -> TwinOptions:
+def _twin_options(args: argparse.Namespace, communities: tuple[str, ...] | None) -> TwinOptions:
     try:
         rules = load_rules(args.rules) if args.rules is not None else default_rules()
         policy = (
@@ -301,6 +302,7 @@ def _twin_options(args: argparse.Namespace) -> TwinOptions:
         alarm_tick_s=args.alarm_tick,
         escalate_tick_s=args.escalation_tick,
         care=_care_options(args),
+        communities=communities,
     )
 
 

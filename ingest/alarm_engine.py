@@ -31,7 +31,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any, Final
 
@@ -58,11 +58,12 @@ log = logging.getLogger(__name__)
 
 Conn = psycopg.Connection[Any]
 LAST_READINGS_WINDOW: Final = timedelta(days=1)
-_DEVICES: Final = (
-    "SELECT key, community_id, id, kind, extract(epoch FROM last_seen)::float8 FROM devices"
-)
-_DEVICES_BY_KEY: Final = _DEVICES + " WHERE key = ANY(%s)"
-_DEVICES_AFTER: Final = _DEVICES + " WHERE key > %s"
+# ``scope``: the communities this ingestor serves (``--communities``); NULL: all.
+_DEVICES: Final = """
+SELECT key, community_id, id, kind, extract(epoch FROM last_seen)::float8 FROM devices
+WHERE (%(scope)s::text[] IS NULL OR community_id = ANY(%(scope)s))"""
+_DEVICES_BY_KEY: Final = _DEVICES + " AND key = ANY(%(keys)s)"
+_DEVICES_AFTER: Final = _DEVICES + " AND key > %(after)s"
 FULL_REFRESH_S: Final = 300.0
 """How often the clock re-reads every device (kinds changed by a re-import whose
 notification was missed, or a key committed after a higher one was read); in
@@ -72,6 +73,7 @@ _METRICS: Final = "SELECT key, name FROM metrics"
 _ACTIVE: Final = """
 SELECT community_id, device_id, rule_id, severity, extract(epoch FROM raised_at)::float8, value
 FROM alarms WHERE state <> 'cleared'
+  AND (%(scope)s::text[] IS NULL OR community_id = ANY(%(scope)s))
 """
 _LAST: Final = """
 SELECT p.d, p.m, extract(epoch FROM r.ts)::float8, r.value
@@ -87,8 +89,17 @@ CROSS JOIN LATERAL (
 class AlarmStage:
     """Rule engine + persistence, wired into the pipeline and the ticker."""
 
-    def __init__(self, rules: RuleSet, places: Places, book: IncidentBook | None) -> None:
+    def __init__(
+        self,
+        rules: RuleSet,
+        places: Places,
+        book: IncidentBook | None,
+        scope: Sequence[str] | None = None,
+    ) -> None:
         self.rules = rules
+        # The communities this ingestor serves: its clock watches their devices
+        # only (no-data rules), not the whole district's. None: every community.
+        self._scope = None if scope is None else list(scope)
         self.places = places
         self.book = book
         self.lock = threading.Lock()
@@ -187,8 +198,10 @@ class AlarmStage:
             return []
         if now - self._full_at >= FULL_REFRESH_S:
             self._full_at = now
-            return conn.execute(_DEVICES).fetchall()
-        return conn.execute(_DEVICES_AFTER, (self._max_key,)).fetchall()
+            return conn.execute(_DEVICES, {"scope": self._scope}).fetchall()
+        return conn.execute(
+            _DEVICES_AFTER, {"scope": self._scope, "after": self._max_key}
+        ).fetchall()
 
     # --- state -------------------------------------------------------------
 
@@ -199,12 +212,12 @@ class AlarmStage:
 
     def load(self, conn: Conn) -> RuleEngine:
         """Rebuild the engine from the database (what a previous process left)."""
-        devices = conn.execute(_DEVICES).fetchall()
+        devices = conn.execute(_DEVICES, {"scope": self._scope}).fetchall()
         metrics = {int(k): str(n) for k, n in conn.execute(_METRICS).fetchall()}
         # Care alarms belong to ingest.care_stage, not to the rules: not orphans.
         active = [
             ActiveAlarm(c, d, r, s, float(t), v)
-            for c, d, r, s, t, v in conn.execute(_ACTIVE)
+            for c, d, r, s, t, v in conn.execute(_ACTIVE, {"scope": self._scope})
             if r not in CARE_RULE_IDS
         ]
         watched = {name for name in (r.metric for r in self.rules.rules) if name is not None}
@@ -267,7 +280,7 @@ class AlarmStage:
         """Devices and metrics first seen in this batch (registered by it, or since the load)."""
         new = [k for k in np.unique(device).tolist() if k not in self._known]
         if new:
-            rows = conn.execute(_DEVICES_BY_KEY, (new,)).fetchall()
+            rows = conn.execute(_DEVICES_BY_KEY, {"scope": self._scope, "keys": new}).fetchall()
             self._refresh_devices(conn, engine, rows)
         if any(k not in self._metrics for k in np.unique(metric).tolist()):
             for key, name in conn.execute(_METRICS).fetchall():

@@ -19,11 +19,16 @@ import psycopg
 from twin.rules.care import CARE_ANOMALY, CARE_CHECK
 
 Conn = psycopg.Connection[Any]
+Scope = Sequence[str] | None  # the communities an ingestor serves; None: all
 
-COMMUNITIES: Final = "SELECT id FROM communities ORDER BY id"
+# ``scope``: the communities an ingestor serves (``--communities``); NULL: all.
+_COMMUNITIES: Final = """
+SELECT id FROM communities WHERE (%(scope)s::text[] IS NULL OR id = ANY(%(scope)s)) ORDER BY id
+"""
 _METRIC_KEYS: Final = "SELECT name, key FROM metrics WHERE name = ANY(%s)"
 _ACTIVE: Final = (
-    "SELECT community_id, device_id FROM alarms WHERE rule_id = %s AND state <> 'cleared'"
+    "SELECT community_id, device_id FROM alarms WHERE rule_id = %(rule)s AND state <> 'cleared'"
+    " AND (%(scope)s::text[] IS NULL OR community_id = ANY(%(scope)s))"
 )
 # Newest reading above a level per device/metric: an index probe each, newest first.
 _NEWEST_ABOVE: Final = """
@@ -42,7 +47,8 @@ SELECT d.key, d.community_id, d.id, d.kind
 FROM devices d
 JOIN units u ON u.community_id = d.community_id AND u.building_id = d.building_id
             AND u.id = d.unit_id
-WHERE d.kind = ANY(%s) AND (u.care_level > 0 OR u.age_band IN ('60-69', '70-79', '80+'))
+WHERE d.kind = ANY(%(kinds)s) AND (u.care_level > 0 OR u.age_band IN ('60-69', '70-79', '80+'))
+  AND (%(scope)s::text[] IS NULL OR d.community_id = ANY(%(scope)s))
 ORDER BY d.key
 """
 # Only the buckets the scores need (an hour and the one before it, on each
@@ -58,10 +64,19 @@ def metric_keys(conn: Conn, names: Sequence[str]) -> dict[str, int]:
     return {str(n): int(k) for n, k in conn.execute(_METRIC_KEYS, (list(names),)).fetchall()}
 
 
-def active_alarms(conn: Conn, rule_id: str) -> list[tuple[str, str]]:
+def active_alarms(conn: Conn, rule_id: str, scope: Scope = None) -> list[tuple[str, str]]:
     """``(community, device)`` of the active alarms of a care rule."""
     assert rule_id in (CARE_CHECK, CARE_ANOMALY)
-    return [(str(c), str(d)) for c, d in conn.execute(_ACTIVE, (rule_id,)).fetchall()]
+    found = conn.execute(_ACTIVE, {"rule": rule_id, "scope": _list(scope)}).fetchall()
+    return [(str(c), str(d)) for c, d in found]
+
+
+def communities(conn: Conn, scope: Scope = None) -> list[str]:
+    return [str(c) for (c,) in conn.execute(_COMMUNITIES, {"scope": _list(scope)}).fetchall()]
+
+
+def _list(scope: Scope) -> list[str] | None:
+    return None if scope is None else list(scope)
 
 
 def newest_above(
@@ -85,11 +100,9 @@ class Meter:
     kind: str
 
 
-def care_meters(conn: Conn, kinds: Sequence[str]) -> list[Meter]:
-    return [
-        Meter(int(k), str(c), str(i), str(kind))
-        for k, c, i, kind in conn.execute(_CARE_METERS, (list(kinds),)).fetchall()
-    ]
+def care_meters(conn: Conn, kinds: Sequence[str], scope: Scope = None) -> list[Meter]:
+    found = conn.execute(_CARE_METERS, {"kinds": list(kinds), "scope": _list(scope)})
+    return [Meter(int(k), str(c), str(i), str(kind)) for k, c, i, kind in found.fetchall()]
 
 
 def hourly_last(

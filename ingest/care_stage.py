@@ -65,8 +65,15 @@ REFRESH_S = 300.0
 
 
 class CareStage:
-    def __init__(self, options: CareOptions, alarms: AlarmStage, book: IncidentBook) -> None:
+    def __init__(
+        self,
+        options: CareOptions,
+        alarms: AlarmStage,
+        book: IncidentBook,
+        scope: care_sql.Scope = None,
+    ) -> None:
         self.options = options
+        self.scope = scope  # the communities this ingestor serves; None: all
         self.alarms = alarms
         self.book = book
         self.engine: CareEngine | None = None
@@ -135,10 +142,10 @@ class CareStage:
         cfg = self.options.baseline
         target = int(now // cb.HOUR) - 1  # the hour just ended (epoch hours)
         first = target - 24 * cfg.days - 1  # one more: its level starts the first use
-        meters = care_sql.care_meters(conn, list(METER_METRIC))
+        meters = care_sql.care_meters(conn, list(METER_METRIC), self.scope)
         keys = care_sql.metric_keys(conn, list(METER_METRIC.values()))
         events: list[AlarmEvent] = []
-        active = set(care_sql.active_alarms(conn, CARE_ANOMALY))
+        active = set(care_sql.active_alarms(conn, CARE_ANOMALY, self.scope))
         for kind, metric in METER_METRIC.items():
             group = [m for m in meters if m.kind == kind]
             if not group or metric not in keys:
@@ -194,8 +201,8 @@ class CareStage:
         """(Re)build the engine when the watched homes or their devices changed."""
         homes: list[CareHome] = []
         devices: list[CareDevice] = []
-        for (cid,) in conn.execute(care_sql.COMMUNITIES).fetchall():
-            places = self.alarms.places.get(conn, str(cid))
+        for cid in care_sql.communities(conn, self.scope):
+            places = self.alarms.places.get(conn, cid)
             if places is None:
                 continue
             rows = [(d.key, d.id, d.kind, d.building, d.unit) for d in places.devices.values()]
@@ -215,7 +222,7 @@ class CareStage:
                 homes,
                 devices,
                 metrics,
-                active=care_sql.active_alarms(conn, CARE_CHECK),
+                active=care_sql.active_alarms(conn, CARE_CHECK, self.scope),
                 last_activity=self._restored_activity(conn, homes, devices, metrics),
             )
         else:

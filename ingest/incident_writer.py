@@ -154,6 +154,7 @@ SELECT community_id, id FROM incidents
 WHERE status IN ('reported', 'dispatched', 'accepted') AND respond_due_at < %(now)s
   AND ((accepted_at IS NULL AND NOT 'respond' = ANY(escalations))
        OR (resolve_due_at < %(now)s AND NOT 'resolve' = ANY(escalations)))
+  AND (%(scope)s::text[] IS NULL OR community_id = ANY(%(scope)s))
 ORDER BY respond_due_at LIMIT %(limit)s
 """
 _WORKERS: Final = "SELECT id, worker FROM grids WHERE community_id = %s AND worker IS NOT NULL"
@@ -165,9 +166,16 @@ INSERT INTO change_log (community_id, kind, ref, data) VALUES (%s, 'incident', %
 class IncidentBook:
     """Applies incident events to the stored incidents, inside the caller's transaction."""
 
-    def __init__(self, policy: IncidentPolicy | None = None, places: Places | None = None) -> None:
+    def __init__(
+        self,
+        policy: IncidentPolicy | None = None,
+        places: Places | None = None,
+        scope: Sequence[str] | None = None,
+    ) -> None:
         self.policy = policy or IncidentPolicy()
         self.places = places
+        # The communities this ingestor serves: it escalates their incidents only.
+        self._scope = None if scope is None else list(scope)
 
     def apply(self, conn: Conn, events: Sequence[TwinEvent]) -> list[Outcome]:
         """Check and store ``events`` (arrival order); one outcome per event."""
@@ -251,7 +259,9 @@ class IncidentBook:
     def escalate(self, conn: Conn, now: datetime, limit: int = 1000) -> list[TwinEvent]:
         """Escalate the incidents overdue at ``now`` (one event per incident and
         stage, dated at the missed deadline); returns the events applied."""
-        found = conn.execute(_OVERDUE, {"now": now, "limit": limit}).fetchall()
+        found = conn.execute(
+            _OVERDUE, {"now": now, "limit": limit, "scope": self._scope}
+        ).fetchall()
         if not found:
             return []
         keys = sorted((str(c), str(i)) for c, i in found)

@@ -68,6 +68,9 @@ class TwinOptions:
     escalate_tick_s: float = 30.0  # SLA escalation
     model_max_age_s: float = 600.0  # reload a community model at least this often
     care: CareOptions = field(default_factory=CareOptions)
+    # The communities this ingestor serves (``--communities``): its clocks (no-data
+    # rules, care checks, SLA escalation) watch these only. None: every community.
+    communities: tuple[str, ...] | None = None
 
     def incident_policy(self) -> IncidentPolicy:
         if self.policy is not None:

@@ -46,9 +46,10 @@ class TwinWiring:
 
 def build_twin(options: TwinOptions) -> TwinWiring:
     places = Places(max_age_s=options.model_max_age_s)
-    book = IncidentBook(options.incident_policy(), places)
-    alarms = AlarmStage(options.rules, places, book)
-    care = CareStage(options.care, alarms, book) if options.care.enabled else None
+    scope = options.communities
+    book = IncidentBook(options.incident_policy(), places, scope)
+    alarms = AlarmStage(options.rules, places, book, scope)
+    care = CareStage(options.care, alarms, book, scope) if options.care.enabled else None
     # The care stage runs under the alarm stage's lock: its commit and rollback
     # come first, before the alarm stage's give the lock back.
     hooks = PipelineHooks(
