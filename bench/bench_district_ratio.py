@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -249,7 +250,7 @@ def report(a: argparse.Namespace, runs: dict[str, tuple[dict[str, float], int]])
          f">= 0.8 (load avg {d['load']:.1f} / {s['load']:.1f})")  # fmt: skip
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--communities", type=int, default=200)
     parser.add_argument("--buildings", type=int, default=14)
@@ -272,7 +273,11 @@ def main() -> int:
         help="one more argument for `commtwin ingest` (repeat)",
     )
     parser.add_argument("--profile", help="write py-spy's collapsed stacks of each window here")
-    a = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> int:
+    a = parse_args()
     log(f"{a.communities} communities, {a.rate:,.0f} msg/s offered, {a.seconds:g} s each; {load()}")
     began = datetime.now(UTC)
     with scratch_database("commtwin_bench_ratio") as scratch:
@@ -318,6 +323,9 @@ def main() -> int:
                     stored = settled(lambda: stored_since(url, began), sent, a.catch_up_s)
                     redelivered = metric(port, "commtwin_ingest_duplicate_readings_total")
         finally:
+            broker.stop()
+            if a.profile:  # dropped messages, disconnects: the broker's side
+                shutil.copy(broker.log_path, Path(a.profile) / "mosquitto.log")
             broker.close()
     emit("redelivered_readings_skipped", redelivered, "readings", "report: duplicates")
     emit("lost_readings", max(0, sent - stored), "readings",

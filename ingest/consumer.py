@@ -88,6 +88,9 @@ class Consumer:
         self._rand = rand
         self._clock = clock
         self.generation = 0
+        # How often paho reads a packet itself, so that its keep-alive sees the
+        # link alive while the fast reader takes the rest (ingest/mqtt_client.py).
+        self._paho_every_s = min(5.0, max(0.1, config.keepalive / 4))
         self.connected = threading.Event()
         self.idle = threading.Event()  # set while paused: not reading the socket
         self.acked = 0  # messages acknowledged to the broker
@@ -322,8 +325,14 @@ class Consumer:
         client, reader, writer = self._client, self._reader, self._writer
         turn = Turn.IDLE
         if reading and reader.fast:
+            paho_turn = time.monotonic() - reader.paho_read_at >= self._paho_every_s
             turn = reader.read(
-                self._inbox, _READ_BURST, self._now_us, self.generation, not writer.pending
+                self._inbox,
+                _READ_BURST,
+                self._now_us,
+                self.generation,
+                not writer.pending,
+                paho_turn=paho_turn,
             )
             if turn is Turn.AGAIN:
                 return True

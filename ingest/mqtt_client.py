@@ -32,6 +32,7 @@ from __future__ import annotations
 import enum
 import socket
 import ssl
+import time
 from typing import Final
 
 import paho.mqtt.client as mqtt
@@ -74,6 +75,7 @@ class PublishReader:
         self._peek: socket.socket | None = None
         self._partial: bytearray | None = None  # a PUBLISH arriving in pieces
         self.paho_owns = False  # paho reads on alone: it began a packet cut short
+        self.paho_read_at = 0.0  # monotonic time paho last read a packet
 
     def attach(self, sock: object) -> None:
         """Follow paho's socket (``Client.socket()``): a new connection starts clean."""
@@ -95,12 +97,25 @@ class PublishReader:
         self.paho_owns = False
 
     def read(
-        self, inbox: list[Delivery], limit: int, now_us: int, generation: int, paho_may_read: bool
+        self,
+        inbox: list[Delivery],
+        limit: int,
+        now_us: int,
+        generation: int,
+        paho_may_read: bool,
+        *,
+        paho_turn: bool = False,
     ) -> Turn:
         """Decode up to ``limit`` PUBLISH packets into ``inbox``, or let paho read its packet.
 
         ``paho_may_read`` is False while acks of ours are half written: paho's
         handling of a packet may write (a SUBSCRIBE from ``on_connect``).
+        ``paho_turn``: paho reads the packet at the head whatever it is, if it is
+        whole (a PUBLISH reaches ``on_message``). paho's keep-alive counts only
+        the bytes paho itself reads: once it has sent a PINGREQ, it closes the
+        link ("Keep alive timeout") unless it reads something within the
+        keep-alive, and under a backlog the PINGRESP can sit behind more
+        PUBLISHes than that, all of them read here (bench/RESULTS.md, issue 25).
         """
         sock = self._peek
         if sock is None:
@@ -114,6 +129,8 @@ class PublishReader:
         except (BlockingIOError, InterruptedError):
             return Turn.IDLE
         if not buf:  # the broker closed the connection: paho's read says so
+            return self._paho_reads(cut=False)
+        if paho_turn and paho_may_read and 0 < packet_size(bytes(buf[:5])) <= len(buf):
             return self._paho_reads(cut=False)
         scan = scan_publishes(
             buf,
@@ -174,6 +191,7 @@ class PublishReader:
         so the TCP window stays open.
         """
         self.paho_owns = cut
+        self.paho_read_at = time.monotonic()
         if self._client.loop_read() != mqtt.MQTT_ERR_SUCCESS:
             return Turn.LOST
         return Turn.IDLE if self.paho_owns else Turn.AGAIN

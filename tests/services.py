@@ -111,6 +111,10 @@ class Broker:
         self.stop()
         self.start()
 
+    @property
+    def log_path(self) -> Path:
+        return self._dir / "mosquitto.log"
+
     def close(self) -> None:
         self.stop()
         shutil.rmtree(self._dir, ignore_errors=True)
