@@ -168,6 +168,12 @@ def metric(port: int, name: str) -> float:
     return 0.0
 
 
+def stored_since(url: str, since: datetime) -> int:
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM readings WHERE ts >= %s", (since,)).fetchone()
+    return int(row[0]) if row else 0
+
+
 def ingested(port: int) -> float:
     return metric(port, "commtwin_ingest_messages_total")
 
@@ -278,22 +284,29 @@ def measure(url: str, ids: list[str], key: str, a: argparse.Namespace) -> dict[s
             sent = json.loads(out)
             m1, c1 = ingested(metrics_port), time.monotonic()
             load_feed, rss = load(), tree_rss_mib(api_pid)
-            deadline = time.monotonic() + a.catch_up_s
-            while ingested(metrics_port) < sent["sent"] and time.monotonic() < deadline:
-                time.sleep(0.5)
+            # Caught up when the rows are in: the message counter also counts
+            # redeliveries (after a reconnect), so it can pass the number sent early.
+            readings = stored_since(url, t0)
+            deadline, quiet_since = time.monotonic() + a.catch_up_s, time.monotonic()
+            while readings < sent["readings"] and time.monotonic() < deadline:
+                time.sleep(1.0)
+                now_stored = stored_since(url, t0)
+                if now_stored != readings:
+                    readings, quiet_since = now_stored, time.monotonic()
+                elif time.monotonic() - quiet_since > 60:
+                    break  # nothing more arrives
             caught_up = time.monotonic() - c1
-            backlog = sent["sent"] - ingested(metrics_port)
+            backlog = max(0, sent["sent"] - ingested(metrics_port))
+            redelivered = metric(metrics_port, "commtwin_ingest_duplicate_readings_total")
             time.sleep(1.0)
             watch.stop.set()
             overview.stop.set()
             with psycopg.connect(url, autocommit=True) as conn:
-                stored = conn.execute("SELECT count(*) FROM readings WHERE ts >= %s", (t0,))
-                readings = (stored.fetchone() or (0,))[0]
                 dead1 = (conn.execute("SELECT count(*) FROM dead_letters").fetchone() or (0,))[0]
     finally:
         broker.close()
     return {"sent": sent, "rate": (m1 - m0) / (c1 - c0), "caught_up": caught_up,
-            "backlog": backlog,
+            "backlog": backlog, "redelivered": redelivered,
             "readings": readings, "dead": dead1 - dead0, "latencies": watch.latencies,
             "live": live, "overview": overview.times, "load": load_feed, "rss": rss}  # fmt: skip
 
@@ -311,6 +324,8 @@ def report(r: dict[str, object], a: argparse.Namespace, communities: int) -> Non
         note += f"; NOT caught up: {r['backlog']:,.0f} messages still at the broker"
     emit("lost_readings", lost, "readings", f"0 ({note})")
     emit("dead_letters", float(r["dead"]), "", "0")  # type: ignore[arg-type]
+    emit("redelivered_readings_skipped", float(r["redelivered"]), "readings",  # type: ignore[arg-type]
+         "report: duplicates after reconnects (counted in ingest_messages_per_s)")  # fmt: skip
     lat: list[float] = r["latencies"]  # type: ignore[assignment]
     emit("commit_latency_p50_ms", percentile(lat, 0.5), "ms", f"report ({len(lat)} probes)")
     emit("commit_latency_p99_ms", percentile(lat, 0.99), "ms", f"<= 1000 ({load_feed})")

@@ -37,7 +37,7 @@ import httpx  # noqa: E402
 import psycopg  # noqa: E402
 
 from bench.bench_api_live import process  # noqa: E402
-from bench.bench_district import feed_spec, ingested, metric  # noqa: E402
+from bench.bench_district import feed_spec, ingested, metric, stored_since  # noqa: E402
 from bench.bench_live_states import ensure_district, tree_cpu_s  # noqa: E402
 from simulators.district_gen import DistrictSpec  # noqa: E402
 from tests.services import Broker, free_port, scratch_database  # noqa: E402
@@ -198,12 +198,6 @@ def profile(
          "--output", str(Path(a.profile) / f"{name}.txt"), "--duration", str(int(seconds))],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-
-
-def stored_since(url: str, since: datetime) -> int:
-    with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute("SELECT count(*) FROM readings WHERE ts >= %s", (since,)).fetchone()
-    return int(row[0]) if row else 0
 
 
 def wait_connected(port: int, within_s: float = 120) -> None:
