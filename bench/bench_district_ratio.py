@@ -71,6 +71,11 @@ def backend_cpu_s(url: str) -> float:
     return sum(tree_cpu_s(pid) for pid in pids)
 
 
+def feeder(broker: Broker, spec: Path, *options: str) -> list[str]:
+    """The command line of bench/district_feed.py over ``spec``'s devices."""
+    return [PY, "-m", "bench.district_feed", "--url", broker.url, "--devices", str(spec), *options]
+
+
 def one_feed(
     url: str,
     broker: Broker,
@@ -84,8 +89,8 @@ def one_feed(
 ) -> dict[str, float]:
     start = ingested(port)
     feed = subprocess.Popen(
-        [PY, "-m", "bench.district_feed", "--url", broker.url, "--devices", str(spec),
-         "--rate", str(a.rate), "--seconds", str(a.seconds), *(["--sweep"] if sweep else [])],
+        feeder(broker, spec, "--rate", str(a.rate), "--seconds", str(a.seconds),
+               *(["--sweep"] if sweep else [])),
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     time.sleep(a.warm_s)
@@ -140,9 +145,8 @@ def drain_feed(
     os.kill(pid, signal.SIGSTOP)
     try:
         out = subprocess.run(
-            [PY, "-m", "bench.district_feed", "--url", broker.url, "--devices", str(spec),
-             "--rate", "1000000", "--seconds", "600", "--count", str(a.backlog),
-             "--seed", "16"],
+            feeder(broker, spec, "--rate", "1000000", "--seconds", "600",
+                   "--count", str(a.backlog), "--seed", "16"),
             cwd=ROOT, capture_output=True, text=True, check=True, timeout=900,
         ).stdout  # fmt: skip
     finally:
@@ -169,6 +173,11 @@ def drain_feed(
     if "hi" not in marks:
         raise SystemExit(f"the ingestor did not drain {sent:,} messages in {a.catch_up_s:g} s")
     (m0, t0, c0, d0, g0), (m1, t1, c1, d1, g1) = marks["lo"], marks["hi"]
+    if m1 <= m0:
+        raise SystemExit(
+            f"a backlog of {sent:,} messages drained between two looks at the ingestor's "
+            "counter: too small to time, raise --backlog"
+        )
     done = caught_up(port, start + sent, a.catch_up_s)
     return {
         "caught_up": float(done and warm["caught_up"]),

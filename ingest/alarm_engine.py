@@ -31,7 +31,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any, Final
 
@@ -94,12 +94,12 @@ class AlarmStage:
         rules: RuleSet,
         places: Places,
         book: IncidentBook | None,
-        scope: Sequence[str] | None = None,
+        scope: list[str] | None = None,
     ) -> None:
         self.rules = rules
         # The communities this ingestor serves: its clock watches their devices
         # only (no-data rules), not the whole district's. None: every community.
-        self._scope = None if scope is None else list(scope)
+        self._scope = scope
         self.places = places
         self.book = book
         self.lock = threading.Lock()

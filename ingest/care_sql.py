@@ -19,7 +19,9 @@ import psycopg
 from twin.rules.care import CARE_ANOMALY, CARE_CHECK
 
 Conn = psycopg.Connection[Any]
-Scope = Sequence[str] | None  # the communities an ingestor serves; None: all
+# The communities an ingestor serves (``--communities``), as a list (psycopg
+# sends lists as arrays, not tuples); None: all.
+Scope = list[str] | None
 
 # ``scope``: the communities an ingestor serves (``--communities``); NULL: all.
 _COMMUNITIES: Final = """
@@ -67,16 +69,12 @@ def metric_keys(conn: Conn, names: Sequence[str]) -> dict[str, int]:
 def active_alarms(conn: Conn, rule_id: str, scope: Scope = None) -> list[tuple[str, str]]:
     """``(community, device)`` of the active alarms of a care rule."""
     assert rule_id in (CARE_CHECK, CARE_ANOMALY)
-    found = conn.execute(_ACTIVE, {"rule": rule_id, "scope": _list(scope)}).fetchall()
+    found = conn.execute(_ACTIVE, {"rule": rule_id, "scope": scope}).fetchall()
     return [(str(c), str(d)) for c, d in found]
 
 
 def communities(conn: Conn, scope: Scope = None) -> list[str]:
-    return [str(c) for (c,) in conn.execute(_COMMUNITIES, {"scope": _list(scope)}).fetchall()]
-
-
-def _list(scope: Scope) -> list[str] | None:
-    return None if scope is None else list(scope)
+    return [str(c) for (c,) in conn.execute(_COMMUNITIES, {"scope": scope}).fetchall()]
 
 
 def newest_above(
@@ -101,7 +99,7 @@ class Meter:
 
 
 def care_meters(conn: Conn, kinds: Sequence[str], scope: Scope = None) -> list[Meter]:
-    found = conn.execute(_CARE_METERS, {"kinds": list(kinds), "scope": _list(scope)})
+    found = conn.execute(_CARE_METERS, {"kinds": list(kinds), "scope": scope})
     return [Meter(int(k), str(c), str(i), str(kind)) for k, c, i, kind in found.fetchall()]
 
 

@@ -170,12 +170,12 @@ class IncidentBook:
         self,
         policy: IncidentPolicy | None = None,
         places: Places | None = None,
-        scope: Sequence[str] | None = None,
+        scope: list[str] | None = None,
     ) -> None:
         self.policy = policy or IncidentPolicy()
         self.places = places
         # The communities this ingestor serves: it escalates their incidents only.
-        self._scope = None if scope is None else list(scope)
+        self._scope = scope
 
     def apply(self, conn: Conn, events: Sequence[TwinEvent]) -> list[Outcome]:
         """Check and store ``events`` (arrival order); one outcome per event."""

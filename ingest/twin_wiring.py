@@ -46,7 +46,8 @@ class TwinWiring:
 
 def build_twin(options: TwinOptions) -> TwinWiring:
     places = Places(max_age_s=options.model_max_age_s)
-    scope = options.communities
+    # One list for every clock's queries (psycopg sends lists, not tuples, as arrays).
+    scope = None if options.communities is None else list(options.communities)
     book = IncidentBook(options.incident_policy(), places, scope)
     alarms = AlarmStage(options.rules, places, book, scope)
     care = CareStage(options.care, alarms, book, scope) if options.care.enabled else None

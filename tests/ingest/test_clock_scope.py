@@ -24,7 +24,7 @@ from twin.incidents.events import EventType, IncidentEvent
 from twin.rules.engine import default_rules
 
 T0 = now_utc() - timedelta(hours=3)
-SCOPE = ("lanting",)
+SCOPE = ["lanting"]
 
 
 def _seed(url: str) -> None:

@@ -6,7 +6,11 @@ import gc
 import urllib.request
 from pathlib import Path
 
+import psycopg
+
 from ingest.heap import Freezer, GcPauses
+from ingest.places import Places
+from tests.incidents.helpers import loop_database
 from tests.ingest.helpers import IngestProcess, wait_for_value
 from tests.services import Broker, free_port
 
@@ -74,3 +78,22 @@ def test_the_ingestor_freezes_on_its_clock_and_reports_its_pauses(
     assert frozen['commtwin_ingest_gc_pause_seconds{generation="2"}'] > 0
     assert frozen["commtwin_ingest_gc_longest_pause_seconds"] > 0
     assert never["commtwin_ingest_gc_freezes"] == 0
+
+
+def test_a_community_model_dropped_is_freed_without_the_collector() -> None:
+    """Freezing is safe only for state without reference cycles: a frozen object
+    that later becomes cyclic garbage is never collected. The ingestor reloads
+    each community's model every few minutes, so a cycle in it would leak a
+    model per reload once frozen."""
+    with loop_database() as url, psycopg.connect(url, autocommit=True) as conn:
+        cid = conn.execute("SELECT id FROM communities").fetchone()[0]  # type: ignore[index]
+        gc.collect()
+        gc.disable()
+        try:
+            places: Places | None = Places()
+            assert places is not None
+            assert places.get(conn, cid) is not None
+            places = None  # the model goes with the last reference
+            assert gc.collect() == 0, "a community model holds a reference cycle"
+        finally:
+            gc.enable()
