@@ -15,9 +15,15 @@ decodes the PUBLISH packets at the head of the socket in bulk and
 paho reads everything else and keeps the session (see ``ingest/mqtt_client.py``).
 
 Every delivery is a tuple ``(topic, payload, received_us, mid, generation)``.
-``generation`` counts connections: after a reconnect the broker re-sends every
-unacknowledged message and packet ids start over, so acks of an older
-generation are dropped (acking them could acknowledge a different message).
+``generation`` counts sockets: after a reconnect the broker re-sends every
+unacknowledged message, so acks of an older generation are dropped. A packet id
+names a message only on its connection: a broker with a backlog of more than
+65,535 messages for us holds two with the same id (Mosquitto numbers them as it
+queues them), and a stale ack can take away one we never received. The
+generation therefore changes when a new socket is made, not at its CONNACK:
+acks flushed in between once went out on the new connection, and a district
+backlog cut by reconnects lost readings (tests/ingest/test_link_cuts_backlog.py,
+bench/RESULTS.md). ``unacked`` counts what this connection holds unacknowledged.
 """
 
 from __future__ import annotations
@@ -94,6 +100,8 @@ class Consumer:
         self.connected = threading.Event()
         self.idle = threading.Event()  # set while paused: not reading the socket
         self.acked = 0  # messages acknowledged to the broker
+        self.unacked = 0  # sent to us on this connection, not acknowledged yet
+        self._session_up = False  # this connection got its CONNACK
         self._acks: deque[tuple[int, list[int]]] = deque()
         self._stop = threading.Event()
         self._wake_r, self._wake_w = socket.socketpair()
@@ -189,7 +197,7 @@ class Consumer:
         if reason.is_failure:
             log.error("mqtt connect refused reason=%s", reason)
             return
-        self.generation += 1
+        self._session_up = True
         self.session_present = bool(flags.session_present)
         if not self.session_present:
             log.warning(
@@ -202,7 +210,6 @@ class Consumer:
             client.subscribe([(t, opts) for t in self.config.topics])
         else:
             client.subscribe([(t, 1) for t in self.config.topics])
-        self._on_reconnect(self.generation)
         self.connected.set()
         log.info(
             "mqtt connected url=%s client_id=%s generation=%d session_present=%s topics=%s",
@@ -242,7 +249,6 @@ class Consumer:
     def _run(self) -> None:
         attempt = 0
         while not self._stop.is_set():
-            generation = self.generation
             try:
                 self._connect()
             except (OSError, ssl.SSLError, ValueError) as exc:
@@ -251,11 +257,18 @@ class Consumer:
                 log.warning("mqtt connect failed: %s; retry in %.1fs", exc, delay)
                 self._stop.wait(delay)
                 continue
+            # A new socket is a new generation from its first byte, not from its
+            # CONNACK: acks of the connection before, flushed in between, once
+            # went out on the new one.
+            self.generation += 1
+            self.unacked = 0
+            self._session_up = False
+            self._on_reconnect(self.generation)  # what the old socket left queued is stale
             clean = self._pump()
             if clean:
                 return
             # A session that got as far as CONNACK resets the backoff.
-            attempt = 0 if self.generation != generation else attempt + 1
+            attempt = 0 if self._session_up else attempt + 1
             self.connected.clear()
             if not self._stop.is_set():
                 delay = self._backoff.delay(attempt, self._rand())
@@ -376,6 +389,8 @@ class Consumer:
     def _deliver(self) -> None:
         if self._inbox:
             inbox, self._inbox = self._inbox, []
+            # All of this socket: a lost one's are handed over before it is replaced.
+            self.unacked += len(inbox)
             self._sink(inbox)
 
     def _drain_wake(self) -> None:
@@ -394,6 +409,7 @@ class Consumer:
         if batch:
             self._writer.queue(batch)  # one write for the whole batch (see module doc)
             self.acked += len(batch)
+            self.unacked -= len(batch)
 
     def _close_gracefully(self) -> bool:
         client, writer = self._client, self._writer

@@ -60,6 +60,11 @@ class IngestMetrics:
             "commtwin_ingest_db_errors", "Failed batch attempts (retried)", registry=r
         )
         self.db_up = Gauge("commtwin_ingest_db_up", "1 while the database answers", registry=r)
+        self.mqtt_unacked = Gauge(
+            "commtwin_ingest_mqtt_unacked",
+            "Messages the broker sent on this connection that are not acknowledged yet",
+            registry=r,
+        )
         self.mqtt_connected = Gauge(
             "commtwin_ingest_mqtt_connected", "1 while connected to the broker", registry=r
         )

@@ -103,6 +103,7 @@ class IngestService:
         )
         self.metrics.track("queue_depth", lambda: float(self.batcher.depth))
         self.metrics.track("mqtt_connected", lambda: float(self.consumer.connected.is_set()))
+        self.metrics.track("mqtt_unacked", lambda: float(self.consumer.unacked))
         self.gc_pauses = GcPauses()
         self.freezer = Freezer(config.gc_freeze_every_s)
         self.metrics.track_gc(self.gc_pauses, self.freezer)
