@@ -12,7 +12,9 @@ the ingestor catches up (what is still queued would count in the next
 window). Figures: msg/s of each feed, the ratio district / single
 (target >= 0.8), the ingestor's and the database server's CPU per message.
 No API, no wrk: this is the write path only. Prints JSON lines; every figure
-says the load average it was measured under.
+says the load average it was measured under. ``--cut-every S`` resets the
+ingestor's broker link every S seconds through both feeds (``ss -K``), so
+lost/doubled say what reconnects under a district backlog cost.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -220,6 +223,39 @@ def wait_connected(port: int, within_s: float = 120) -> None:
         time.sleep(0.5)
 
 
+class LinkCutter:
+    """Resets the ingestor's link to the broker every ``every_s`` (``ss -K``: needs root).
+
+    A fault beside the drain: every cut leaves a window of unacked messages that
+    the broker sends again, so lost/doubled then say what reconnects cost.
+    """
+
+    def __init__(self, pid: int, broker_port: int, every_s: float) -> None:
+        self.pid, self.port, self.cuts = pid, broker_port, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every_s,), daemon=True)
+        if every_s > 0:
+            self._thread.start()
+
+    def _run(self, every_s: float) -> None:
+        while not self._stop.wait(every_s):
+            self.cuts += self._cut()
+
+    def _cut(self) -> bool:
+        ss = ["ss", "-tnpH", "dport", "=", f":{self.port}"]
+        found = subprocess.run(ss, check=False, capture_output=True, text=True).stdout
+        for line in found.splitlines():
+            if f"pid={self.pid}," in line:
+                sport = line.split()[3].rsplit(":", 1)[1]
+                kill = ["ss", "-K", "dport", "=", f":{self.port}", "sport", "=", f":{sport}"]
+                return subprocess.run(kill, check=False, capture_output=True).returncode == 0
+        return False  # between connections
+
+    def stop(self) -> int:
+        self._stop.set()
+        return self.cuts
+
+
 def settled(count: Callable[[], int], want: int, within_s: float) -> int:
     """``count()`` once it reaches ``want``, or has not changed for 10 s."""
     deadline = time.monotonic() + within_s
@@ -275,6 +311,12 @@ def parse_args() -> argparse.Namespace:
         default=[],
         help="one more argument for `commtwin ingest` (repeat)",
     )
+    parser.add_argument(
+        "--cut-every",
+        type=float,
+        default=0,
+        help="reset the ingestor's broker link every this many s (ss -K, root); 0: never",
+    )
     parser.add_argument("--profile", help="write py-spy's collapsed stacks of each window here")
     return parser.parse_args()
 
@@ -312,6 +354,7 @@ def main() -> int:
                     ]
                 with process(args, env, "ingest") as ing:
                     wait_connected(port)
+                    cutter = LinkCutter(ing.pid, broker.port, a.cut_every)
                     # Single first: its backlog drains fast, the district's would
                     # not, and whatever is still queued counts in the next window.
                     feed = drain_feed if a.backlog else one_feed
@@ -319,6 +362,7 @@ def main() -> int:
                     log(f"single ({one:,} devices): {s['rate']:,.0f} msg/s ({load()})")
                     d = feed(url, broker, district, port=port, pid=ing.pid, a=a, last=True)
                     log(f"district ({devices:,} devices): {d['rate']:,.0f} msg/s ({load()})")
+                    cuts = cutter.stop()  # the feeds saw the cuts; the count waits without
                     drained = bool(s["caught_up"] and d["caught_up"])
                     # The message counter counts redeliveries too, so it can reach
                     # the target before the last rows are in: wait for the rows.
@@ -330,6 +374,7 @@ def main() -> int:
             if a.profile:  # dropped messages, disconnects: the broker's side
                 shutil.copy(broker.log_path, Path(a.profile) / "mosquitto.log")
             broker.close()
+    emit("link_cuts", cuts, "cuts", f"report: every {a.cut_every:g} s (0: never)")
     emit("redelivered_readings_skipped", redelivered, "readings", "report: duplicates")
     emit("lost_readings", max(0, sent - stored), "readings",
          f"0 ({stored:,} of {sent:,} stored; drained: {drained})")  # fmt: skip
