@@ -9,8 +9,8 @@ from pathlib import Path
 from commtwin.commands import CommandError, SubParsers
 from commtwin.settings import Settings
 from ingest.backoff import Backoff
-from ingest.consumer import MqttConfig
 from ingest.logs import use_json_logs
+from ingest.mqtt_session import MqttConfig
 from ingest.policy import CareOptions, PolicyError, TwinOptions, load_policy_file, load_rules
 from ingest.service import IngestConfig, IngestSetupError, run_until_signalled
 from ingest.topics import COMMUNITY_RE, subscriptions

@@ -38,38 +38,20 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest.backoff import Backoff
 from ingest.mqtt_client import AckWriter, ProtocolError, PublishReader, Turn
+from ingest.mqtt_session import MqttConfig, new_client, open_session, safe_url
 from ingest.mqtt_wire import Delivery
 
 log = logging.getLogger(__name__)
 
 _READ_BURST: Final = 512  # packets decoded between two looks at acks/backpressure
 _HANDOVER_WAIT_S: Final = 0.002  # the longest a decoded message waits for company
-
-
-@dataclass(frozen=True, slots=True)
-class MqttConfig:
-    url: str  # mqtt://[user:pass@]host[:1883] or mqtts://...[:8883]
-    client_id: str
-    topics: Sequence[str]
-    protocol: str = "5"  # "5" or "3.1.1"
-    ca_file: str | None = None
-    cert_file: str | None = None
-    key_file: str | None = None
-    keepalive: int = 30
-    session_expiry_s: int = 7 * 24 * 3600
-    receive_maximum: int = 20000  # unacked messages the broker may send us (v5)
 
 
 class Consumer:
@@ -146,26 +128,7 @@ class Consumer:
             self._wake_w.send(b"\0")
 
     def _make_client(self) -> mqtt.Client:
-        cfg = self.config
-        v5 = cfg.protocol == "5"
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=cfg.client_id,
-            clean_session=None if v5 else False,
-            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
-            manual_ack=True,
-            reconnect_on_failure=False,
-        )
-        parts = urlsplit(cfg.url)
-        if parts.username:
-            client.username_pw_set(unquote(parts.username), unquote(parts.password or ""))
-        if parts.scheme == "mqtts":
-            client.tls_set(
-                ca_certs=cfg.ca_file,
-                certfile=cfg.cert_file,
-                keyfile=cfg.key_file,
-                cert_reqs=ssl.CERT_REQUIRED,
-            )
+        client = new_client(self.config)
         client.on_connect = self._on_connect
         client.on_message = self._on_message
         client.on_disconnect = self._on_disconnect
@@ -173,22 +136,7 @@ class Consumer:
         return client
 
     def _connect(self) -> None:
-        cfg = self.config
-        parts = urlsplit(cfg.url)
-        port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
-        if cfg.protocol == "5":
-            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-            props.SessionExpiryInterval = cfg.session_expiry_s
-            props.ReceiveMaximum = cfg.receive_maximum
-            self._client.connect(
-                parts.hostname or "127.0.0.1",
-                port,
-                keepalive=cfg.keepalive,
-                clean_start=False,
-                properties=props,
-            )
-        else:
-            self._client.connect(parts.hostname or "127.0.0.1", port, keepalive=cfg.keepalive)
+        open_session(self._client, self.config)
 
     def _on_connect(
         self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any = None
@@ -213,7 +161,7 @@ class Consumer:
         self.connected.set()
         log.info(
             "mqtt connected url=%s client_id=%s generation=%d session_present=%s topics=%s",
-            _safe_url(self.config.url),
+            safe_url(self.config.url),
             self.config.client_id,
             self.generation,
             self.session_present,
@@ -434,10 +382,3 @@ class Consumer:
 
 def _tls_pending(sock: Any) -> bool:
     return isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
-
-
-def _safe_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@")
-    return url

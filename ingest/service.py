@@ -21,9 +21,10 @@ import psycopg
 from ingest.backoff import Backoff
 from ingest.batcher import Batcher
 from ingest.committer import Committer
-from ingest.consumer import Consumer, MqttConfig
+from ingest.consumer import Consumer
 from ingest.heap import Freezer, GcPauses
 from ingest.metrics import IngestMetrics
+from ingest.mqtt_session import MqttConfig
 from ingest.pipeline import Pipeline, PipelineHooks
 from ingest.policy import TwinOptions
 from ingest.rollups import RollupJob

@@ -13,7 +13,8 @@ import struct
 import threading
 import time
 
-from ingest.consumer import Consumer, MqttConfig
+from ingest.consumer import Consumer
+from ingest.mqtt_session import MqttConfig
 from ingest.mqtt_wire import Delivery
 from tests.ingest.publisher import publish_packet
 from tests.ingest.test_wire_cuts import CONNACK, read_packet, suback

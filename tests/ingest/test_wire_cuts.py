@@ -20,8 +20,9 @@ import time
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ingest.consumer import Consumer, MqttConfig
+from ingest.consumer import Consumer
 from ingest.mqtt_client import WINDOW, PublishReader, Turn
+from ingest.mqtt_session import MqttConfig
 from ingest.mqtt_wire import Delivery
 from tests.ingest.publisher import _varint, publish_packet
 
