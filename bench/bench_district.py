@@ -179,13 +179,15 @@ def ingested(port: int) -> float:
 
 
 @contextmanager
-def services(url: str, broker: Broker, workers: int) -> Iterator[tuple[str, int, int]]:
+def services(
+    url: str, broker: Broker, workers: int, nice: int = 0
+) -> Iterator[tuple[str, int, int]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMMTWIN_")}
     metrics_port, api_port = free_port(), free_port()
     env |= {"COMMTWIN_DATABASE_URL": url, "COMMTWIN_MQTT_URL": broker.url,
             "COMMTWIN_LOG_LEVEL": "WARNING",
             "COMMTWIN_METRICS_PORT": str(metrics_port)}  # fmt: skip
-    ingest = [PY, "-m", "commtwin", "ingest", "--client-id", "bench-district",
+    ingest = [*niced(nice), PY, "-m", "commtwin", "ingest", "--client-id", "bench-district",
               "--metrics-host", "127.0.0.1"]  # fmt: skip
     api = [PY, "-m", "commtwin", "api", "--port", str(api_port), "--rate", "1e9",
            "--burst", "1e9", "--workers", str(workers)]  # fmt: skip
@@ -204,6 +206,11 @@ def services(url: str, broker: Broker, workers: int) -> Iterator[tuple[str, int,
                 pass
             time.sleep(0.2)
         yield base, metrics_port, api_proc.pid
+
+
+def niced(nice: int) -> list[str]:
+    """A command prefix that lowers the CPU priority of the write path (feeder, ingestor)."""
+    return ["nice", "-n", str(nice)] if nice else []
 
 
 def warm(base: str, key: str, workers: int) -> float:
@@ -263,7 +270,10 @@ def measure(url: str, ids: list[str], key: str, a: argparse.Namespace) -> dict[s
             tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
             probes, devices = feed_spec(url, ids, tmp / "devices.json")
             emit("devices", devices, "devices", f"{len(ids)} communities")
-            base, metrics_port, api_pid = stack.enter_context(services(url, broker, a.workers))
+            emit("write_nice", a.write_nice, "", "report: the feeder's and ingestor's nice level")
+            base, metrics_port, api_pid = stack.enter_context(
+                services(url, broker, a.workers, a.write_nice)
+            )
             emit("states_built_s", warm(base, key, a.workers), "s",
                  f"every state in {a.workers} workers ({load()})")  # fmt: skip
             with psycopg.connect(url, autocommit=True) as conn:
@@ -274,7 +284,8 @@ def measure(url: str, ids: list[str], key: str, a: argparse.Namespace) -> dict[s
             overview.start()
             m0, c0 = ingested(metrics_port), time.monotonic()
             feed = subprocess.Popen(
-                [PY, "-m", "bench.district_feed", "--url", broker.url, "--devices",
+                [*niced(a.write_nice), PY, "-m", "bench.district_feed", "--url", broker.url,
+                 "--devices",
                  str(tmp / "devices.json"), "--rate", str(a.rate), "--seconds",
                  str(a.minutes * 60)],
                 cwd=ROOT, stdout=subprocess.PIPE, text=True,
@@ -369,6 +380,13 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=default_workers(), help="API workers")
     parser.add_argument("--catch-up-s", type=float, default=600, help="wait after the feed")
     parser.add_argument("--database-url", help="use (and keep) this database")
+    parser.add_argument(
+        "--write-nice",
+        type=int,
+        default=0,
+        help="run the feeder and the ingestor at this nice level, so reads come first on "
+        "shared cores (the broker and PostgreSQL keep theirs)",
+    )
     parser.add_argument(
         "--tuned-server",
         action="store_true",
