@@ -58,6 +58,14 @@ from api.db import run_once  # noqa: E402
 from api.queries.keys import create_key  # noqa: E402
 from bench.bench_api_live import process, wrk  # noqa: E402
 from bench.bench_live_states import DISTRICT, ensure_district, tree_rss_mib  # noqa: E402
+from bench.district_write import (  # noqa: E402
+    feed_spec,
+    feeder,
+    ingested,
+    metric,
+    niced,
+    stored_since,
+)
 from commtwin.api_workers import default_workers  # noqa: E402
 from simulators.district_gen import DistrictSpec  # noqa: E402
 from tests.pgcluster import PgCluster  # noqa: E402
@@ -87,32 +95,6 @@ def emit(metric: str, value: float, unit: str, ref: str) -> None:
 
 def log(message: str) -> None:
     print(f"[bench_district] {message}", file=sys.stderr, flush=True)
-
-
-def feed_spec(url: str, ids: list[str], path: Path) -> tuple[list[tuple[int, str]], int]:
-    """Write the feed's device file; the probes' (device key, ts column) and the count."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        devices = conn.execute(
-            "SELECT community_id, id, kind FROM devices WHERE community_id = ANY(%s)", (ids,)
-        ).fetchall()
-        buildings: dict[str, list[str]] = {}
-        for cid, bid in conn.execute(
-            "SELECT community_id, id FROM buildings WHERE community_id = ANY(%s)", (ids,)
-        ):
-            buildings.setdefault(cid, []).append(bid)
-        probes = []
-        for cid in ids[:: max(1, len(ids) // 4)][:4]:
-            row = conn.execute(
-                "SELECT key, id FROM devices WHERE community_id = %s AND kind = 'env'"
-                " ORDER BY id LIMIT 1",
-                (cid,),
-            ).fetchone()
-            if row is not None:
-                probes.append((int(row[0]), cid, str(row[1])))
-    spec = {"devices": devices, "buildings": buildings,
-            "probes": [[cid, dev] for _, cid, dev in probes]}  # fmt: skip
-    path.write_text(json.dumps(spec))
-    return [(key, cid) for key, cid, _ in probes], len(devices)
 
 
 class ProbeWatch(threading.Thread):
@@ -160,24 +142,6 @@ class OverviewWatch(threading.Thread):
                     self.times.append((time.perf_counter() - started) * 1000)
 
 
-def metric(port: int, name: str) -> float:
-    body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
-    for line in body.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return 0.0
-
-
-def stored_since(url: str, since: datetime) -> int:
-    with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute("SELECT count(*) FROM readings WHERE ts >= %s", (since,)).fetchone()
-    return int(row[0]) if row else 0
-
-
-def ingested(port: int) -> float:
-    return metric(port, "commtwin_ingest_messages_total")
-
-
 @contextmanager
 def services(
     url: str, broker: Broker, workers: int, nice: int = 0
@@ -206,11 +170,6 @@ def services(
                 pass
             time.sleep(0.2)
         yield base, metrics_port, api_proc.pid
-
-
-def niced(nice: int) -> list[str]:
-    """A command prefix that lowers the CPU priority of the write path (feeder, ingestor)."""
-    return ["nice", "-n", str(nice)] if nice else []
 
 
 def warm(base: str, key: str, workers: int) -> float:
@@ -284,10 +243,8 @@ def measure(url: str, ids: list[str], key: str, a: argparse.Namespace) -> dict[s
             overview.start()
             m0, c0 = ingested(metrics_port), time.monotonic()
             feed = subprocess.Popen(
-                [*niced(a.write_nice), PY, "-m", "bench.district_feed", "--url", broker.url,
-                 "--devices",
-                 str(tmp / "devices.json"), "--rate", str(a.rate), "--seconds",
-                 str(a.minutes * 60)],
+                [*niced(a.write_nice), *feeder(broker, tmp / "devices.json", "--rate",
+                                               str(a.rate), "--seconds", str(a.minutes * 60))],
                 cwd=ROOT, stdout=subprocess.PIPE, text=True,
             )  # fmt: skip
             live = live_load(base, key, ids, a)

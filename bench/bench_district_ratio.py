@@ -40,8 +40,8 @@ import httpx  # noqa: E402
 import psycopg  # noqa: E402
 
 from bench.bench_api_live import process  # noqa: E402
-from bench.bench_district import feed_spec, ingested, metric, stored_since  # noqa: E402
 from bench.bench_live_states import ensure_district, tree_cpu_s  # noqa: E402
+from bench.district_write import feed_spec, feeder, ingested, metric, stored_since  # noqa: E402
 from simulators.district_gen import DistrictSpec  # noqa: E402
 from tests.services import Broker, free_port, scratch_database  # noqa: E402
 
@@ -72,11 +72,6 @@ def backend_cpu_s(url: str) -> float:
             )
         ]
     return sum(tree_cpu_s(pid) for pid in pids)
-
-
-def feeder(broker: Broker, spec: Path, *options: str) -> list[str]:
-    """The command line of bench/district_feed.py over ``spec``'s devices."""
-    return [PY, "-m", "bench.district_feed", "--url", broker.url, "--devices", str(spec), *options]
 
 
 def one_feed(
