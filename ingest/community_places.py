@@ -34,6 +34,7 @@ _DEVICES: Final = """
 SELECT key, id, kind, mobile, modelled, building_id, storey_idx, unit_id, grid_id, x, y, z
 FROM devices WHERE community_id = %s
 """
+_DEVICE: Final = _DEVICES.strip() + " AND id = %s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +151,12 @@ def _device_info(row: Sequence[Any]) -> DeviceInfo:
         y,
         z,
     )
+
+
+def load_device(conn: Conn, community: str, device: str) -> DeviceInfo | None:
+    """One device row, read now: for a device newer than the cached model."""
+    row = conn.execute(_DEVICE, (community, device)).fetchone()
+    return _device_info(row) if row is not None else None
 
 
 def load_community_places(conn: Conn, community: str) -> CommunityPlaces | None:

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from ingest.alarm_engine import AlarmStage
+from ingest.alarm_writer import AlarmPlace
 from ingest.incident_writer import IncidentBook
 from ingest.places import Places
 from tests.incidents.helpers import loop_database, now_utc, publish_readings, rows, wait_rows
@@ -129,3 +130,19 @@ def test_clock_rules_and_an_engine_rebuilt_after_a_restart(
     ]
     assert "alarm engine loaded" in ingestor.log
     assert ingestor.terminate() == 0, ingestor.log
+
+
+def test_a_device_added_just_after_its_model_was_loaded_alarms_in_its_place(loop_db: str) -> None:
+    # The model is not reloaded for an unknown device within min_age_s of its
+    # load (a stopped clock: always within); the device's own row places it.
+    places = Places(clock=lambda: 0.0)
+    stage = AlarmStage(default_rules(), places, IncidentBook(places=places))
+    with psycopg.connect(loop_db, autocommit=True) as conn:
+        assert places.get(conn, "lanting") is not None
+        conn.execute(
+            "INSERT INTO devices (community_id, id, kind, metrics, building_id, storey_idx,"
+            " grid_id, online, modelled) VALUES ('lanting', 'smoke-new', 'smoke', '{smoke}',"
+            " 'b01', 2, 'g1', true, true)"
+        )
+        assert stage.place_of(conn, "lanting", "smoke-new") == AlarmPlace("b01", 2, None, "g1")
+        assert stage.place_of(conn, "lanting", "nobody") == AlarmPlace()
