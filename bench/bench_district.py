@@ -58,6 +58,7 @@ from api.db import run_once  # noqa: E402
 from api.queries.keys import create_key  # noqa: E402
 from bench.bench_api_live import process, wrk  # noqa: E402
 from bench.bench_live_states import DISTRICT, ensure_district, tree_rss_mib  # noqa: E402
+from bench.cpu_split import CpuSplit  # noqa: E402
 from bench.district_write import (  # noqa: E402
     feed_spec,
     feeder,
@@ -242,6 +243,7 @@ def measure(url: str, ids: list[str], key: str, a: argparse.Namespace) -> dict[s
             watch.start()
             overview.start()
             m0, c0 = ingested(metrics_port), time.monotonic()
+            split = CpuSplit(url).begin()
             feed = subprocess.Popen(
                 [*niced(a.write_nice), *feeder(broker, tmp / "devices.json", "--rate",
                                                str(a.rate), "--seconds", str(a.minutes * 60))],
@@ -251,6 +253,7 @@ def measure(url: str, ids: list[str], key: str, a: argparse.Namespace) -> dict[s
             out, _ = feed.communicate(timeout=a.minutes * 60 + 600)
             sent = json.loads(out)
             m1, c1 = ingested(metrics_port), time.monotonic()
+            cpu = split.finish()
             load_feed, rss = load(), tree_rss_mib(api_pid)
             # Caught up when the rows are in: the message counter also counts
             # redeliveries (after a reconnect), so it can pass the number sent early.
@@ -276,7 +279,8 @@ def measure(url: str, ids: list[str], key: str, a: argparse.Namespace) -> dict[s
     return {"sent": sent, "rate": (m1 - m0) / (c1 - c0), "caught_up": caught_up,
             "backlog": backlog, "redelivered": redelivered,
             "readings": readings, "dead": dead1 - dead0, "latencies": watch.latencies,
-            "live": live, "overview": overview.times, "load": load_feed, "rss": rss}  # fmt: skip
+            "live": live, "overview": overview.times, "load": load_feed, "rss": rss,
+            "cpu": {name: s / (c1 - c0) for name, s in cpu.items()}}  # fmt: skip
 
 
 def report(r: dict[str, object], a: argparse.Namespace, communities: int) -> None:
@@ -310,6 +314,11 @@ def report(r: dict[str, object], a: argparse.Namespace, communities: int) -> Non
     emit("overview_p99_ms", percentile(times, 0.99), "ms",
          f"<= 100 ({len(times)} during the feed, {load_feed})")  # fmt: skip
     emit("api_rss_mib", float(r["rss"]), "MiB", f"{a.workers} workers x {communities} states")  # type: ignore[arg-type]
+    cores: dict[str, float] = r["cpu"]  # type: ignore[assignment]
+    for name, used in cores.items():
+        slug = name.replace(":", "").replace(" ", "_")
+        ref = f"report: over the feed, of {os.cpu_count()} ({sum(cores.values()):.2f} in all)"
+        emit(f"cpu_cores_{slug}", used, "cores", ref)
 
 
 def run(url: str, a: argparse.Namespace) -> None:
