@@ -23,6 +23,10 @@ class PhotoPublic(ApiModel):
     created_at: datetime
     url: str = Field(description="the photo's bytes, for those who may see the incident")
     thumb_url: str = Field(description="a JPEG at most 320 px on its longer side")
+    mine: bool | None = Field(
+        None,
+        description="/v1/me answers only: this person uploaded it, and may delete it",
+    )
 
 
 class PhotosPublic(ApiModel):

@@ -109,3 +109,10 @@ async def insert(
             "d": checked.sha256,
         },
     )
+
+
+async def delete(conn: Conn, community: str, incident: str, photo_id: int) -> None:
+    await conn.execute(
+        "DELETE FROM photos WHERE community_id = %(c)s AND incident_id = %(i)s AND id = %(p)s",
+        {"c": community, "i": incident, "p": photo_id},
+    )

@@ -6,7 +6,7 @@ unknown incident answers 404, as keys do). An upload is checked by its
 content (``twin.people.photos``) before anything is stored; its two objects
 (the clean photo, its thumbnail) are written, then its row, and the objects
 are deleted again if the row is not written, so a refused or failed upload
-leaves nothing behind.
+leaves nothing behind. Whoever uploaded a photo may delete it (objects, then row).
 """
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ def _stage(person: Person, scope: ReportScope, incident: str) -> str:
     raise NotFoundError("incident", incident)  # pragma: no cover - may_see covers it
 
 
-def _public(row: dict[str, Any], base: str) -> PhotoPublic:
+def _public(row: dict[str, Any], base: str, person: Person | None = None) -> PhotoPublic:
+    """The photo as ``base``'s routes name it; ``person``: whose /v1/me answer it is."""
     url = f"{base}/incidents/{quote(row['incident_id'], safe='')}/photos/{row['id']}"
     return PhotoPublic(
         id=row["id"],
@@ -93,6 +94,7 @@ def _public(row: dict[str, Any], base: str) -> PhotoPublic:
         created_at=row["created_at"],
         url=url,
         thumb_url=f"{url}/thumb",
+        mine=None if person is None else row["uploaded_by"] == person.account_id,
     )
 
 
@@ -224,7 +226,7 @@ async def upload_photo(
             stored = await q.by_client_id(conn, person.community_id, incident_id, client_id)
             if stored is not None:
                 response.status_code = 200
-                return _public(_resent(stored, person), _ME)
+                return _public(_resent(stored, person), _ME, person)
         if await q.count(conn, person.community_id, incident_id, stage) >= MAX_PER_STAGE[stage]:
             raise _too_many(stage)  # before any work; checked again under the lock
     data = await file.read(MAX_BYTES + 1)
@@ -234,7 +236,42 @@ async def upload_photo(
     if not new:
         response.status_code = 200
         row = _resent(row, person)
-    return _public(row, _ME)
+    return _public(row, _ME, person)
+
+
+@router.delete(
+    "/v1/me/incidents/{incident_id}/photos/{photo_id}",
+    status_code=204,
+    response_class=Response,
+    responses=problems(401, 403, 404, 503),
+)
+async def delete_my_photo(
+    session: SignedInChangingBriefly,
+    state: State,
+    store: Store,
+    incident_id: ObjectId,
+    photo_id: PhotoId,
+) -> Response:
+    """Delete a photo this person uploaded. Its objects go first, then its row: a 204
+    means the bytes are gone from the store (503 if the store cannot be reached,
+    and nothing changed). Another person's photo of an incident this person
+    sees answers 403; a photo they may not see, 404."""
+    person = session.person
+    async with state.pool.connection() as conn:
+        await _visible(conn, person, incident_id)
+        row = await q.photo(conn, person.community_id, incident_id, photo_id)
+    if row is None:
+        raise NotFoundError("photo", photo_id)
+    if row["uploaded_by"] != person.account_id:
+        raise HTTPException(403, "only whoever uploaded a photo may delete it")
+    try:
+        for key in (row["object_key"], row["thumb_key"]):
+            await asyncio.to_thread(store.delete, key)  # a missing object is no error
+    except ObjectStoreError as exc:
+        raise _unavailable(exc) from None
+    async with state.pool.connection() as conn:
+        await q.delete(conn, person.community_id, incident_id, photo_id)
+    return Response(status_code=204)
 
 
 @router.get("/v1/me/incidents/{incident_id}/photos", responses=problems(401, 404))
@@ -245,7 +282,7 @@ async def my_incident_photos(
     person = session.person
     await _visible(conn, person, incident_id)
     rows = await q.photos_of(conn, person.community_id, incident_id)
-    return PhotosPublic(count=len(rows), data=[_public(r, _ME) for r in rows])
+    return PhotosPublic(count=len(rows), data=[_public(r, _ME, person) for r in rows])
 
 
 async def _served(

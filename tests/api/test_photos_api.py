@@ -351,3 +351,37 @@ def test_an_unreachable_store_answers_503_and_writes_no_row(world: World, tmp_pa
     assert r.status_code == 503
     assert r.headers["retry-after"] == "5"
     assert photo_rows(world.url, incident) == 0
+
+
+def test_whoever_uploaded_a_photo_deletes_it_and_its_files_go_with_it(
+    http: httpx.Client, world: World
+) -> None:
+    incident = add_incident(world.url, "tap-101", unit="1-101")
+    people = world.people
+    mine = upload(http, people["resident"], incident, jpeg()).json()["id"]
+    work = upload(http, people["worker_g1"], incident, jpeg()).json()["id"]
+    with psycopg.connect(world.url) as conn:
+        keys = conn.execute(
+            "SELECT object_key, thumb_key FROM photos WHERE id = %s", (mine,)
+        ).fetchone()
+    assert keys is not None
+    files = [world.photo_dir / k for k in keys]
+    assert all(f.is_file() for f in files)
+    path = f"/v1/me/incidents/{incident}/photos/{mine}"
+    for who, expect in (("neighbour", 404), ("worker_g2", 404), ("worker_g1", 403)):
+        assert http.delete(path, headers=people[who]).status_code == expect, who
+    no_csrf = {"Cookie": people["resident"]["Cookie"]}
+    assert http.delete(path, headers=no_csrf).status_code == 403
+    assert http.delete(f"/v1/me/incidents/{incident}/photos/{work}",
+                       headers=people["resident"]).status_code == 403  # fmt: skip
+    assert all(f.is_file() for f in files)  # nothing refused took anything
+
+    assert http.delete(path, headers=people["resident"]).status_code == 204
+    assert not any(f.exists() for f in files)
+    assert http.get(path, headers=people["resident"]).status_code == 404
+    listed = http.get(f"/v1/me/incidents/{incident}/photos", headers=people["resident"]).json()
+    assert [p["id"] for p in listed["data"]] == [work]
+    assert http.delete(path, headers=people["resident"]).status_code == 404
+    # The worker's own photo is the worker's to delete.
+    work_path = f"/v1/me/incidents/{incident}/photos/{work}"
+    assert http.delete(work_path, headers=people["worker_g1"]).status_code == 204

@@ -201,12 +201,30 @@ def test_a_report_goes_round_the_loop_on_two_phones(
         after = kpis(site)
         assert_closed_loop_moved(before["closed_loop_rate_today"], after["closed_loop_rate_today"])
         assert_satisfaction_moved(rated_before, site.satisfaction())
+
+        # 6. The resident deletes the photo they took; the worker's stays.
+        if case.lang == "en" and not case.offline:
+            resident_deletes_their_photo(resident, iid)
     finally:
         resident.context.close()
         worker.context.close()
     assert resident_log.errors == []
     noise = OFFLINE_NOISE if case.offline else ()
     assert [e for e in worker_log.errors if not any(n in e for n in noise)] == []
+
+
+def resident_deletes_their_photo(resident: Page, iid: str) -> None:
+    """Only their own photo has a delete button; nothing happens until confirmed."""
+    delete = resident.locator("#detail-photos [data-delete-photo]")
+    expect(delete).to_have_count(1)
+    resident.once("dialog", lambda dialog: dialog.dismiss())
+    delete.click()
+    assert len(photos_of(resident, iid)) == 2
+    resident.once("dialog", lambda dialog: dialog.accept())
+    delete.click()
+    expect(resident.locator("#detail-photos img")).to_have_count(1, timeout=10_000)
+    expect(delete).to_have_count(0)
+    assert [p["stage"] for p in photos_of(resident, iid)] == ["work"]
 
 
 def cockpit_shows_the_report(pw: Pw, site: PeopleSite, iid: str, lang: str, place: str) -> None:

@@ -89,11 +89,27 @@ async function openDetail(id) {
   state.detail = r.body;
   state.detailSeen = seen;
   if (unchanged) return;
-  renderDetail(document, r.body, state.map, photos);
+  renderDetail(document, r.body, state.map, photos, deletePhoto);
   renderActions($("actions"), r.body, state.person, enqueue);
   document.body.dataset.detail = id;
   document.body.dataset.detailStatus = r.body.status;
   show("detail");
+}
+
+/** Delete a photo this person uploaded (online only: nothing is queued), then redraw. */
+async function deletePhoto(photo) {
+  if (!state.detail || !window.confirm(t("detail.delete_photo_confirm"))) return;
+  const id = state.detail.id;
+  let r = null;
+  try {
+    r = await api.request("DELETE", `/v1/me/incidents/${encodeURIComponent(id)}/photos/${photo.id}`);
+  } catch {
+    /* offline */
+  }
+  if (r?.status === 401) return signedOut("auth.again");
+  notice(r?.status === 204 || r?.status === 404 ? "" : "detail.delete_failed");
+  state.detailSeen = null;
+  if (state.detail?.id === id) await openDetail(id);
 }
 
 function closeDetail() {

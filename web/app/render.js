@@ -90,8 +90,9 @@ function eventText(e) {
   return `${label}${rating}`;
 }
 
-/** The detail view's texts, map, timeline and photos (actions: actions.js). */
-export function renderDetail(doc, incident, map, photos) {
+/** The detail view's texts, map, timeline and photos (actions: actions.js);
+ * a photo this person uploaded (`mine`) gets a delete button calling `onDeletePhoto`. */
+export function renderDetail(doc, incident, map, photos, onDeletePhoto = null) {
   doc.getElementById("detail-title").textContent = titleOf(incident);
   const meta = doc.getElementById("detail-meta");
   meta.replaceChildren(statusChip(incident.status), ` ${categoryText(incident.category)} · ${incident.id}`);
@@ -122,9 +123,20 @@ export function renderDetail(doc, incident, map, photos) {
   box.replaceChildren(
     ...photos.map((p) =>
       h(
-        "a",
-        { href: p.url, target: "_blank", rel: "noopener", "data-photo": p.id, "data-stage": p.stage ?? "" },
-        h("img", { src: p.thumb_url ?? p.url, alt: `${t("detail.photos")} ${p.stage ?? ""}`, loading: "lazy" }),
+        "figure",
+        {},
+        h(
+          "a",
+          { href: p.url, target: "_blank", rel: "noopener", "data-photo": p.id, "data-stage": p.stage ?? "" },
+          h("img", { src: p.thumb_url ?? p.url, alt: `${t("detail.photos")} ${p.stage ?? ""}`, loading: "lazy" }),
+        ),
+        p.mine && onDeletePhoto
+          ? h(
+              "button",
+              { type: "button", class: "btn photo-delete", "data-delete-photo": p.id, onclick: () => onDeletePhoto(p) },
+              t("detail.delete_photo"),
+            )
+          : null,
       ),
     ),
   );
