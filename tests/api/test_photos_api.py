@@ -336,6 +336,9 @@ def test_the_whole_path_with_an_s3_store(world: World, tmp_path: Path) -> None:
             _refuse_rows_for(world.url, "doomed-s3")
             assert upload(http, world.people["resident"], "doomed-s3", jpeg()).status_code == 500
             assert bucket_keys(s3) == keys  # neither left anything in the bucket
+            deleted = http.delete(r.json()["url"], headers=world.people["resident"])
+            assert deleted.status_code == 204
+            assert bucket_keys(s3) == []
         assert files_under(tmp_path) == []  # and nothing went to the directory
 
 
@@ -351,6 +354,24 @@ def test_an_unreachable_store_answers_503_and_writes_no_row(world: World, tmp_pa
     assert r.status_code == 503
     assert r.headers["retry-after"] == "5"
     assert photo_rows(world.url, incident) == 0
+
+
+def test_a_delete_while_the_store_is_away_answers_503_and_keeps_the_photo(
+    http: httpx.Client, world: World, tmp_path: Path
+) -> None:
+    dead = S3Config("gone", endpoint_url=f"http://127.0.0.1:{free_port()}", region="us-east-1",
+                    access_key_id="testing", secret_access_key="testing")  # fmt: skip
+    incident = add_incident(world.url, "delete-store-down", unit="1-101")
+    photo = upload(http, world.people["resident"], incident, jpeg()).json()
+    with (
+        serve(create_app(_config(world.url, tmp_path, dead))) as api,
+        httpx.Client(base_url=api, timeout=60) as away,
+    ):
+        r = away.delete(photo["url"], headers=world.people["resident"])
+    assert r.status_code == 503
+    assert photo_rows(world.url, incident) == 1
+    served = http.get(photo["url"], headers=world.people["resident"])
+    assert served.status_code == 200  # its store still has it
 
 
 def test_whoever_uploaded_a_photo_deletes_it_and_its_files_go_with_it(
