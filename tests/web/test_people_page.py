@@ -6,6 +6,7 @@ map, the resident's report form, zh and en.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -109,6 +110,10 @@ def test_a_resident_joins_with_a_code_and_the_form_defaults_to_their_home(
     # A reload keeps the session (cookie + stored CSRF token).
     page.reload()
     expect(page.locator("body")).to_have_attribute("data-view", "resident")
+    # Signed out only once the page has loaded what it asks for (its reports,
+    # the round table's topics): a request still out then answers 401, which
+    # the browser logs as an error.
+    expect(page.locator("body")).to_have_attribute("data-loaded", re.compile(r"^\d+$"))
     save_screenshot(page, "people-resident-form")
     page.get_by_role("button", name="退出").click()
     expect(page.locator("body")).to_have_attribute("data-view", "auth")
