@@ -39,7 +39,6 @@ import numpy as np
 import psycopg
 
 from ingest.alarm_writer import NOWHERE, AlarmPlace, AlarmWriteResult, write_alarm_events
-from ingest.community_places import load_device
 from ingest.incident_writer import IncidentBook
 from ingest.pipeline import BatchView
 from ingest.places import Places
@@ -299,12 +298,7 @@ class AlarmStage:
 
     def place_of(self, conn: Conn, community: str, device: str) -> AlarmPlace:
         """Where a device's alarm is: its placement, or where a mobile device last was."""
-        places = self.places.get_knowing(conn, community, device)
-        if places is None:
-            return NOWHERE
-        # A device added within the model's reload bound (get_knowing's min_age_s)
-        # is not in it yet; its own row still has its placement.
-        info = places.by_id.get(device) or load_device(conn, community, device)
+        info = self.places.device(conn, community, device)
         if info is None:
             return NOWHERE
         if info.mobile:

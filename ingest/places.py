@@ -40,7 +40,12 @@ from typing import Any, Final, NamedTuple
 import numpy as np
 import psycopg
 
-from ingest.community_places import CommunityPlaces, load_community_places
+from ingest.community_places import (
+    CommunityPlaces,
+    DeviceInfo,
+    load_community_places,
+    load_device,
+)
 from twin.errors import ModelError
 from twin.geometry.locate import Place
 
@@ -179,22 +184,29 @@ class Places:
                     self.version += 1
         return len(due)
 
-    def get_knowing(
+    def device(
         self, conn: Conn, community: str, device: str, min_age_s: float = 0.25
-    ) -> CommunityPlaces | None:
-        """:meth:`get`, reloaded once when ``device`` is not in a model older
-        than ``min_age_s``: a device row added after the model was loaded (a
-        registration without a ``community`` change) must not lose its place.
-        The age bound keeps an unknown device from reloading on every alarm."""
+    ) -> DeviceInfo | None:
+        """``device`` as its community's model holds it. A device the model does
+        not hold (a registration without a ``community`` change) reloads the
+        model once it is older than ``min_age_s``, which keeps an unknown device
+        from reloading it on every alarm; within that bound the device's own
+        row is read, so a device added just after a load keeps its place too."""
         places = self.get(conn, community)
-        if places is not None and device in places.by_id:
-            return places
+        if places is None:
+            return None
+        found = places.by_id.get(device)
+        if found is not None:
+            return found
         with self._lock:
             cached = self._cache.get(community)
-            if cached is None or self._clock() - cached[1] < min_age_s:
-                return places
-            self._stale.add(community)
-        return self.get(conn, community)
+            young = cached is None or self._clock() - cached[1] < min_age_s
+            if not young:
+                self._stale.add(community)
+        if young:
+            return load_device(conn, community, device)
+        places = self.get(conn, community)
+        return places.by_id.get(device) if places is not None else None
 
     def cached(self) -> list[CommunityPlaces]:
         """The models loaded so far (for re-reading device kinds)."""

@@ -134,15 +134,26 @@ def test_clock_rules_and_an_engine_rebuilt_after_a_restart(
 
 def test_a_device_added_just_after_its_model_was_loaded_alarms_in_its_place(loop_db: str) -> None:
     # The model is not reloaded for an unknown device within min_age_s of its
-    # load (a stopped clock: always within); the device's own row places it.
-    places = Places(clock=lambda: 0.0)
+    # load; the device's own row places it. Past that, the model is reloaded.
+    now = [0.0]
+    places = Places(clock=lambda: now[0])
     stage = AlarmStage(default_rules(), places, IncidentBook(places=places))
+    add = (
+        "INSERT INTO devices (community_id, id, kind, metrics, building_id, storey_idx,"
+        " grid_id, online, modelled) VALUES ('lanting', %s, 'smoke', '{smoke}',"
+        " 'b01', 2, 'g1', true, true)"
+    )
     with psycopg.connect(loop_db, autocommit=True) as conn:
         assert places.get(conn, "lanting") is not None
-        conn.execute(
-            "INSERT INTO devices (community_id, id, kind, metrics, building_id, storey_idx,"
-            " grid_id, online, modelled) VALUES ('lanting', 'smoke-new', 'smoke', '{smoke}',"
-            " 'b01', 2, 'g1', true, true)"
-        )
+        conn.execute(add, ("smoke-new",))
         assert stage.place_of(conn, "lanting", "smoke-new") == AlarmPlace("b01", 2, None, "g1")
         assert stage.place_of(conn, "lanting", "nobody") == AlarmPlace()
+        model = places.get(conn, "lanting")
+        assert model is not None
+        assert "smoke-new" not in model.by_id
+        now[0] = 1.0
+        conn.execute(add, ("smoke-later",))
+        assert stage.place_of(conn, "lanting", "smoke-later") == AlarmPlace("b01", 2, None, "g1")
+        model = places.get(conn, "lanting")
+        assert model is not None
+        assert {"smoke-new", "smoke-later"} <= set(model.by_id)
