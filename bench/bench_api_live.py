@@ -51,6 +51,7 @@ import psycopg  # noqa: E402
 
 from api.db import run_once  # noqa: E402
 from api.queries.keys import create_key  # noqa: E402
+from bench.cpu_split import TICKS, ticks_of  # noqa: E402
 from bench.live_visibility import change_latency  # noqa: E402
 from commtwin import db  # noqa: E402
 from commtwin.api_workers import default_workers  # noqa: E402
@@ -62,7 +63,6 @@ BUILDINGS = 40
 STOREYS = [-1, *range(1, 19)]
 DEVICES = 2000
 KINDS = ["smoke", "smoke", "smoke", "water_leak", "door", "env", "wearable", "power_meter"]
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def emit(metric: str, value: float, unit: str, ref: str) -> None:
@@ -223,10 +223,9 @@ def cpu_seconds(pid: int) -> float:
     total = 0.0
     for proc in (pid, *_children(pid)):
         try:
-            fields = Path(f"/proc/{proc}/stat").read_text().rsplit(")", 1)[1].split()
+            total += ticks_of(proc) / TICKS
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / TICKS
     return total
 
 

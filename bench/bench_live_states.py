@@ -52,6 +52,7 @@ import psycopg  # noqa: E402
 from api.db import run_once  # noqa: E402
 from api.queries.districts import add_members, create_district, district_members  # noqa: E402
 from api.queries.keys import create_key  # noqa: E402
+from bench.cpu_split import TICKS, ticks_of  # noqa: E402
 from commtwin import db  # noqa: E402
 from commtwin.cmd_district import generate_and_import  # noqa: E402
 from ingest.places import Places  # noqa: E402
@@ -93,7 +94,6 @@ def ensure_district(url: str, spec: DistrictSpec) -> list[str]:
     return ids
 
 
-TICKS = os.sysconf("SC_CLK_TCK")
 # A new connection per request: with several workers on one port (SO_REUSEPORT)
 # requests then reach every worker, and each builds and holds its own states.
 _FRESH = httpx.Limits(max_keepalive_connections=0)
@@ -107,9 +107,7 @@ def tree_cpu_s(pid: int) -> float:
     while todo:
         p = todo.pop()
         try:
-            with open(f"/proc/{p}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
+            total += ticks_of(p)
             with open(f"/proc/{p}/task/{p}/children") as f:
                 todo.extend(int(c) for c in f.read().split())
         except (FileNotFoundError, ProcessLookupError):

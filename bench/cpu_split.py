@@ -62,19 +62,27 @@ def component(command: str, backend: tuple[str, str] | None) -> str:
     return "other"
 
 
-def cpu_ticks(proc: Path = Path("/proc")) -> dict[int, int]:
-    """Every process's CPU so far (user + system, clock ticks)."""
+def ticks_of(pid: int) -> int:
+    """One process's CPU so far (user + system, clock ticks); OSError once it is gone."""
+    with open(f"/proc/{pid}/stat") as f:
+        # The command name (2nd field) may hold spaces: split after its ')'.
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def cpu_ticks() -> dict[int, int]:
+    """Every process's CPU so far (clock ticks)."""
     found = {}
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            # The command name (2nd field) may hold spaces: split after its ')'.
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # ended meanwhile
-        found[int(entry.name)] = int(fields[11]) + int(fields[12])
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                found[int(entry.name)] = ticks_of(int(entry.name))
+            except (OSError, IndexError):
+                continue  # ended meanwhile
     return found
+
+
+_BACKENDS = "SELECT pid, backend_type, coalesce(application_name, '') FROM pg_stat_activity"
 
 
 def command_of(pid: int) -> str:
@@ -96,13 +104,6 @@ class CpuSplit(threading.Thread):
         self._known: dict[int, str] = {}
         self._error: Exception | None = None
 
-    def _backends(self) -> Mapping[int, tuple[str, str]]:
-        with psycopg.connect(self.database_url, autocommit=True) as conn:
-            rows = conn.execute(
-                "SELECT pid, backend_type, coalesce(application_name, '') FROM pg_stat_activity"
-            ).fetchall()
-        return {int(pid): (str(kind), str(app)) for pid, kind, app in rows}
-
     def _add(
         self, before: dict[int, int], after: dict[int, int], backends: Mapping[int, tuple[str, str]]
     ) -> None:
@@ -113,27 +114,34 @@ class CpuSplit(threading.Thread):
                 self.seconds[key] = self.seconds.get(key, 0.0) + grown / TICKS
 
     def _component_of(self, pid: int, backends: Mapping[int, tuple[str, str]]) -> str:
-        if pid not in self._known:
-            self._known[pid] = component(command_of(pid), backends.get(pid))
-        return self._known[pid]
+        if pid in self._known:
+            return self._known[pid]
+        command = command_of(pid)
+        found = component(command, backends.get(pid))
+        # A backend forked since the last look may not be listed yet: named
+        # again at the next sample rather than kept as background for good.
+        if pid in backends or not command.startswith("postgres"):
+            self._known[pid] = found
+        return found
 
     def run(self) -> None:
         try:
-            before = cpu_ticks()
-            while True:
-                last = self._done.wait(self.every_s)
-                backends = self._backends()
-                after = cpu_ticks()
-                # A process first seen now started in the window: all its CPU counts.
-                self._add(before, after, backends)
-                before = after
-                if last:
-                    return
+            with psycopg.connect(self.database_url, autocommit=True) as conn:
+                before = cpu_ticks()
+                while True:
+                    last = self._done.wait(self.every_s)
+                    rows = conn.execute(_BACKENDS).fetchall()
+                    backends = {int(pid): (str(kind), str(app)) for pid, kind, app in rows}
+                    after = cpu_ticks()
+                    # A process first seen now started in the window: all its CPU counts.
+                    self._add(before, after, backends)
+                    before = after
+                    if last:
+                        return
         except Exception as exc:  # raised again in finish(), on the caller's thread
             self._error = exc
 
     def begin(self) -> CpuSplit:
-        cpu_ticks()  # the first look costs most (the dentries): not in the window
         self.start()
         return self
 
