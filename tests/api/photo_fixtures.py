@@ -11,6 +11,7 @@ import json
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -19,11 +20,13 @@ import httpx
 import psycopg
 from moto.server import ThreadedMotoServer
 
+from api.app import create_app
+from api.config import ApiConfig
 from api.db import run_once
 from api.object_store import S3Config, s3_client
 from api.queries.keys import create_key
 from commtwin import db
-from tests.api.conftest import auth
+from tests.api.conftest import auth, serve
 from tests.services import free_port, scratch_database
 
 A, B = "photos-a", "photos-b"
@@ -176,3 +179,54 @@ def photo_rows(url: str, incident: str | None = None) -> int:
         ).fetchone()
     assert found is not None
     return int(str(found[0]))
+
+
+@dataclass(frozen=True)
+class World:
+    url: str  # the database's
+    api: str
+    photo_dir: Path
+    keys: dict[str, dict[str, str]]
+    people: dict[str, dict[str, str]]  # session headers by name
+
+
+def api_config(url: str, photo_dir: Path, s3: S3Config | None = None) -> ApiConfig:
+    return ApiConfig(
+        url, rate_per_s=1e6, rate_burst=1e6, key_cache_s=0.0, photo_dir=photo_dir, photo_s3=s3
+    )
+
+
+@contextmanager
+def photo_world(photo_dir: Path) -> Iterator[World]:
+    """:func:`photo_database` behind a real API keeping photos under ``photo_dir``;
+    people: the households of 1-101 and 1-102, workers of g1 and g2, the office."""
+    with photo_database() as (url, keys), serve(create_app(api_config(url, photo_dir))) as api:
+        with httpx.Client(base_url=api, timeout=30) as http:
+            admin = keys["admin_a"]
+            people = {
+                "resident": resident(http, admin, "wang.101", "1-101"),
+                "neighbour": resident(http, admin, "li.102", "1-102"),
+                "worker_g1": staff(http, admin, "zhang.g1", "worker", ["g1"]),
+                "worker_g2": staff(http, admin, "zhao.g2", "property", ["g2"]),
+                "office": staff(http, admin, "office.chen", "office", []),
+            }
+        yield World(url, api, photo_dir, keys, people)
+
+
+def upload(
+    http: httpx.Client,
+    who: dict[str, str],
+    incident: str,
+    data: bytes,
+    *,
+    filename: str = "photo.jpg",
+    content_type: str = "image/jpeg",
+    client_id: str | None = None,
+) -> httpx.Response:
+    form = {"client_id": client_id} if client_id is not None else None
+    return http.post(
+        f"/v1/me/incidents/{incident}/photos",
+        files={"file": (filename, data, content_type)},
+        data=form,
+        headers=who,
+    )

@@ -11,7 +11,6 @@ import io
 import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,79 +20,35 @@ import pytest
 from PIL import Image
 
 from api.app import create_app
-from api.config import ApiConfig
 from api.object_store import S3Config
 from tests.api.conftest import serve
 from tests.api.photo_fixtures import (
     A,
     B,
+    World,
     add_incident,
+    api_config,
     bucket_keys,
     files_under,
     moto_s3,
-    photo_database,
     photo_rows,
-    resident,
-    staff,
+    photo_world,
+    upload,
 )
 from tests.photo_samples import BAD_UPLOADS, MAKER, BadUpload, heic, jpeg, png, private_jpeg
 from tests.services import free_port
 
 
-@dataclass(frozen=True)
-class World:
-    url: str  # the database's
-    api: str
-    photo_dir: Path
-    keys: dict[str, dict[str, str]]
-    people: dict[str, dict[str, str]]  # session headers by name
-
-
-def _config(url: str, photo_dir: Path, s3: S3Config | None = None) -> ApiConfig:
-    return ApiConfig(
-        url, rate_per_s=1e6, rate_burst=1e6, key_cache_s=0.0, photo_dir=photo_dir, photo_s3=s3
-    )
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    photo_dir = tmp_path_factory.mktemp("photos")
-    with photo_database() as (url, keys), serve(create_app(_config(url, photo_dir))) as api:
-        with httpx.Client(base_url=api, timeout=30) as http:
-            admin = keys["admin_a"]
-            people = {
-                "resident": resident(http, admin, "wang.101", "1-101"),
-                "neighbour": resident(http, admin, "li.102", "1-102"),
-                "worker_g1": staff(http, admin, "zhang.g1", "worker", ["g1"]),
-                "worker_g2": staff(http, admin, "zhao.g2", "property", ["g2"]),
-                "office": staff(http, admin, "office.chen", "office", []),
-            }
-        yield World(url, api, photo_dir, keys, people)
+    with photo_world(tmp_path_factory.mktemp("photos")) as w:
+        yield w
 
 
 @pytest.fixture
 def http(world: World) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=world.api, timeout=60) as c:
         yield c
-
-
-def upload(
-    http: httpx.Client,
-    who: dict[str, str],
-    incident: str,
-    data: bytes,
-    *,
-    filename: str = "photo.jpg",
-    content_type: str = "image/jpeg",
-    client_id: str | None = None,
-) -> httpx.Response:
-    form = {"client_id": client_id} if client_id is not None else None
-    return http.post(
-        f"/v1/me/incidents/{incident}/photos",
-        files={"file": (filename, data, content_type)},
-        data=form,
-        headers=who,
-    )
 
 
 def test_every_bad_upload_is_refused_with_its_reason_and_nothing_is_stored(
@@ -320,7 +275,7 @@ def test_a_row_that_cannot_be_written_leaves_no_file(http: httpx.Client, world: 
 
 
 def test_the_whole_path_with_an_s3_store(world: World, tmp_path: Path) -> None:
-    with moto_s3() as s3, serve(create_app(_config(world.url, tmp_path, s3))) as api:
+    with moto_s3() as s3, serve(create_app(api_config(world.url, tmp_path, s3))) as api:
         with httpx.Client(base_url=api, timeout=60) as http:
             incident = add_incident(world.url, "s3-report", unit="1-101")
             r = upload(http, world.people["resident"], incident, private_jpeg())
@@ -347,62 +302,10 @@ def test_an_unreachable_store_answers_503_and_writes_no_row(world: World, tmp_pa
                     access_key_id="testing", secret_access_key="testing")  # fmt: skip
     incident = add_incident(world.url, "store-down", unit="1-101")
     with (
-        serve(create_app(_config(world.url, tmp_path, dead))) as api,
+        serve(create_app(api_config(world.url, tmp_path, dead))) as api,
         httpx.Client(base_url=api, timeout=60) as http,
     ):
         r = upload(http, world.people["resident"], incident, jpeg())
     assert r.status_code == 503
     assert r.headers["retry-after"] == "5"
     assert photo_rows(world.url, incident) == 0
-
-
-def test_a_delete_while_the_store_is_away_answers_503_and_keeps_the_photo(
-    http: httpx.Client, world: World, tmp_path: Path
-) -> None:
-    dead = S3Config("gone", endpoint_url=f"http://127.0.0.1:{free_port()}", region="us-east-1",
-                    access_key_id="testing", secret_access_key="testing")  # fmt: skip
-    incident = add_incident(world.url, "delete-store-down", unit="1-101")
-    photo = upload(http, world.people["resident"], incident, jpeg()).json()
-    with (
-        serve(create_app(_config(world.url, tmp_path, dead))) as api,
-        httpx.Client(base_url=api, timeout=60) as away,
-    ):
-        r = away.delete(photo["url"], headers=world.people["resident"])
-    assert r.status_code == 503
-    assert photo_rows(world.url, incident) == 1
-    served = http.get(photo["url"], headers=world.people["resident"])
-    assert served.status_code == 200  # its store still has it
-
-
-def test_whoever_uploaded_a_photo_deletes_it_and_its_files_go_with_it(
-    http: httpx.Client, world: World
-) -> None:
-    incident = add_incident(world.url, "tap-101", unit="1-101")
-    people = world.people
-    mine = upload(http, people["resident"], incident, jpeg()).json()["id"]
-    work = upload(http, people["worker_g1"], incident, jpeg()).json()["id"]
-    with psycopg.connect(world.url) as conn:
-        keys = conn.execute(
-            "SELECT object_key, thumb_key FROM photos WHERE id = %s", (mine,)
-        ).fetchone()
-    assert keys is not None
-    files = [world.photo_dir / k for k in keys]
-    assert all(f.is_file() for f in files)
-    path = f"/v1/me/incidents/{incident}/photos/{mine}"
-    for who, expect in (("neighbour", 404), ("worker_g2", 404), ("worker_g1", 403)):
-        assert http.delete(path, headers=people[who]).status_code == expect, who
-    no_csrf = {"Cookie": people["resident"]["Cookie"]}
-    assert http.delete(path, headers=no_csrf).status_code == 403
-    assert http.delete(f"/v1/me/incidents/{incident}/photos/{work}",
-                       headers=people["resident"]).status_code == 403  # fmt: skip
-    assert all(f.is_file() for f in files)  # nothing refused took anything
-
-    assert http.delete(path, headers=people["resident"]).status_code == 204
-    assert not any(f.exists() for f in files)
-    assert http.get(path, headers=people["resident"]).status_code == 404
-    listed = http.get(f"/v1/me/incidents/{incident}/photos", headers=people["resident"]).json()
-    assert [p["id"] for p in listed["data"]] == [work]
-    assert http.delete(path, headers=people["resident"]).status_code == 404
-    # The worker's own photo is the worker's to delete.
-    work_path = f"/v1/me/incidents/{incident}/photos/{work}"
-    assert http.delete(work_path, headers=people["worker_g1"]).status_code == 204

@@ -108,7 +108,7 @@ async function deletePhoto(photo) {
   }
   if (r?.status === 401) return signedOut("auth.again");
   notice(r?.status === 204 || r?.status === 404 ? "" : "detail.delete_failed");
-  state.detailSeen = null;
+  // Redrawn only if the photos changed: openDetail compares their number.
   if (state.detail?.id === id) await openDetail(id);
 }
 
