@@ -1,4 +1,4 @@
-"""`commtwin db upgrade|info|maintain|retention`."""
+"""`commtwin db upgrade|info|maintain|retention|partitions`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from schemas.migrations import StorageMode
 
 
 def register(sub: SubParsers) -> None:
-    parser = sub.add_parser("db", help="database schema: upgrade, info, maintain, retention")
+    parser = sub.add_parser(
+        "db", help="database schema: upgrade, info, maintain, retention, partitions"
+    )
     actions = parser.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     up = actions.add_parser(
         "upgrade", help="apply pending migrations (idempotent; picks TimescaleDB when available)"
@@ -44,6 +46,16 @@ def register(sub: SubParsers) -> None:
     )
     ret.add_argument("settings", nargs="*", metavar="CLASS=DAYS|forever")
     ret.set_defaults(handler=_retention)
+    parts = actions.add_parser(
+        "partitions",
+        help="show or set the width of new raw partitions, in hours",
+        description="Without an argument: the width of new partitions (TimescaleDB: chunks)"
+        " of the raw tables (readings, device_status, positions). With HOURS (1, 2, 3, 4,"
+        " 6, 8, 12 or 24): set it. Partitions holding rows keep their range; plain mode"
+        " remakes the empty ones ahead at once. A district wants hourly ones (docs/SIZING.md).",
+    )
+    parts.add_argument("hours", nargs="?", type=_hours, metavar="HOURS")
+    parts.set_defaults(handler=_partitions)
 
 
 def _upgrade(args: argparse.Namespace, settings: Settings) -> int:
@@ -90,6 +102,8 @@ def _info(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"retention:           {cls.name}: {_kept(cls.keep_days)} ({', '.join(cls.relations)})"
         )
+    if info.raw_partition_hours is not None:
+        print(f"raw partition width: {info.raw_partition_hours} hours")
     for parent, count in info.partitions.items():
         print(f"partitions:          {parent}: {count}")
     if info.mode == "plain":
@@ -157,4 +171,30 @@ def _retention(args: argparse.Namespace, settings: Settings) -> int:
         print(line)
     for cls in classes:
         print(f"{cls.name:<10} {_kept(cls.keep_days):<14} {', '.join(cls.relations)}")
+    return 0
+
+
+def _hours(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number of hours, got {text!r}")
+    return int(text)
+
+
+def _partitions(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        lines = (
+            db.set_raw_partition_hours(settings.database_url, args.hours)
+            if args.hours is not None
+            else []
+        )
+        hours = db.raw_partition_hours(settings.database_url)
+    except db.DatabaseError as exc:
+        raise CommandError(str(exc)) from None
+    if hours is None:
+        raise CommandError(
+            "this database has no settable partition width yet; run `commtwin db upgrade`"
+        )
+    for line in lines:
+        print(line)
+    print(f"raw partitions: {hours} hours (readings, device_status, positions)")
     return 0

@@ -199,8 +199,44 @@ def set_retention(url: str, changes: dict[str, int | None]) -> list[str]:
                 "this database has no retention classes yet; run `commtwin db upgrade`"
             ) from None
         except psycopg.Error as exc:
-            primary = exc.diag.message_primary or str(exc)
-            raise DatabaseError(primary.splitlines()[0]) from None
+            raise _one_line(exc) from None
+
+
+def _one_line(exc: psycopg.Error) -> DatabaseError:
+    primary = exc.diag.message_primary or str(exc)
+    return DatabaseError(primary.splitlines()[0])
+
+
+def raw_partition_hours(url: str) -> int | None:
+    """The width of new raw partitions (TimescaleDB: chunks) in hours (0091)."""
+    with connect(url) as conn:
+        row = conn.execute(
+            "SELECT value FROM storage_config WHERE key = 'raw_partition_hours'"
+        ).fetchone()
+        return None if row is None else int(str(row[0]))
+
+
+def set_raw_partition_hours(url: str, hours: int) -> list[str]:
+    """Set the width of new raw partitions; returns what changed, for logs.
+
+    The database checks the value (commtwin_raw_width_problem). Plain mode
+    also remakes the empty partitions ahead at the new width in the same
+    transaction; TimescaleDB sets the hypertables' chunk interval.
+    """
+    with connect(url) as conn:
+        try:
+            return [
+                str(r[0])
+                for r in conn.execute(
+                    "SELECT * FROM commtwin_set_raw_partition_hours(%s::integer)", (hours,)
+                )
+            ]
+        except psycopg.errors.UndefinedFunction:
+            raise DatabaseError(
+                "this database has no settable partition width yet; run `commtwin db upgrade`"
+            ) from None
+        except psycopg.Error as exc:
+            raise _one_line(exc) from None
 
 
 def maintain(url: str) -> list[str]:
@@ -223,6 +259,7 @@ class Info:
     timescale_available: bool
     retention_days: int | None
     retention: list[RetentionClass]
+    raw_partition_hours: int | None  # None before migration 0091
     partitions: dict[str, int]
     hypertables: list[str]
     continuous_aggregates: list[str]
@@ -232,12 +269,16 @@ def info(url: str) -> Info:
     with connect(url) as conn:
         done = applied_versions(conn)
         mode = current_mode(conn)
-        retention = None
+        retention = width = None
         if mode is not None:
             row = conn.execute(
                 "SELECT value FROM storage_config WHERE key = 'retention_days'"
             ).fetchone()
             retention = int(str(row[0])) if row else None
+            row = conn.execute(
+                "SELECT value FROM storage_config WHERE key = 'raw_partition_hours'"
+            ).fetchone()
+            width = int(str(row[0])) if row else None
         partitions: dict[str, int] = {}
         for parent in ("readings", "device_status", "positions", "readings_1m", "readings_1h"):
             row = conn.execute(
@@ -267,6 +308,7 @@ def info(url: str) -> Info:
             timescale_available=timescale_available(conn),
             retention_days=retention,
             retention=_classes(conn) if mode is not None else [],
+            raw_partition_hours=width,
             partitions=partitions,
             hypertables=hypertables,
             continuous_aggregates=caggs,

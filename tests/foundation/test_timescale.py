@@ -117,3 +117,22 @@ def test_class_retention_replaces_or_removes_the_policies(timescale_url: str) ->
     with pytest.raises(db.DatabaseError, match="3-day refresh window"):
         db.set_retention(timescale_url, {"raw": 3})
     assert "90 days" in str(jobs(timescale_url, "policy_retention")["readings"])
+
+
+def test_the_raw_partition_width_sets_the_chunk_interval(timescale_url: str) -> None:
+    db.upgrade(timescale_url)
+    with pytest.raises(db.DatabaseError, match="make 9600 partitions per table"):
+        db.set_raw_partition_hours(timescale_url, 1)  # raw kept 400 days
+    db.set_retention(timescale_url, {"raw": 30})
+    lines = db.set_raw_partition_hours(timescale_url, 1)
+    assert "readings: new chunks of 1 hours" in lines
+    with psycopg.connect(timescale_url) as conn:
+        intervals = dict(
+            conn.execute(
+                "SELECT hypertable_name, time_interval FROM timescaledb_information.dimensions"
+                " WHERE hypertable_name IN ('readings', 'device_status', 'positions')"
+            ).fetchall()
+        )
+    raw = ("readings", "device_status", "positions")
+    assert intervals == dict.fromkeys(raw, timedelta(hours=1))
+    assert db.raw_partition_hours(timescale_url) == 1

@@ -1,0 +1,222 @@
+"""Raw partitions of a settable width (migration 0091, plain mode)."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from commtwin import db
+from tests.foundation.test_cli import run
+
+Conn = psycopg.Connection[tuple[object, ...]]
+INSERT = "INSERT INTO readings (ts, device_key, metric_key, value) VALUES (%s, %s, 1, 1)"
+
+
+def ranges(conn: Conn, parent: str = "readings") -> list[tuple[str, datetime, datetime]]:
+    rows = conn.execute(
+        "SELECT part::text, lo, hi FROM commtwin_partitions(%s::regclass) ORDER BY lo", (parent,)
+    ).fetchall()
+    return [(str(name), lo, hi) for name, lo, hi in rows]  # type: ignore[misc]
+
+
+def count(conn: Conn, query: str) -> int:
+    row = conn.execute(query.encode()).fetchone()
+    assert row is not None
+    return int(str(row[0]))
+
+
+def hourly(url: str, keep_days: int = 30) -> list[str]:
+    db.upgrade(url, prefer="plain")
+    db.set_retention(url, {"raw": keep_days})
+    return db.set_raw_partition_hours(url, 1)
+
+
+def test_hourly_partitions_cover_the_window_without_gaps_and_keep_rows(
+    empty_database_url: str,
+) -> None:
+    now = datetime.now(UTC)
+    ahead = now + timedelta(days=3)
+    db.upgrade(empty_database_url, prefer="plain")
+    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+        conn.execute(INSERT, (ahead, 1))  # keeps its day partition: it holds a row
+    lines = hourly(empty_database_url)
+    assert any(line.startswith("dropped readings_p") for line in lines)
+    assert any(line.startswith("created readings_p") and len(line) == 28 for line in lines)
+    day_of_ahead = ahead.replace(hour=0, minute=0, second=0, microsecond=0)
+    with psycopg.connect(empty_database_url) as conn:
+        for parent in ("readings", "device_status", "positions"):
+            parts = ranges(conn, parent)
+            near = [p for p in parts if p[1] < now + timedelta(hours=24)]
+            # Contiguous from yesterday to 24 partitions ahead: nothing falls to the default.
+            assert all(a[2] == b[1] for a, b in itertools.pairwise(near)), near
+            assert near[0][1] <= now - timedelta(days=1)
+            assert near[-1][2] >= now + timedelta(hours=24)
+            assert {hi - lo for _, lo, hi in near if lo > now} == {timedelta(hours=1)}
+            # Not a week of hourly ones ahead: every "newest since" query would open them.
+            far = [(name, lo) for name, lo, _ in parts if lo >= now + timedelta(hours=24)]
+            expected = [(f"readings_p{ahead:%Y%m%d}", day_of_ahead)] if parent == "readings" else []
+            assert far == expected
+        # The partition holding the present was empty: it is hourly at once.
+        current = [p for p in ranges(conn) if p[1] <= now < p[2]]
+        assert current[0][2] - current[0][1] == timedelta(hours=1)
+        assert count(conn, "SELECT count(*) FROM readings") == 1
+    assert db.raw_partition_hours(empty_database_url) == 1
+    # A second maintenance finds nothing to do.
+    assert [line for line in db.maintain(empty_database_url) if "created" in line] == []
+
+
+def test_a_width_change_fills_partly_covered_slots(empty_database_url: str) -> None:
+    hourly(empty_database_url)
+    now = datetime.now(UTC)
+    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+        # Rows in the next two hours keep those hourly partitions under any width.
+        soon = now.replace(minute=30, second=0, microsecond=0) + timedelta(hours=1)
+        conn.execute(INSERT, (soon, 1))
+        conn.execute(INSERT, (soon + timedelta(hours=1), 1))
+        db.set_raw_partition_hours(empty_database_url, 8)
+        parts = ranges(conn)
+        assert all(a[2] == b[1] for a, b in itertools.pairwise(parts)), parts
+        after = [hi - lo for _, lo, hi in parts if lo > soon + timedelta(hours=2)]
+        assert after[-1] == timedelta(hours=8)
+        assert set(after) <= {timedelta(hours=h) for h in range(1, 9)}
+        assert count(conn, "SELECT count(*) FROM readings") == 2
+        assert count(conn, "SELECT count(*) FROM readings_default") == 0
+
+
+def test_rows_waiting_in_the_default_partition_move_to_their_hour(
+    empty_database_url: str,
+) -> None:
+    hourly(empty_database_url)
+    later = datetime.now(UTC) + timedelta(days=20)
+    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+        conn.execute(INSERT, (later, 1))
+        assert count(conn, "SELECT count(*) FROM readings_default") == 1
+        conn.execute("SELECT * FROM commtwin_maintain(1, %s)", (later,)).fetchall()
+        assert count(conn, "SELECT count(*) FROM readings_default") == 0
+        home = conn.execute(
+            "SELECT tableoid::regclass::text FROM readings WHERE ts = %s", (later,)
+        ).fetchone()
+    assert home == (f"readings_p{later:%Y%m%d%H}",)
+
+
+def test_retention_drops_hourly_partitions_by_their_end(empty_database_url: str) -> None:
+    hourly(empty_database_url, keep_days=2)
+    now = datetime.now(UTC)
+    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+        for hours in range(0, 48, 6):
+            conn.execute(INSERT, (now + timedelta(hours=hours), hours))
+        later = now + timedelta(days=2, hours=25)
+        lines = [
+            str(r[0]) for r in conn.execute("SELECT * FROM commtwin_maintain(0, %s)", (later,))
+        ]
+        cutoff = later - timedelta(days=2)
+        assert any(line.startswith("dropped readings_p") for line in lines)
+        assert all(hi > cutoff for _, _, hi in ranges(conn))
+        # Whole partitions only: a row is kept up to an hour past its retention, never less.
+        kept = {int(str(r[0])) for r in conn.execute("SELECT device_key FROM readings")}
+    for h in range(0, 48, 6):
+        ts = now + timedelta(hours=h)
+        if ts >= cutoff:
+            assert h in kept
+        elif ts < cutoff - timedelta(hours=1):
+            assert h not in kept
+    assert 0 < len(kept) < 8
+
+
+def test_a_row_being_written_into_an_empty_partition_survives_the_width_change(
+    empty_database_url: str,
+) -> None:
+    """The partition looks empty to the setter until the writer commits: it must wait."""
+    hourly(empty_database_url)
+    ts = datetime.now(UTC)  # the present hour's partition: the first the setter looks at
+    result: list[object] = []
+    with (
+        psycopg.connect(empty_database_url) as writer,
+        psycopg.connect(empty_database_url) as watch,
+    ):
+        writer.execute(INSERT, (ts, 7))  # open transaction: the row is not committed yet
+        setter = threading.Thread(
+            target=lambda: result.append(db.set_raw_partition_hours(empty_database_url, 6))
+        )
+        setter.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            waiting = watch.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND query LIKE '%commtwin_set_raw_partition_hours%'"
+            ).fetchone()
+            watch.commit()
+            if waiting == (1,):
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the width change did not wait for the writer")
+        writer.commit()
+        setter.join(timeout=30)
+    assert result, "the width change did not finish"
+    with psycopg.connect(empty_database_url) as conn:
+        home = conn.execute("SELECT tableoid::regclass::text FROM readings").fetchall()
+    assert home == [(f"readings_p{ts:%Y%m%d%H}",)]
+
+
+@pytest.mark.parametrize(
+    ("keep_days", "hours", "message"),
+    [
+        (30, 5, "the width must be 1, 2, 3, 4, 6, 8, 12 or 24 hours"),
+        (30, 0, "the width must be 1, 2, 3, 4, 6, 8, 12 or 24 hours"),
+        (None, 1, "kept for good would grow without bound"),
+        (400, 1, "make 9600 partitions per table, more than 2000"),
+    ],
+)
+def test_a_width_that_would_hurt_is_one_clear_error_and_changes_nothing(
+    empty_database_url: str, keep_days: int | None, hours: int, message: str
+) -> None:
+    db.upgrade(empty_database_url, prefer="plain")
+    db.set_retention(empty_database_url, {"raw": keep_days})
+    with psycopg.connect(empty_database_url) as conn:
+        before = ranges(conn)
+    with pytest.raises(db.DatabaseError, match=message):
+        db.set_raw_partition_hours(empty_database_url, hours)
+    assert db.raw_partition_hours(empty_database_url) == 24
+    with psycopg.connect(empty_database_url) as conn:
+        assert ranges(conn) == before
+
+
+def test_raw_retention_is_checked_against_the_width(empty_database_url: str) -> None:
+    hourly(empty_database_url)
+    with pytest.raises(db.DatabaseError, match=r"retention of raw: .* more than 2000"):
+        db.set_retention(empty_database_url, {"raw": 200})
+    with pytest.raises(db.DatabaseError, match="kept for good would grow without bound"):
+        db.set_retention(empty_database_url, {"raw": None})
+    db.set_retention(empty_database_url, {"raw": 80})  # 1,920 partitions
+    assert {c.name: c.keep_days for c in db.retention(empty_database_url)}["raw"] == 80
+
+
+def test_cli_shows_and_sets_the_width(empty_database_url: str) -> None:
+    env = {"COMMTWIN_DATABASE_URL": empty_database_url}
+    assert run("db", "upgrade", "--storage", "plain", env=env).returncode == 0
+    shown = run("db", "partitions", env=env)
+    assert shown.stdout.strip() == "raw partitions: 24 hours (readings, device_status, positions)"
+    for args, message in (
+        (("5",), "the width must be 1, 2, 3, 4, 6, 8, 12 or 24 hours"),
+        (("1",), "over 400 days of raw retention make 9600 partitions"),
+        (("hourly",), "expected a whole number of hours, got 'hourly'"),
+    ):
+        bad = run("db", "partitions", *args, env=env)
+        assert bad.returncode == 2
+        assert message in bad.stderr, bad.stderr
+    assert run("db", "retention", "raw=30", env=env).returncode == 0
+    out = run("db", "partitions", "6", env=env)
+    assert out.returncode == 0, out.stderr
+    assert "created readings_p" in out.stdout
+    assert (
+        out.stdout.splitlines()[-1]
+        == "raw partitions: 6 hours (readings, device_status, positions)"
+    )
+    assert "raw partition width: 6 hours" in run("db", "info", env=env).stdout
+
