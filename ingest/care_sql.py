@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 import numpy as np
 import psycopg
 
+from schemas.rollup_window import rollup_window
 from twin.rules.care import CARE_ANOMALY, CARE_CHECK
 
 Conn = psycopg.Connection[Any]
@@ -57,7 +58,7 @@ ORDER BY d.key
 # day compared), not every hour of the fortnight: 30 rows a meter, not 361.
 _HOURLY_LAST: Final = """
 SELECT device_key, (extract(epoch FROM bucket) / 3600)::bigint, last_value
-FROM readings_1h_live
+FROM readings_1h_window(%s, %s)
 WHERE device_key = ANY(%s) AND metric_key = %s AND bucket = ANY(%s::timestamptz[])
 """
 
@@ -108,7 +109,12 @@ def hourly_last(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rollup rows of one metric in these hourly buckets: device keys, hour numbers
     (epoch hours), last values."""
-    found = conn.execute(_HOURLY_LAST, (list(keys), metric_key, list(buckets))).fetchall()
+    if not buckets:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
+    ts_from, ts_to = rollup_window("readings_1h", min(buckets), max(buckets) + timedelta(hours=1))
+    found = conn.execute(
+        _HOURLY_LAST, (ts_from, ts_to, list(keys), metric_key, list(buckets))
+    ).fetchall()
     if not found:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
     device, hour, last = zip(*found, strict=True)

@@ -21,6 +21,7 @@ from api import buckets
 from api.buckets import EPOCH, Agg, HistoryRequestError, Source, TimeWindow
 from api.db import Conn, fetch_all, fetch_one
 from api.errors import NotFoundError
+from schemas.rollup_window import rollup_window
 
 AGGS: Final[tuple[str, ...]] = get_args(Agg)
 DEFAULT_SPAN: Final = timedelta(days=1)
@@ -141,14 +142,22 @@ def statement(p: HistoryPlan) -> sql.Composed:
     return _BUCKETED.format(
         time=sql.Identifier("bucket" if rollup else "ts"),
         agg=(_ROLLUP_AGG if rollup else _RAW_AGG)[p.agg],
-        # The *_live views: rollup rows of closed buckets, the newest from raw
-        # readings (schemas/sql/0090), so a fresh reading counts at once.
-        table=sql.Identifier(f"{p.source}_live" if rollup else p.source),
+        # The live rollups: rows of closed buckets, the newest from raw readings
+        # (schemas/sql/0090), so a fresh reading counts at once; for a window
+        # of whole buckets, so only its raw partitions are planned (0092).
+        table=sql.SQL("{}(%(ts_from)s, %(ts_to)s)").format(sql.Identifier(f"{p.source}_window"))
+        if rollup
+        else sql.Identifier(p.source),
     )
 
 
 def parameters(p: HistoryPlan, device_keys: list[int], metric_key: int) -> dict[str, object]:
+    bounds = {}
+    if p.source != "readings":
+        ts_from, ts_to = rollup_window(p.source, p.window.start, p.window.end)
+        bounds = {"ts_from": ts_from, "ts_to": ts_to}
     return {
+        **bounds,
         "width": p.width,
         "origin": EPOCH,
         "keys": device_keys,

@@ -32,6 +32,15 @@ SELECT bucket, device_key, metric_key, n, v_sum, v_min, v_max, last_ts, last_val
 FROM {} ORDER BY 1, 2, 3
 """
 
+# Windows of whole buckets: everything, and each bucket that holds readings
+# alone and with its neighbours (the edges of a window cut through the data).
+WINDOWS = """
+SELECT '2000-01-01 00:00+00'::timestamptz, '2100-01-01 00:00+00'::timestamptz
+UNION ALL
+SELECT DISTINCT date_bin(w, ts, 'epoch') + e.lo * w, date_bin(w, ts, 'epoch') + e.hi * w
+FROM readings, (VALUES (%s::interval)) AS x(w), (VALUES (-1, 2), (0, 1)) AS e(lo, hi)
+"""
+
 
 def tel(device: str, ts: datetime, **values: Any) -> tuple[str, bytes, int]:
     payload = orjson.dumps({"ts": int(ts.timestamp() * 1000), "values": values})
@@ -58,6 +67,19 @@ def rows(conn: psycopg.Connection[Any], query: str, *params: Any) -> list[tuple[
 def assert_rollups_whole(conn: psycopg.Connection[Any], table: str = "readings_{}") -> None:
     for unit, suffix in (("minute", "1m"), ("hour", "1h")):
         assert rows(conn, STORED.format(table.format(suffix))) == rows(conn, EXPECTED, unit)
+        if table.endswith("_live"):
+            assert_windows_match_the_view(conn, suffix)
+
+
+def assert_windows_match_the_view(conn: psycopg.Connection[Any], suffix: str) -> None:
+    """readings_*_window (0092) answers as the view does, for any window of whole buckets."""
+    view, window = f"readings_{suffix}_live", f"readings_{suffix}_window"
+    width = "1 minute" if suffix == "1m" else "1 hour"
+    for lo, hi in rows(conn, WINDOWS, width):
+        cut = f"(SELECT * FROM {view} WHERE bucket >= %s AND bucket < %s) v"  # noqa: S608
+        assert rows(conn, STORED.format(f"{window}(%s, %s)"), lo, hi) == rows(
+            conn, STORED.format(cut), lo, hi
+        )
 
 
 def test_late_and_redelivered_readings_are_recomputed_not_added(
