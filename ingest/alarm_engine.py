@@ -80,7 +80,7 @@ SELECT p.d, p.m, extract(epoch FROM r.ts)::float8, r.value
 FROM unnest(%s::bigint[], %s::int[]) AS p(d, m)
 CROSS JOIN LATERAL (
     SELECT ts, value FROM readings
-    WHERE device_key = p.d AND metric_key = p.m AND ts >= now() - %s::interval
+    WHERE device_key = p.d AND metric_key = p.m AND ts >= %s AND ts < %s
     ORDER BY ts DESC LIMIT 1
 ) r
 """
@@ -229,10 +229,20 @@ class AlarmStage:
                 if mk is not None and rule.applies_to(kind):
                     pairs.append((int(key), mk))
         pairs = sorted(set(pairs))
+        # Times, not now() - window: the planner then keeps only the partitions
+        # between them, and with the default partition out of the way scans
+        # them newest first and stops at the first reading (an ordered Append;
+        # otherwise every partition's index is opened per device). Ingest takes
+        # no reading more than 5 minutes ahead (ingest.timestamps), so an hour
+        # ahead loses none.
+        row = conn.execute(
+            "SELECT now() - %s::interval, now() + interval '1 hour'", (LAST_READINGS_WINDOW,)
+        ).fetchone()
+        since, until = row if row else (None, None)
         last = [
             LastReading(int(d), int(m), float(t), float(v))
             for d, m, t, v in conn.execute(
-                _LAST, ([p[0] for p in pairs], [p[1] for p in pairs], LAST_READINGS_WINDOW)
+                _LAST, ([p[0] for p in pairs], [p[1] for p in pairs], since, until)
             ).fetchall()
         ]
         engine = RuleEngine(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ import psycopg
 import pytest
 
 from commtwin import db
+from ingest.alarm_engine import _LAST
 from tests.foundation.test_cli import run
 
 Conn = psycopg.Connection[tuple[object, ...]]
@@ -220,3 +222,28 @@ def test_cli_shows_and_sets_the_width(empty_database_url: str) -> None:
     )
     assert "raw partition width: 6 hours" in run("db", "info", env=env).stdout
 
+
+def test_reads_plan_only_the_partitions_of_their_window(empty_database_url: str) -> None:
+    """Hourly partitions are many: the reads must not plan them all (0092, alarm probe)."""
+    hourly(empty_database_url)
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    lo, hi = hour - timedelta(hours=2), hour
+    with psycopg.connect(empty_database_url) as conn:
+
+        def planned(query: str, *params: object) -> tuple[set[str], str]:
+            plan = "\n".join(str(r[0]) for r in conn.execute(b"EXPLAIN " + query.encode(), params))
+            return set(re.findall(r"readings_p\d+", plan)), plan
+
+        in_window, _ = planned("SELECT * FROM readings_1h_window(%s, %s)", lo, hi)
+        assert in_window == {f"readings_p{t:%Y%m%d%H}" for t in (lo, lo + timedelta(hours=1))}
+        through_view, _ = planned(
+            "SELECT * FROM readings_1h_live WHERE bucket >= %s AND bucket < %s", lo, hi
+        )
+        assert len(through_view) > 40  # every partition: why the functions exist
+        # The alarm engine's newest-reading probe: a day of partitions, newest
+        # first, without the default partition (which would force a Merge Append).
+        since = hour - timedelta(days=1)
+        probed, plan = planned(_LAST, [1, 2], [1, 1], since, hour)
+        assert probed == {name for name, p_lo, p_hi in ranges(conn) if p_hi > since and p_lo < hour}
+        assert "Merge Append" not in plan
+        assert "readings_default" not in plan
