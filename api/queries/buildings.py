@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from api.buckets import TimeWindow
 from api.db import Conn, fetch_all, fetch_one
 from api.errors import NotFoundError
 from api.geo import GeoError
@@ -120,7 +121,7 @@ def geometry(value: dict[str, Any]) -> Polygon | MultiPolygon:
 
 
 async def building_detail(
-    conn: Conn, community: str, building: str, since: datetime, live: LiveStatus
+    conn: Conn, community: str, building: str, within: TimeWindow, live: LiveStatus
 ) -> BuildingDetailPublic:
     """One building: storeys with units and status, devices with latest values."""
     params: dict[str, object] = {"c": community, "b": building}
@@ -151,7 +152,7 @@ async def building_detail(
         footprint=geometry(b["footprint"]),
         flags=list(b["flags"]),
         storeys=storeys,
-        devices=await building_devices(conn, community, building, since),
+        devices=await building_devices(conn, community, building, within),
         version=live.version,
         **live.of(building).model_dump(),
     )

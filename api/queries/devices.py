@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg import sql
 
+from api.buckets import TimeWindow
 from api.db import Conn, fetch_all, fetch_one
 from api.errors import NotFoundError
 from api.models.devices import DeviceDetailPublic, DevicePublic, LatestValue
@@ -64,7 +65,8 @@ SELECT p.id, p.name AS metric, r.ts, r.value
 FROM pairs p
 CROSS JOIN LATERAL (
     SELECT ts, value FROM readings
-    WHERE device_key = p.key AND metric_key = p.metric_key AND ts >= %(since)s
+    WHERE device_key = p.key AND metric_key = p.metric_key
+      AND ts >= %(since)s AND ts < %(until)s
     ORDER BY ts DESC LIMIT 1) r
 """
 
@@ -122,10 +124,27 @@ async def list_devices(
     return (int(count["n"]) if count else 0), []
 
 
+def lookback(now: datetime, days: int) -> TimeWindow:
+    """Where the latest values are looked for: ``days`` back, an hour ahead.
+
+    Two times, not ``now() - interval``: the planner then keeps only the raw
+    partitions between them, and with the default partition out of the way
+    scans them newest first and stops at the first reading (an ordered
+    Append; otherwise every partition's index is opened per device). Ingest
+    takes no reading more than 5 minutes ahead (ingest.timestamps), so an
+    hour ahead loses none.
+
+    >>> w = lookback(datetime.fromisoformat("2026-01-08T00:00:00+00:00"), 7)
+    >>> w.start.isoformat(), w.end.isoformat()
+    ('2026-01-01T00:00:00+00:00', '2026-01-08T01:00:00+00:00')
+    """
+    return TimeWindow(now - timedelta(days=days), now + timedelta(hours=1))
+
+
 async def latest_values(
     conn: Conn,
     community: str,
-    since: datetime,
+    within: TimeWindow,
     *,
     building: str | None = None,
     device: str | None = None,
@@ -134,7 +153,13 @@ async def latest_values(
     rows = await fetch_all(
         conn,
         _LATEST,
-        {"c": community, "building": building, "device": device, "since": since},
+        {
+            "c": community,
+            "building": building,
+            "device": device,
+            "since": within.start,
+            "until": within.end,
+        },
     )
     latest: dict[str, dict[str, LatestValue]] = defaultdict(dict)
     for r in rows:
@@ -147,22 +172,22 @@ def with_latest(device: DevicePublic, latest: dict[str, LatestValue]) -> DeviceD
 
 
 async def get_device(
-    conn: Conn, community: str, device: str, since: datetime
+    conn: Conn, community: str, device: str, within: TimeWindow
 ) -> DeviceDetailPublic:
     row = await fetch_one(conn, _ONE, {"c": community, "d": device})
     if row is None:
         raise NotFoundError("device", device)
-    latest = await latest_values(conn, community, since, device=device)
+    latest = await latest_values(conn, community, within, device=device)
     return with_latest(_public(row), latest.get(device, {}))
 
 
 async def building_devices(
-    conn: Conn, community: str, building: str, since: datetime
+    conn: Conn, community: str, building: str, within: TimeWindow
 ) -> list[DeviceDetailPublic]:
     rows = await fetch_all(
         conn,
         _OF_BUILDING,
         {"c": community, "b": building},
     )
-    latest = await latest_values(conn, community, since, building=building)
+    latest = await latest_values(conn, community, within, building=building)
     return [with_latest(_public(r), latest.get(r["id"], {})) for r in rows]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import cast
 
 from fastapi import APIRouter, Request, Response
@@ -14,6 +13,7 @@ from api.models.common import problems
 from api.queries.building_collection import Footprints, collection_json
 from api.queries.buildings import LiveStatus, building_detail, live_status
 from api.queries.communities import frame
+from api.queries.devices import lookback
 from api.routes.live import live_hub
 
 router = APIRouter(prefix="/v1/communities/{cid}/buildings", tags=["buildings"])
@@ -44,8 +44,8 @@ async def building(
     """Storeys with units and status (that of `/live` at `version`), devices with
     their latest values."""
     live = await _live_status(request, cid, state)
-    since = state.now() - timedelta(days=state.config.latest_lookback_days)
-    return await building_detail(conn, cid, bid, since, live)
+    within = lookback(state.now(), state.config.latest_lookback_days)
+    return await building_detail(conn, cid, bid, within, live)
 
 
 async def _live_status(request: Request, cid: str, state: State) -> LiveStatus:

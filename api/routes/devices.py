@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -11,7 +10,7 @@ from api.deps import CommunityRead, DbConn, ObjectId, State
 from api.models.common import problems
 from api.models.devices import DeviceDetailPublic, DevicesPublic
 from api.params import Offset, StoreyFilter, TextFilter
-from api.queries.devices import DeviceFilter, get_device, list_devices
+from api.queries.devices import DeviceFilter, get_device, list_devices, lookback
 
 router = APIRouter(prefix="/v1/communities/{cid}/devices", tags=["devices"])
 
@@ -43,5 +42,5 @@ async def devices(
 async def device(
     cid: CommunityRead, did: ObjectId, state: State, conn: DbConn
 ) -> DeviceDetailPublic:
-    since = state.now() - timedelta(days=state.config.latest_lookback_days)
-    return await get_device(conn, cid, did, since)
+    within = lookback(state.now(), state.config.latest_lookback_days)
+    return await get_device(conn, cid, did, within)

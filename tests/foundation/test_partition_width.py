@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
+from api.queries.devices import _LATEST, lookback
 from commtwin import db
 from ingest.alarm_engine import _LAST
 from tests.foundation.test_cli import run
@@ -229,9 +230,15 @@ def test_reads_plan_only_the_partitions_of_their_window(empty_database_url: str)
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     lo, hi = hour - timedelta(hours=2), hour
     with psycopg.connect(empty_database_url) as conn:
+        # A database that has run for a while has partitions for the past week.
+        conn.execute(
+            "SELECT count(*) FROM commtwin_ensure_raw_partitions('readings', %s, %s)",
+            (hour - timedelta(days=8), hour),
+        )
 
         def planned(query: str, *params: object) -> tuple[set[str], str]:
-            plan = "\n".join(str(r[0]) for r in conn.execute(b"EXPLAIN " + query.encode(), params))
+            args = params[0] if len(params) == 1 and isinstance(params[0], dict) else params
+            plan = "\n".join(str(r[0]) for r in conn.execute(b"EXPLAIN " + query.encode(), args))
             return set(re.findall(r"readings_p\d+", plan)), plan
 
         in_window, _ = planned("SELECT * FROM readings_1h_window(%s, %s)", lo, hi)
@@ -245,5 +252,15 @@ def test_reads_plan_only_the_partitions_of_their_window(empty_database_url: str)
         since = hour - timedelta(days=1)
         probed, plan = planned(_LAST, [1, 2], [1, 1], since, hour)
         assert probed == {name for name, p_lo, p_hi in ranges(conn) if p_hi > since and p_lo < hour}
+        assert "Merge Append" not in plan
+        assert "readings_default" not in plan
+        # The devices page's probe likewise (a week back, an hour ahead).
+        week = lookback(hour, 7)
+        params = {"c": "c", "building": None, "device": None, "since": week.start,
+                  "until": week.end}  # fmt: skip
+        probed, plan = planned(_LATEST, params)
+        assert probed == {
+            n for n, p_lo, p_hi in ranges(conn) if p_hi > week.start and p_lo < week.end
+        }
         assert "Merge Append" not in plan
         assert "readings_default" not in plan
