@@ -1,0 +1,170 @@
+#!/usr/bin/env python
+"""What hourly raw partitions cost the reads (issue 25, part 1; migration 0091).
+
+A PostgreSQL of the bench's own; for each width (``24`` and ``1`` hours) a
+fresh plain-mode database with 30 days of raw retention, its partitions for
+those 30 days and those maintenance makes ahead, and ``--devices`` devices
+with two metrics reporting every 5 minutes for the last ``--days`` days
+(rollups computed by the job). Then the reads whose plans depend on how many
+partitions there are, each timed ``--repeat`` times (median, client side):
+
+* ``last_readings``: the alarm engine's start-up query, the newest reading
+  of every watched pair within a day (ingest.alarm_engine, one probe each);
+* ``latest_week``: the devices page's newest-reading probe over 7 days (the
+  API's device look-back, api.queries.devices.lookback: up to an hour
+  ahead), for one building's worth (``--building`` pairs), and
+  ``latest_week_open`` the same without the upper bound, as it was;
+* ``hour_rows``: a scene's hourly rows of 50 devices over 7 days, through
+  ``readings_1h_window`` (api.queries.scenes), and ``hour_rows_view`` the
+  same through the ``readings_1h_live`` view, whose raw arms the planner
+  cannot prune by a constant;
+* ``raw_day``: one device's raw points over a day (history).
+
+Prints JSON lines (docs/CONTRIBUTING.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+
+from api.queries.devices import lookback  # noqa: E402
+from api.queries.scenes import _HOUR_ROWS  # noqa: E402
+from commtwin import db  # noqa: E402
+from ingest.alarm_engine import _LAST  # noqa: E402
+from schemas.rollup_window import rollup_window  # noqa: E402
+from tests.pgcluster import PgCluster  # noqa: E402
+
+SETTINGS = "-c max_connections=50 -c shared_buffers=128MB"
+FILL = """
+INSERT INTO readings (ts, device_key, metric_key, value)
+SELECT %(start)s + s.i * interval '5 minutes' + d * interval '1 millisecond', d, m, 20 + d %% 7
+FROM generate_series(1, %(devices)s) d, generate_series(1, 2) m,
+     generate_series(0, %(steps)s - 1) s(i)
+ORDER BY s.i, d, m
+"""
+PENDING = """
+INSERT INTO rollup_pending (level, bucket, lo_key, hi_key)
+SELECT 'm', b, 1, %(devices)s
+FROM generate_series(date_trunc('minute', %(start)s::timestamptz, 'UTC'), %(end)s,
+                     interval '1 minute') b
+"""
+# The devices page's probe (api.queries.devices._LATEST) over the given pairs;
+# {} is the upper bound: none as it was, or lookback()'s hour ahead as now.
+LATEST = """
+SELECT p.d, p.m, r.ts, r.value
+FROM unnest(%(keys)s::bigint[], %(metrics)s::int[]) AS p(d, m)
+CROSS JOIN LATERAL (
+    SELECT ts, value FROM readings
+    WHERE device_key = p.d AND metric_key = p.m AND ts >= %(since)s {}
+    ORDER BY ts DESC LIMIT 1
+) r
+"""
+HOUR_ROWS_VIEW = """
+SELECT device_key, metric_key, bucket, last_value, v_max, v_min, v_sum, n
+FROM readings_1h_live
+WHERE device_key = ANY(%(keys)s) AND metric_key = ANY(%(metrics)s)
+  AND bucket >= %(start)s AND bucket < %(end)s
+"""
+RAW_DAY = """
+SELECT ts, value FROM readings
+WHERE device_key = ANY(%(keys)s) AND metric_key = %(metric)s AND ts >= %(start)s AND ts < %(end)s
+ORDER BY ts LIMIT 10000
+"""
+
+
+def log(text: str) -> None:
+    print(f"[bench_partition_reads] {text}", file=sys.stderr, flush=True)
+
+
+def emit(metric: str, value: float, unit: str, ref: str) -> None:
+    row = {"bench": "partition_reads", "metric": metric, "value": round(value, 3), "unit": unit}
+    print(json.dumps({**row, "ref": ref}), flush=True)
+
+
+def timed(conn: psycopg.Connection[tuple[object, ...]], query: str, params: object,
+          repeat: int) -> tuple[float, int]:  # fmt: skip
+    """Median seconds over ``repeat`` runs (after one unmeasured), and the row count."""
+    rows = len(conn.execute(query.encode(), params).fetchall())  # type: ignore[arg-type]
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        conn.execute(query.encode(), params).fetchall()  # type: ignore[arg-type]
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), rows
+
+
+def run_width(url: str, hours: int, a: argparse.Namespace) -> dict[str, tuple[float, int]]:
+    db.upgrade(url, prefer="plain")
+    db.set_retention(url, {"raw": 30})
+    db.set_raw_partition_hours(url, hours)
+    now = datetime.now(UTC)
+    start = now - timedelta(days=a.days)
+    t0 = time.monotonic()
+    with psycopg.connect(url, autocommit=True) as conn:
+        for parent in ("readings", "device_status", "positions"):
+            conn.execute(
+                "SELECT count(*) FROM commtwin_ensure_raw_partitions(%s, %s, %s)",
+                (parent, now - timedelta(days=30), now),
+            )
+        parts = conn.execute("SELECT count(*) FROM commtwin_partitions('readings')").fetchone()
+        steps = int(a.days * 288)
+        conn.execute(FILL, {"start": start, "devices": a.devices, "steps": steps})
+        conn.execute(PENDING, {"start": start, "end": now, "devices": a.devices})
+        conn.execute("SELECT count(*) FROM commtwin_refresh_rollups(true)")
+        conn.execute("VACUUM ANALYZE")
+        log(f"{hours} h: {parts} readings partitions, filled in {time.monotonic() - t0:.0f} s")
+        keys = list(range(1, a.devices + 1))
+        pairs = [(d, m) for d in keys for m in (1, 2)]
+        week = pairs[: a.building]
+        week_back = lookback(now, 7)
+        building = {"keys": [p[0] for p in week], "metrics": [p[1] for p in week],
+                    "since": week_back.start, "until": week_back.end}  # fmt: skip
+        scene = {"keys": keys[:50], "metrics": [1, 2], "start": now - timedelta(days=7),
+                 "end": now, "origin": now - timedelta(days=7)}  # fmt: skip
+        scene["ts_from"], scene["ts_to"] = rollup_window("readings_1h", scene["start"], now)
+        return {
+            "last_readings": timed(conn, _LAST, ([p[0] for p in pairs], [p[1] for p in pairs],
+                                   now - timedelta(days=1), now + timedelta(hours=1)), a.repeat),
+            "latest_week_open": timed(conn, LATEST.format(""), building, a.repeat),
+            "latest_week": timed(conn, LATEST.format("AND ts < %(until)s"), building, a.repeat),
+            "hour_rows_view": timed(conn, HOUR_ROWS_VIEW, scene, a.repeat),
+            "hour_rows": timed(conn, _HOUR_ROWS, scene, a.repeat),
+            "raw_day": timed(conn, RAW_DAY, {"keys": keys[:1], "metric": 1,
+                             "start": now - timedelta(days=1), "end": now}, a.repeat),
+        }  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--devices", type=int, default=2000)
+    parser.add_argument("--days", type=float, default=3.0, help="days of readings")
+    parser.add_argument("--building", type=int, default=400, help="pairs of one building")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--widths", default="24,1", help="partition widths in hours")
+    a = parser.parse_args()
+    log(f"{a.devices:,} devices, load avg {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    with PgCluster(settings=SETTINGS) as server:
+        for hours in (int(h) for h in a.widths.split(",")):
+            results = run_width(server.create_database(f"bench_pr_{hours}h"), hours, a)
+            load = f"load avg {os.getloadavg()[0]:.1f}"
+            for name, (seconds, rows) in results.items():
+                ref = f"{hours}-hour partitions, 30 days kept; {rows:,} rows; median of {a.repeat}"
+                ref += f", {load}"
+                emit(f"width_{hours}h_{name}_ms", seconds * 1000, "ms", ref)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,165 @@
+#!/usr/bin/env python
+"""The writer's work per reading late in a day: day partitions against hourly ones.
+
+Issue 25, part 1 (migration 0091). A PostgreSQL of the bench's own on the
+machine's server defaults (Debian: ``shared_buffers`` 128 MB, ``max_wal_size``
+1 GB, full-page writes on) with pg_stat_statements; for each width (``24``
+and ``1`` hours, ``commtwin db partitions``) a fresh plain-mode database:
+
+1. the ``--span-h`` hours of today before ``--feed-at`` (default: from
+   00:00 to 22:00) are filled with ``--prefill`` readings of the district's
+   series (``--devices`` devices, 1-3 metrics each), in key order as a bulk
+   load would write them: the day so far;
+2. the district feed of bench_write_buffers (random devices, batches of
+   ``--batch`` messages, the writer's real COPY + move statement) runs from
+   ``--feed-at`` for ``--warm-s`` simulated seconds, then ``--measure-s`` measured:
+   shared buffers touched and dirtied, WAL bytes and execution time per
+   reading, summed over the writer's statements.
+
+With day partitions the feed writes into the partition that holds the day so
+far; with hourly ones into the hour's (``--feed-at 22:55 --span-h 0.9167``:
+the hour's partition holds the whole prefill). The rollup job is left out: it
+reads readings by time (BRIN), whatever the width. Prints JSON lines
+(docs/CONTRIBUTING.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+
+from bench.bench_write_buffers import EPOCH, STATEMENTS, Feed  # noqa: E402
+from commtwin import db  # noqa: E402
+from ingest import sql  # noqa: E402
+from ingest.copy_binary import readings_copy  # noqa: E402
+from tests.pgcluster import PgCluster  # noqa: E402
+
+# The machine's own server runs Debian's defaults; only what the bench needs
+# to see (pg_stat_statements, I/O timing) is added.
+SETTINGS = (
+    "-c max_connections=50 -c shared_buffers=128MB -c max_wal_size=1GB"
+    " -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
+    " -c track_io_timing=on"
+)
+# Every series gets the same share of the day so far, at even steps: the
+# rows a partition holds by the feed's start, in the key order of a bulk load.
+PREFILL = """
+INSERT INTO readings (ts, device_key, metric_key, value)
+SELECT %(day)s + (s.i * %(step)s) * interval '1 second', d, m, 20.0
+FROM generate_series(1, %(devices)s) d,
+     generate_series(1, 1 + d %% 3) m,
+     generate_series(0, %(per)s - 1) s(i)
+ORDER BY d, m, s.i
+"""
+TARGET = "SELECT tableoid::regclass::text, count(*) FROM readings WHERE ts >= %s GROUP BY 1"
+
+
+def log(text: str) -> None:
+    print(f"[bench_partition_width] {text}", file=sys.stderr, flush=True)
+
+
+def emit(metric: str, value: float, unit: str, ref: str) -> None:
+    row = {"bench": "partition_width", "metric": metric, "value": round(value, 3), "unit": unit}
+    print(json.dumps({**row, "ref": ref}), flush=True)
+
+
+def run_width(url: str, hours: int, a: argparse.Namespace) -> dict[str, float]:
+    db.upgrade(url, prefer="plain")
+    db.set_retention(url, {"raw": 30})
+    db.set_raw_partition_hours(url, hours)
+    # Today: the setter has remade its partitions at the width (yesterday keeps
+    # the day partition the upgrade made).
+    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    hh, mm = (int(x) for x in a.feed_at.split(":"))
+    start = day + timedelta(hours=hh, minutes=mm)
+    first = start - timedelta(hours=a.span_h)
+    series = sum(1 + d % 3 for d in range(1, a.devices + 1))
+    per = max(1, a.prefill // series)
+    t0 = time.monotonic()
+    with psycopg.connect(url, autocommit=True) as conn:
+        step = a.span_h * 3600 / per
+        end = start + timedelta(seconds=a.warm_s + a.measure_s)
+        conn.execute("SELECT count(*) FROM commtwin_ensure_raw_partitions('readings', %s, %s)",
+                     (first, end))  # fmt: skip
+        conn.execute(PREFILL, {"day": first, "step": step, "devices": a.devices, "per": per})
+        conn.execute("VACUUM ANALYZE readings")
+        conn.execute("CHECKPOINT")
+        took = time.monotonic() - t0
+        log(f"{hours} h: {series * per:,} readings of the day so far in {took:.0f} s")
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        conn.execute(sql.CREATE_STAGE)
+        feed = Feed(a.devices, a.seed)
+        step_s = a.batch / (a.rate / 2.0)
+        sim, readings, measured_from, wall = 0.0, 0, 0, time.monotonic()
+        while sim < a.warm_s + a.measure_s:
+            if not measured_from and sim >= a.warm_s:
+                conn.execute("SELECT pg_stat_statements_reset()")
+                measured_from, wall = readings, time.monotonic()
+            now_us = int(((start - EPOCH).total_seconds() + sim) * 1e6)
+            ts, dev, metric, value = feed.batch(a.batch, now_us)
+            with conn.transaction(), conn.cursor() as cur:
+                with cur.copy(sql.COPY_STAGE) as copy:
+                    copy.write(readings_copy(ts.tolist(), dev.tolist(), metric.tolist(),
+                                             value.tolist()))  # fmt: skip
+                cur.execute(sql.MOVE_READINGS_PLAIN).fetchall()
+            readings += len(ts)
+            sim += step_s
+        elapsed = time.monotonic() - wall
+        touched, dirtied, wal, exec_ms = conn.execute(STATEMENTS).fetchone() or (0, 0, 0, 0)
+        targets = conn.execute(TARGET, (start,)).fetchall()
+        checkpoints = conn.execute(
+            "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"
+        ).fetchone()
+    n = readings - measured_from
+    if any(name == "readings_default" for name, _ in targets):
+        raise SystemExit(f"the feed went to the default partition: {targets}")
+    log(f"{hours} h: {n:,} readings measured in {elapsed:.1f} s into {targets};"
+        f" checkpoints so far {checkpoints}")  # fmt: skip
+    return {"readings": n, "prefill": series * per, "touched": touched / n,
+            "dirtied": dirtied / n, "wal": wal / n, "exec_us": exec_ms * 1000 / n,
+            "wall_s": elapsed}  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--devices", type=int, default=400_000)
+    parser.add_argument("--prefill", type=int, default=40_000_000, help="readings before the feed")
+    parser.add_argument("--feed-at", default="22:00", help="today's HH:MM the feed starts at")
+    parser.add_argument("--span-h", type=float, default=22.0, help="hours the prefill spans")
+    parser.add_argument("--rate", type=float, default=25_000, help="readings per simulated s")
+    parser.add_argument("--batch", type=int, default=1000, help="messages per batch")
+    parser.add_argument("--warm-s", type=float, default=30, help="simulated seconds, unmeasured")
+    parser.add_argument("--measure-s", type=float, default=120, help="simulated seconds")
+    parser.add_argument("--widths", default="24,1", help="partition widths in hours")
+    parser.add_argument("--seed", type=int, default=25)
+    a = parser.parse_args()
+    load = f"load avg {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    log(f"{a.devices:,} devices, {a.rate:,.0f} readings/s simulated; {load}")
+    with PgCluster(settings=SETTINGS) as server:
+        for hours in (int(h) for h in a.widths.split(",")):
+            r = run_width(server.create_database(f"bench_pw_{hours}h"), hours, a)
+            ref = (f"{hours}-hour partitions after {r['prefill']:,} readings over the"
+                   f" {a.span_h:g} h before {a.feed_at};"
+                   f" {r['readings']:,} measured, {a.devices:,} devices,"
+                   f" load avg {os.getloadavg()[0]:.1f}")  # fmt: skip
+            emit(f"width_{hours}h_buffers_per_reading", r["touched"], "buffers", ref)
+            emit(f"width_{hours}h_dirtied_per_reading", r["dirtied"], "buffers", ref)
+            emit(f"width_{hours}h_wal_bytes_per_reading", r["wal"], "B", ref)
+            emit(f"width_{hours}h_db_exec_us_per_reading", r["exec_us"], "us", ref)
+            emit(f"width_{hours}h_readings_per_wall_s", r["readings"] / r["wall_s"],
+                 "readings/s", ref)  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
