@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""What hourly raw partitions cost the reads (issue 25, part 1; migration 0091).
+"""What hourly raw partitions cost the reads (issue 25, part 1; migration 0092).
 
 A PostgreSQL of the bench's own; for each width (``24`` and ``1`` hours) a
 fresh plain-mode database with 30 days of raw retention, its partitions for

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The writer's work per reading late in a day: day partitions against hourly ones.
 
-Issue 25, part 1 (migration 0091). A PostgreSQL of the bench's own on the
+Issue 25, part 1 (migration 0092). A PostgreSQL of the bench's own on the
 machine's server defaults (Debian: ``shared_buffers`` 128 MB, ``max_wal_size``
 1 GB, full-page writes on) with pg_stat_statements; for each width (``24``
 and ``1`` hours, ``commtwin db partitions``) a fresh plain-mode database:

@@ -208,7 +208,7 @@ def _one_line(exc: psycopg.Error) -> DatabaseError:
 
 
 def raw_partition_hours(url: str) -> int | None:
-    """The width of new raw partitions (TimescaleDB: chunks) in hours (0091)."""
+    """The width of new raw partitions (TimescaleDB: chunks) in hours (0092)."""
     with connect(url) as conn:
         row = conn.execute(
             "SELECT value FROM storage_config WHERE key = 'raw_partition_hours'"
@@ -259,7 +259,7 @@ class Info:
     timescale_available: bool
     retention_days: int | None
     retention: list[RetentionClass]
-    raw_partition_hours: int | None  # None before migration 0091
+    raw_partition_hours: int | None  # None before migration 0092
     partitions: dict[str, int]
     hypertables: list[str]
     continuous_aggregates: list[str]

@@ -1,6 +1,6 @@
 """The time bounds to pass to ``readings_1m_window``/``readings_1h_window``.
 
-Those SQL functions (migration 0092) return the live rollup rows of the
+Those SQL functions (migration 0093) return the live rollup rows of the
 buckets in ``[ts_from, ts_to)`` and cut raw readings at the same bounds, so
 the bounds must lie on the level's bucket boundaries: this widens a range to
 them. The planner then plans only the raw partitions of the window.

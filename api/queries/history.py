@@ -144,7 +144,7 @@ def statement(p: HistoryPlan) -> sql.Composed:
         agg=(_ROLLUP_AGG if rollup else _RAW_AGG)[p.agg],
         # The live rollups: rows of closed buckets, the newest from raw readings
         # (schemas/sql/0090), so a fresh reading counts at once; for a window
-        # of whole buckets, so only its raw partitions are planned (0092).
+        # of whole buckets, so only its raw partitions are planned (0093).
         table=sql.SQL("{}(%(ts_from)s, %(ts_to)s)").format(sql.Identifier(f"{p.source}_window"))
         if rollup
         else sql.Identifier(p.source),

@@ -1,4 +1,4 @@
-"""Raw partitions of a settable width (migration 0091, plain mode)."""
+"""Raw partitions of a settable width (migration 0092, plain mode)."""
 
 from __future__ import annotations
 
@@ -225,7 +225,7 @@ def test_cli_shows_and_sets_the_width(empty_database_url: str) -> None:
 
 
 def test_reads_plan_only_the_partitions_of_their_window(empty_database_url: str) -> None:
-    """Hourly partitions are many: the reads must not plan them all (0092, alarm probe)."""
+    """Hourly partitions are many: the reads must not plan them all (0093, alarm probe)."""
     hourly(empty_database_url)
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     lo, hi = hour - timedelta(hours=2), hour

@@ -72,7 +72,7 @@ def assert_rollups_whole(conn: psycopg.Connection[Any], table: str = "readings_{
 
 
 def assert_windows_match_the_view(conn: psycopg.Connection[Any], suffix: str) -> None:
-    """readings_*_window (0092) answers as the view does, for any window of whole buckets."""
+    """readings_*_window (0093) answers as the view does, for any window of whole buckets."""
     view, window = f"readings_{suffix}_live", f"readings_{suffix}_window"
     width = "1 minute" if suffix == "1m" else "1 hour"
     for lo, hi in rows(conn, WINDOWS, width):

@@ -7,7 +7,7 @@
 -- to the WAL again in full. An hour's partition holds fewer entries than that,
 -- so its whole index is the hot set and shrinks with the width: at the day
 -- load (2,870 readings/s) ~10 M entries an hour. TimescaleDB sizes its chunks
--- for the same reason (set_chunk_time_interval; 0091's timescale variant).
+-- for the same reason (set_chunk_time_interval; 0092's timescale variant).
 -- Measured (bench/bench_partition_width.py, on Debian's server defaults): a
 -- reading written into a day partition already holding 40 M cost 3,889 B of
 -- WAL and 23.9 us of database time; into an hour's holding 9.6 M (its
@@ -20,8 +20,6 @@
 -- Partitions are found by the range the catalog records for them, not by
 -- name, so partitions of different widths live side by side and retention
 -- drops each once its end is past the cutoff.
-
-INSERT INTO storage_config (key, value) VALUES ('raw_partition_hours', '24');
 
 -- The range of a range partition: lo NULL for MINVALUE, hi NULL for MAXVALUE,
 -- both NULL for a default partition. pg_get_expr prints the bounds with the
@@ -41,27 +39,6 @@ LANGUAGE sql STABLE AS $$
     SELECT i.inhrelid::regclass, r.lo, r.hi
     FROM pg_inherits i, commtwin_partition_range(i.inhrelid::regclass) r
     WHERE i.inhparent = parent AND (r.lo IS NOT NULL OR r.hi IS NOT NULL)
-$$;
-
--- Why a raw partition width is refused, or NULL: a divisor of 24 hours, and
--- for sub-day widths few enough partitions over the raw retention that
--- queries the planner cannot prune by a constant (the rollups' live views
--- read raw readings above a mark kept in a table) still plan quickly. Day
--- partitions keep what 0002 allowed, retention up to 36500 days or none.
-CREATE FUNCTION commtwin_raw_width_problem(hours integer, keep_days integer) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE
-        WHEN hours IS NULL OR hours NOT IN (1, 2, 3, 4, 6, 8, 12, 24)
-            THEN format('raw partitions of %s hours: the width must be 1, 2, 3, 4, 6, 8, 12 or 24 hours',
-                        coalesce(hours::text, 'NULL'))
-        WHEN hours < 24 AND keep_days IS NULL
-            THEN format('raw partitions of %s hours with raw readings kept for good would grow without'
-                        ' bound; set a raw retention first (commtwin db retention raw=DAYS)', hours)
-        WHEN hours < 24 AND keep_days * 24 / hours > 2000
-            THEN format('raw partitions of %s hours over %s days of raw retention make %s partitions'
-                        ' per table, more than 2000; widen them or shorten the retention',
-                        hours, keep_days, keep_days * 24 / hours)
-    END
 $$;
 
 -- Create the partitions of the raw table `parent` that [lo, hi) lacks, at the
@@ -173,36 +150,6 @@ BEGIN
         END LOOP;
     END LOOP;
     RETURN QUERY SELECT * FROM commtwin_maintain(now_ts => now_ts);
-END $$;
-
--- Raw retention must keep the partition count in bounds too.
-CREATE OR REPLACE FUNCTION commtwin_check_retention(cls text, days integer) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-    entry retention_classes;
-    problem text;
-BEGIN
-    SELECT * INTO entry FROM retention_classes WHERE metric_class = cls;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'unknown metric class %: expected one of %', quote_literal(cls),
-            (SELECT string_agg(metric_class, ', ' ORDER BY metric_class) FROM retention_classes WHERE settable)
-            USING ERRCODE = '22023';
-    END IF;
-    IF NOT entry.settable THEN
-        RAISE EXCEPTION 'the % class is kept for good; its retention cannot be set', cls
-            USING ERRCODE = '22023';
-    END IF;
-    IF days IS NOT NULL AND days NOT BETWEEN 1 AND 36500 THEN
-        RAISE EXCEPTION 'retention of %: % days is out of range (1 to 36500, or kept for good)', cls, days
-            USING ERRCODE = '22023';
-    END IF;
-    IF cls = 'raw' THEN
-        problem := commtwin_raw_width_problem(
-            (SELECT value::integer FROM storage_config WHERE key = 'raw_partition_hours'), days);
-        IF problem IS NOT NULL THEN
-            RAISE EXCEPTION 'retention of raw: %', problem USING ERRCODE = '22023';
-        END IF;
-    END IF;
 END $$;
 
 -- 0089's maintenance with the raw tables at the configured width and

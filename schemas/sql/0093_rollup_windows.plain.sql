@@ -3,7 +3,7 @@
 -- The views of 0090 read raw readings above a mark kept in a table, so the
 -- planner cannot drop a raw partition by a constant: every query through
 -- them planned every raw partition, twice. A scene's 7 days of 50 devices
--- took 567 ms over 30 days of hourly partitions (0091) and 93 ms over day
+-- took 567 ms over 30 days of hourly partitions (0092) and 93 ms over day
 -- ones; through these functions 62 and 42 ms (bench_partition_reads), and
 -- a year of day partitions no longer adds up. These functions return the same rows for
 -- the buckets in [ts_from, ts_to): they are plain SQL, so the planner inlines
