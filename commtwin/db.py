@@ -119,7 +119,10 @@ def upgrade(
                 applied.append(migration)
                 log.info("applied migration %04d_%s (%s)", migration.version, migration.name, mode)
             if retention_days is not None:
-                conn.execute("SELECT commtwin_set_retention(%s)", (retention_days,))
+                try:
+                    conn.execute("SELECT commtwin_set_retention(%s)", (retention_days,))
+                except psycopg.Error as exc:  # e.g. more days than the raw width allows
+                    raise _one_line(exc) from None
             maintenance = [str(r[0]) for r in conn.execute("SELECT * FROM commtwin_maintain()")]
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (UPGRADE_LOCK,))

@@ -264,3 +264,15 @@ def test_reads_plan_only_the_partitions_of_their_window(empty_database_url: str)
         }
         assert "Merge Append" not in plan
         assert "readings_default" not in plan
+
+
+def test_a_retention_setting_the_width_refuses_is_one_line_at_upgrade(
+    empty_database_url: str,
+) -> None:
+    hourly(empty_database_url)
+    env = {"COMMTWIN_DATABASE_URL": empty_database_url, "COMMTWIN_RETENTION_DAYS": "400"}
+    out = run("db", "upgrade", env=env)
+    assert out.returncode == 2
+    assert "more than 2000" in out.stderr
+    assert out.stderr.count("\n") == 1, out.stderr
+    assert {c.name: c.keep_days for c in db.retention(empty_database_url)}["raw"] == 30
