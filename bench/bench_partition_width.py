@@ -38,10 +38,9 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 
-from bench.bench_write_buffers import EPOCH, STATEMENTS, Feed  # noqa: E402
+from bench.bench_write_buffers import EPOCH, STATEMENTS, Feed, write_batch  # noqa: E402
 from commtwin import db  # noqa: E402
 from ingest import sql  # noqa: E402
-from ingest.copy_binary import readings_copy  # noqa: E402
 from tests.pgcluster import PgCluster  # noqa: E402
 
 # The machine's own server runs Debian's defaults; only what the bench needs
@@ -106,13 +105,7 @@ def run_width(url: str, hours: int, a: argparse.Namespace) -> dict[str, float]:
                 conn.execute("SELECT pg_stat_statements_reset()")
                 measured_from, wall = readings, time.monotonic()
             now_us = int(((start - EPOCH).total_seconds() + sim) * 1e6)
-            ts, dev, metric, value = feed.batch(a.batch, now_us)
-            with conn.transaction(), conn.cursor() as cur:
-                with cur.copy(sql.COPY_STAGE) as copy:
-                    copy.write(readings_copy(ts.tolist(), dev.tolist(), metric.tolist(),
-                                             value.tolist()))  # fmt: skip
-                cur.execute(sql.MOVE_READINGS_PLAIN).fetchall()
-            readings += len(ts)
+            readings += write_batch(conn, feed.batch(a.batch, now_us), sql.MOVE_READINGS_PLAIN)
             sim += step_s
         elapsed = time.monotonic() - wall
         touched, dirtied, wal, exec_ms = conn.execute(STATEMENTS).fetchone() or (0, 0, 0, 0)

@@ -102,6 +102,16 @@ class Feed:
         return rows_ts, rows_dev, rows_metric, values
 
 
+def write_batch(conn: psycopg.Connection[Any], rows: tuple[np.ndarray, ...], move: str) -> int:
+    """One batch through the writer's real SQL: COPY into the stage, then ``move``."""
+    ts, dev, metric, value = rows
+    with conn.transaction(), conn.cursor() as cur:
+        with cur.copy(sql.COPY_STAGE) as copy:
+            copy.write(readings_copy(ts.tolist(), dev.tolist(), metric.tolist(), value.tolist()))
+        cur.execute(move).fetchall()
+    return len(ts)
+
+
 def run_variant(url: str, variant: str, a: argparse.Namespace) -> dict[str, Any]:
     db.upgrade(url, prefer="plain")
     feed = Feed(a.devices, a.seed)
@@ -125,13 +135,7 @@ def run_variant(url: str, variant: str, a: argparse.Namespace) -> dict[str, Any]
                 conn.execute("SELECT pg_stat_reset()")
                 measured_from, wall = readings, time.monotonic()
             now_us = int(((start - EPOCH).total_seconds() + sim) * 1e6)
-            ts, dev, metric, value = feed.batch(a.batch, now_us)
-            with conn.transaction(), conn.cursor() as cur:
-                with cur.copy(sql.COPY_STAGE) as copy:
-                    copy.write(readings_copy(ts.tolist(), dev.tolist(), metric.tolist(),
-                                             value.tolist()))  # fmt: skip
-                cur.execute(move).fetchall()
-            readings += len(ts)
+            readings += write_batch(conn, feed.batch(a.batch, now_us), move)
             sim += step_s
             if variant == "deferred" and sim >= next_job:
                 next_job += a.job_every

@@ -213,10 +213,15 @@ def _one_line(exc: psycopg.Error) -> DatabaseError:
 def raw_partition_hours(url: str) -> int | None:
     """The width of new raw partitions (TimescaleDB: chunks) in hours (0092)."""
     with connect(url) as conn:
-        row = conn.execute(
-            "SELECT value FROM storage_config WHERE key = 'raw_partition_hours'"
-        ).fetchone()
-        return None if row is None else int(str(row[0]))
+        return _raw_width(conn)
+
+
+def _raw_width(conn: psycopg.Connection[tuple[object, ...]]) -> int | None:
+    """None before migration 0091."""
+    row = conn.execute(
+        "SELECT value FROM storage_config WHERE key = 'raw_partition_hours'"
+    ).fetchone()
+    return None if row is None else int(str(row[0]))
 
 
 def set_raw_partition_hours(url: str, hours: int) -> list[str]:
@@ -278,10 +283,7 @@ def info(url: str) -> Info:
                 "SELECT value FROM storage_config WHERE key = 'retention_days'"
             ).fetchone()
             retention = int(str(row[0])) if row else None
-            row = conn.execute(
-                "SELECT value FROM storage_config WHERE key = 'raw_partition_hours'"
-            ).fetchone()
-            width = int(str(row[0])) if row else None
+            width = _raw_width(conn)
         partitions: dict[str, int] = {}
         for parent in ("readings", "device_status", "positions", "readings_1m", "readings_1h"):
             row = conn.execute(

@@ -6,6 +6,7 @@ import itertools
 import re
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -17,6 +18,7 @@ from ingest.alarm_engine import _LAST
 from tests.foundation.test_cli import run
 
 Conn = psycopg.Connection[tuple[object, ...]]
+Params = Sequence[object] | dict[str, object]
 INSERT = "INSERT INTO readings (ts, device_key, metric_key, value) VALUES (%s, %s, 1, 1)"
 
 
@@ -236,21 +238,22 @@ def test_reads_plan_only_the_partitions_of_their_window(empty_database_url: str)
             (hour - timedelta(days=8), hour),
         )
 
-        def planned(query: str, *params: object) -> tuple[set[str], str]:
-            args = params[0] if len(params) == 1 and isinstance(params[0], dict) else params
-            plan = "\n".join(str(r[0]) for r in conn.execute(b"EXPLAIN " + query.encode(), args))
+        def planned(
+            query: str, params: Sequence[object] | dict[str, object]
+        ) -> tuple[set[str], str]:
+            plan = "\n".join(str(r[0]) for r in conn.execute(b"EXPLAIN " + query.encode(), params))
             return set(re.findall(r"readings_p\d+", plan)), plan
 
-        in_window, _ = planned("SELECT * FROM readings_1h_window(%s, %s)", lo, hi)
+        in_window, _ = planned("SELECT * FROM readings_1h_window(%s, %s)", (lo, hi))
         assert in_window == {f"readings_p{t:%Y%m%d%H}" for t in (lo, lo + timedelta(hours=1))}
         through_view, _ = planned(
-            "SELECT * FROM readings_1h_live WHERE bucket >= %s AND bucket < %s", lo, hi
+            "SELECT * FROM readings_1h_live WHERE bucket >= %s AND bucket < %s", (lo, hi)
         )
         assert len(through_view) > 40  # every partition: why the functions exist
         # The alarm engine's newest-reading probe: a day of partitions, newest
         # first, without the default partition (which would force a Merge Append).
         since = hour - timedelta(days=1)
-        probed, plan = planned(_LAST, [1, 2], [1, 1], since, hour)
+        probed, plan = planned(_LAST, ([1, 2], [1, 1], since, hour))
         assert probed == {name for name, p_lo, p_hi in ranges(conn) if p_hi > since and p_lo < hour}
         assert "Merge Append" not in plan
         assert "readings_default" not in plan
