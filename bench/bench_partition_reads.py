@@ -15,9 +15,14 @@ partitions there are, each timed ``--repeat`` times (median, client side):
   ahead), for one building's worth (``--building`` pairs), and
   ``latest_week_open`` the same without the upper bound, as it was;
 * ``hour_rows``: a scene's hourly rows of 50 devices over 7 days, through
-  ``readings_1h_window`` (api.queries.scenes), and ``hour_rows_view`` the
-  same through the ``readings_1h_live`` view, whose raw arms the planner
-  cannot prune by a constant;
+  ``readings_1h_window`` given the split read first (api.queries.scenes,
+  migration 0094; the split's own read is ``split``), ``hour_rows_unread``
+  the same with the function reading the split itself (0093), and
+  ``hour_rows_view`` the same through the ``readings_1h_live`` view, whose
+  raw arms the planner cannot prune by a constant;
+* ``history_month``: one device's hourly means over 30 days (the history
+  API's statement, api.queries.history), given the split, and
+  ``history_month_unread`` without it;
 * ``raw_day``: one device's raw points over a day (history).
 
 Prints JSON lines (docs/CONTRIBUTING.md).
@@ -38,12 +43,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
+from psycopg import sql  # noqa: E402
 
+from api.queries import history  # noqa: E402
 from api.queries.devices import lookback  # noqa: E402
+from api.queries.history import HistoryRequest, Selection  # noqa: E402
 from api.queries.scenes import _HOUR_ROWS  # noqa: E402
 from commtwin import db  # noqa: E402
 from ingest.alarm_engine import _LAST  # noqa: E402
-from schemas.rollup_window import rollup_window  # noqa: E402
+from schemas.rollup_window import SPLIT, UNREAD, split_of, window_params  # noqa: E402
 from tests.pgcluster import PgCluster  # noqa: E402
 
 SETTINGS = "-c max_connections=50 -c shared_buffers=128MB"
@@ -93,14 +101,15 @@ def emit(metric: str, value: float, unit: str, ref: str) -> None:
     print(json.dumps({**row, "ref": ref}), flush=True)
 
 
-def timed(conn: psycopg.Connection[tuple[object, ...]], query: str, params: object,
-          repeat: int) -> tuple[float, int]:  # fmt: skip
+def timed(conn: psycopg.Connection[tuple[object, ...]], query: str | sql.Composed,
+          params: object, repeat: int) -> tuple[float, int]:  # fmt: skip
     """Median seconds over ``repeat`` runs (after one unmeasured), and the row count."""
-    rows = len(conn.execute(query.encode(), params).fetchall())  # type: ignore[arg-type]
+    q = query if isinstance(query, sql.Composed) else query.encode()
+    rows = len(conn.execute(q, params).fetchall())  # type: ignore[arg-type]
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        conn.execute(query.encode(), params).fetchall()  # type: ignore[arg-type]
+        conn.execute(q, params).fetchall()  # type: ignore[arg-type]
         times.append(time.perf_counter() - t0)
     return statistics.median(times), rows
 
@@ -133,14 +142,25 @@ def run_width(url: str, hours: int, a: argparse.Namespace) -> dict[str, tuple[fl
                     "since": week_back.start, "until": week_back.end}  # fmt: skip
         scene = {"keys": keys[:50], "metrics": [1, 2], "start": now - timedelta(days=7),
                  "end": now, "origin": now - timedelta(days=7)}  # fmt: skip
-        scene["ts_from"], scene["ts_to"] = rollup_window("readings_1h", scene["start"], now)
+        split = split_of(conn.execute(SPLIT, {"source": "readings_1h"}).fetchone())
+        scene.update(window_params("readings_1h", now - timedelta(days=7), now, split))
+        unread = {**scene, **UNREAD._asdict()}
+        month = history.plan(HistoryRequest(Selection("c", "d"), "t", now - timedelta(days=30),
+                                            now, "1h", "avg"), now, 1000)  # fmt: skip
+        month_query = history.statement(month)
         return {
             "last_readings": timed(conn, _LAST, ([p[0] for p in pairs], [p[1] for p in pairs],
                                    now - timedelta(days=1), now + timedelta(hours=1)), a.repeat),
             "latest_week_open": timed(conn, LATEST.format(""), building, a.repeat),
             "latest_week": timed(conn, LATEST.format("AND ts < %(until)s"), building, a.repeat),
             "hour_rows_view": timed(conn, HOUR_ROWS_VIEW, scene, a.repeat),
+            "split": timed(conn, SPLIT, {"source": "readings_1h"}, a.repeat),
             "hour_rows": timed(conn, _HOUR_ROWS, scene, a.repeat),
+            "hour_rows_unread": timed(conn, _HOUR_ROWS, unread, a.repeat),
+            "history_month": timed(conn, month_query, history.parameters(month, keys[:1], 1,
+                                   split), a.repeat),
+            "history_month_unread": timed(conn, month_query, history.parameters(month, keys[:1],
+                                          1), a.repeat),
             "raw_day": timed(conn, RAW_DAY, {"keys": keys[:1], "metric": 1,
                              "start": now - timedelta(days=1), "end": now}, a.repeat),
         }  # fmt: skip

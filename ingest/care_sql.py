@@ -16,7 +16,7 @@ from typing import Any, Final
 import numpy as np
 import psycopg
 
-from schemas.rollup_window import rollup_window
+from schemas.rollup_window import SPLIT, split_of, window_params
 from twin.rules.care import CARE_ANOMALY, CARE_CHECK
 
 Conn = psycopg.Connection[Any]
@@ -58,8 +58,9 @@ ORDER BY d.key
 # day compared), not every hour of the fortnight: 30 rows a meter, not 361.
 _HOURLY_LAST: Final = """
 SELECT device_key, (extract(epoch FROM bucket) / 3600)::bigint, last_value
-FROM readings_1h_window(%s, %s)
-WHERE device_key = ANY(%s) AND metric_key = %s AND bucket = ANY(%s::timestamptz[])
+FROM readings_1h_window(%(ts_from)s, %(ts_to)s, %(rolled_to)s, %(pending_from)s)
+WHERE device_key = ANY(%(keys)s) AND metric_key = %(metric)s
+  AND bucket = ANY(%(buckets)s::timestamptz[])
 """
 
 
@@ -111,10 +112,11 @@ def hourly_last(
     (epoch hours), last values."""
     if not buckets:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
-    ts_from, ts_to = rollup_window("readings_1h", min(buckets), max(buckets) + timedelta(hours=1))
-    found = conn.execute(
-        _HOURLY_LAST, (ts_from, ts_to, list(keys), metric_key, list(buckets))
-    ).fetchall()
+    # The split read first: only the raw partitions above the mark are planned.
+    split = split_of(conn.execute(SPLIT, {"source": "readings_1h"}).fetchone())
+    params = window_params("readings_1h", min(buckets), max(buckets) + timedelta(hours=1), split)
+    params.update(keys=list(keys), metric=metric_key, buckets=list(buckets))
+    found = conn.execute(_HOURLY_LAST, params).fetchall()
     if not found:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0)
     device, hour, last = zip(*found, strict=True)

@@ -21,7 +21,7 @@ from api import buckets
 from api.buckets import EPOCH, Agg, HistoryRequestError, Source, TimeWindow
 from api.db import Conn, fetch_all, fetch_one
 from api.errors import NotFoundError
-from schemas.rollup_window import rollup_window
+from schemas.rollup_window import CALL, SPLIT, UNREAD, Split, split_of, window_params
 
 AGGS: Final[tuple[str, ...]] = get_args(Agg)
 DEFAULT_SPAN: Final = timedelta(days=1)
@@ -144,18 +144,19 @@ def statement(p: HistoryPlan) -> sql.Composed:
         agg=(_ROLLUP_AGG if rollup else _RAW_AGG)[p.agg],
         # The live rollups: rows of closed buckets, the newest from raw readings
         # (schemas/sql/0090), so a fresh reading counts at once; for a window
-        # of whole buckets, so only its raw partitions are planned (0093).
-        table=sql.SQL("{}(%(ts_from)s, %(ts_to)s)").format(sql.Identifier(f"{p.source}_window"))
-        if rollup
-        else sql.Identifier(p.source),
+        # of whole buckets and a split read first, so only the raw partitions
+        # it needs are planned (0093, 0094).
+        table=sql.SQL(CALL.format(p.source)) if rollup else sql.Identifier(p.source),
     )
 
 
-def parameters(p: HistoryPlan, device_keys: list[int], metric_key: int) -> dict[str, object]:
+def parameters(
+    p: HistoryPlan, device_keys: list[int], metric_key: int, split: Split = UNREAD
+) -> dict[str, object]:
+    """The statement's parameters; a rollup source's ``split`` read just before."""
     bounds = {}
     if p.source != "readings":
-        ts_from, ts_to = rollup_window(p.source, p.window.start, p.window.end)
-        bounds = {"ts_from": ts_from, "ts_to": ts_to}
+        bounds = window_params(p.source, p.window.start, p.window.end, split)
     return {
         **bounds,
         "width": p.width,
@@ -176,7 +177,12 @@ async def fetch(conn: Conn, req: HistoryRequest, now: datetime, max_points: int)
     keys = await _device_keys(conn, req.selection)
     points: list[tuple[datetime, float | None]] = []
     if keys:
-        rows = await fetch_all(conn, statement(p), parameters(p, keys, metric_key))
+        split = UNREAD
+        if p.source != "readings":
+            async with conn.cursor() as cur:
+                await cur.execute(SPLIT, {"source": p.source})
+                split = split_of(await cur.fetchone())
+        rows = await fetch_all(conn, statement(p), parameters(p, keys, metric_key, split))
         points = [(r["t"], r["v"]) for r in rows]
     if p.width is None and len(points) > max_points:
         raise HistoryRequestError(

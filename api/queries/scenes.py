@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from api.db import Conn, fetch_all
 from api.errors import NotFoundError
-from schemas.rollup_window import rollup_window
+from schemas.rollup_window import SPLIT, split_of, window_params
 from twin.model.kinds import scene_of
 from twin.scenes import energy, traffic
 from twin.scenes.counters import FloatArray, counter_usage
@@ -33,7 +33,7 @@ _HOUR_ROWS = """
 SELECT device_key::float8, metric_key::float8,
        floor(extract(epoch FROM bucket - %(origin)s) / 3600)::float8 AS pos,
        last_value, v_max, v_min, v_sum, n::float8
-FROM readings_1h_window(%(ts_from)s, %(ts_to)s)
+FROM readings_1h_window(%(ts_from)s, %(ts_to)s, %(rolled_to)s, %(pending_from)s)
 WHERE device_key = ANY(%(keys)s) AND metric_key = ANY(%(metrics)s)
   AND bucket >= %(start)s AND bucket < %(end)s
 """
@@ -42,7 +42,7 @@ SELECT device_key::float8, metric_key::float8,
        ((date_trunc('day', bucket, %(tz)s) AT TIME ZONE %(tz)s)::date - %(origin_day)s)::float8,
        (array_agg(last_value ORDER BY last_ts DESC))[1], max(v_max), min(v_min), sum(v_sum),
        sum(n)::float8
-FROM readings_1h_window(%(ts_from)s, %(ts_to)s)
+FROM readings_1h_window(%(ts_from)s, %(ts_to)s, %(rolled_to)s, %(pending_from)s)
 WHERE device_key = ANY(%(keys)s) AND metric_key = ANY(%(metrics)s)
   AND bucket >= %(start)s AND bucket < %(end)s
 GROUP BY 1, 2, 3
@@ -164,16 +164,18 @@ async def period_rows(
     if not names:
         return out
     origin = fine.starts[0]
-    # Whole hours around the grid: only their raw partitions are planned.
-    ts_from, ts_to = rollup_window("readings_1h", g.before, g.end)
+    async with conn.cursor() as cur:
+        # Whole hours around the grid, and the split read first: only the raw
+        # partitions above the rollups' mark are planned (migration 0094).
+        await cur.execute(SPLIT, {"source": "readings_1h"})
+        split = split_of(await cur.fetchone())
     params = {
+        **window_params("readings_1h", g.before, g.end, split),
         "tz": timezone,
         "keys": [d.key for d in devs],
         "metrics": list(names),
         "start": g.before,
         "end": g.end,
-        "ts_from": ts_from,
-        "ts_to": ts_to,
         "origin": origin,
         "origin_day": origin.date(),
     }

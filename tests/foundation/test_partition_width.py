@@ -15,10 +15,12 @@ import pytest
 from api.queries.devices import _LATEST, lookback
 from commtwin import db
 from ingest.alarm_engine import _LAST
+from schemas.rollup_window import SPLIT, split_of, window_params
 from tests.foundation.test_cli import run
 
 Conn = psycopg.Connection[tuple[object, ...]]
 Params = Sequence[object] | dict[str, object]
+WEEK = "SELECT * FROM readings_1h_window(%(ts_from)s, %(ts_to)s, %(rolled_to)s, %(pending_from)s)"
 INSERT = "INSERT INTO readings (ts, device_key, metric_key, value) VALUES (%s, %s, 1, 1)"
 
 
@@ -246,6 +248,28 @@ def test_reads_plan_only_the_partitions_of_their_window(empty_database_url: str)
 
         in_window, _ = planned("SELECT * FROM readings_1h_window(%s, %s)", (lo, hi))
         assert in_window == {f"readings_p{t:%Y%m%d%H}" for t in (lo, lo + timedelta(hours=1))}
+        # A week's window: with the split read first (0094) only the hours above
+        # the mark and those still pending below it; without, all 168 of them.
+        conn.execute("UPDATE rollup_state SET minutes_to = %s, hours_to = %s", (hour, hour))
+        conn.execute(
+            "INSERT INTO rollup_pending (level, bucket, lo_key, hi_key) VALUES ('m', %s, 1, 9)",
+            (hour - timedelta(hours=3) + timedelta(minutes=7),),
+        )
+        split = split_of(conn.execute(SPLIT, {"source": "readings_1h"}).fetchone())
+        assert split == (hour, hour - timedelta(hours=3))
+        week = window_params("readings_1h", hour - timedelta(days=7), hour + timedelta(hours=1),
+                             split)  # fmt: skip
+        with_split, _ = planned(WEEK, week)
+        assert with_split == {
+            n for n, p_lo, p_hi in ranges(conn) if p_hi > split.pending_from and p_lo <= hour
+        }
+        assert len(with_split) == 4
+        unread = {**week, "rolled_to": None, "pending_from": None}
+        without, _ = planned(WEEK, unread)
+        assert without == {
+            n for n, p_lo, p_hi in ranges(conn) if p_hi > week["ts_from"] and p_lo < week["ts_to"]
+        }
+        assert len(without) > 100
         through_view, _ = planned(
             "SELECT * FROM readings_1h_live WHERE bucket >= %s AND bucket < %s", (lo, hi)
         )

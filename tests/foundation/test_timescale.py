@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from commtwin import db
+from schemas.rollup_window import SPLIT, split_of, window_params
 from tests.services import scratch_database
 
 pytestmark = pytest.mark.timescale
@@ -57,7 +58,17 @@ def test_real_time_aggregates_match_the_plain_rollup_columns(timescale_url: str)
             "WHERE device_key = 1 AND metric_key = 1 AND bucket = %s",
             (ts,),
         ).fetchone()
+        # The readers' calls (0093, 0094): the aggregates split themselves.
+        split = conn.execute(SPLIT, {"source": "readings_1m"}).fetchone()
+        params = window_params("readings_1m", ts, ts + timedelta(minutes=1), split_of(split))
+        windowed = conn.execute(
+            "SELECT n, v_sum, v_min, v_max, last_value FROM readings_1m_window("
+            "%(ts_from)s, %(ts_to)s, %(rolled_to)s, %(pending_from)s) WHERE device_key = 1",
+            params,
+        ).fetchall()
     assert row == (3, 9.0, 1.0, 5.0, 3.0)
+    assert split == (None, None)
+    assert windowed == [row]
 
 
 def test_retention_setting_replaces_the_policy(timescale_url: str) -> None:

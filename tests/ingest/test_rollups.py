@@ -18,6 +18,7 @@ import pytest
 from ingest import sql
 from ingest.pipeline import Pipeline
 from ingest.rollups import refresh
+from schemas.rollup_window import SPLIT, Split, split_of
 
 ROOT = "commtwin/v1"
 LOCK = "SELECT pg_advisory_lock(hashtext('commtwin_refresh_rollups'))"
@@ -64,22 +65,41 @@ def rows(conn: psycopg.Connection[Any], query: str, *params: Any) -> list[tuple[
     return conn.execute(query.encode(), params or None).fetchall()  # type: ignore[arg-type]
 
 
-def assert_rollups_whole(conn: psycopg.Connection[Any], table: str = "readings_{}") -> None:
+def assert_rollups_whole(
+    conn: psycopg.Connection[Any], table: str = "readings_{}", earlier: Splits | None = None
+) -> None:
     for unit, suffix in (("minute", "1m"), ("hour", "1h")):
         assert rows(conn, STORED.format(table.format(suffix))) == rows(conn, EXPECTED, unit)
         if table.endswith("_live"):
-            assert_windows_match_the_view(conn, suffix)
+            assert_windows_match_the_view(conn, suffix, *([earlier[suffix]] if earlier else []))
 
 
-def assert_windows_match_the_view(conn: psycopg.Connection[Any], suffix: str) -> None:
-    """readings_*_window (0093) answers as the view does, for any window of whole buckets."""
+Splits = dict[str, Split]
+
+
+def splits(conn: psycopg.Connection[Any]) -> Splits:
+    """The split of each level, as readers read it first (schemas.rollup_window)."""
+    return {
+        suffix: split_of(conn.execute(SPLIT, {"source": f"readings_{suffix}"}).fetchone())
+        for suffix in ("1m", "1h")
+    }
+
+
+def assert_windows_match_the_view(
+    conn: psycopg.Connection[Any], suffix: str, *earlier: Split
+) -> None:
+    """readings_*_window (0093, 0094) answers as the view does, for any window of whole
+    buckets: reading the split itself, given the split read just before, and given a
+    split read ``earlier`` (before the job moved the mark on)."""
     view, window = f"readings_{suffix}_live", f"readings_{suffix}_window"
     width = "1 minute" if suffix == "1m" else "1 hour"
     for lo, hi in rows(conn, WINDOWS, width):
         cut = f"(SELECT * FROM {view} WHERE bucket >= %s AND bucket < %s) v"  # noqa: S608
-        assert rows(conn, STORED.format(f"{window}(%s, %s)"), lo, hi) == rows(
-            conn, STORED.format(cut), lo, hi
-        )
+        expected = rows(conn, STORED.format(cut), lo, hi)
+        assert rows(conn, STORED.format(f"{window}(%s, %s)"), lo, hi) == expected
+        for split in (splits(conn)[suffix], *earlier):
+            given = STORED.format(f"{window}(%s, %s, %s, %s)")
+            assert rows(conn, given, lo, hi, *split) == expected, (lo, hi, split)
 
 
 def test_late_and_redelivered_readings_are_recomputed_not_added(
@@ -165,10 +185,18 @@ def test_late_readings_below_the_marks_count_at_once_in_the_live_views(
     pipeline.write(conn, late)
     assert rows(conn, "SELECT minutes_to, hours_to FROM rollup_state")[0] == (m_mark, h_mark)
     assert all(ts < h_mark for ts in (now - timedelta(days=3), now - timedelta(hours=5)))
+    # Readers read the split first: the oldest pending bucket bounds the raw arm.
+    before = splits(conn)
+    three_days = now - timedelta(days=3)
+    assert before["1h"] == (h_mark, three_days.replace(minute=0, second=0, microsecond=0))
+    assert before["1m"] == (m_mark, three_days.replace(second=0, microsecond=0))
     assert_rollups_whole(conn, "readings_{}_live")
     refresh(conn, final=True)
     assert_rollups_whole(conn)
-    assert_rollups_whole(conn, "readings_{}_live")
+    # The job moved the marks on and emptied the pending list: a reader that
+    # read the split before still gets the same rows.
+    assert splits(conn)["1m"] != before["1m"]
+    assert_rollups_whole(conn, "readings_{}_live", earlier=before)
 
 
 def test_a_backlog_is_materialized_behind_the_writers_frontier(
