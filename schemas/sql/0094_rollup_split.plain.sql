@@ -44,80 +44,58 @@ BEGIN
 END $$;
 
 -- Plain SQL (inlined): a non-null argument turns each coalesce below into a
--- constant, by which the planner drops partitions.
-CREATE FUNCTION readings_1m_window(ts_from timestamptz, ts_to timestamptz,
-                                   rolled_to timestamptz DEFAULT NULL,
-                                   pending_from timestamptz DEFAULT NULL)
-RETURNS SETOF readings_1m LANGUAGE sql STABLE AS $$
-WITH mark AS (SELECT coalesce(rolled_to, s.minutes_to) AS m FROM rollup_state s),
+-- constant, by which the planner drops partitions. One body for both levels.
+DO $do$
+DECLARE
+    lvl record;
+BEGIN
+    FOR lvl IN SELECT * FROM (VALUES
+        -- the suffix, the bucket's unit, the mark's column, and the pending rows
+        -- that count: a minute is pending by the writers' rows, an hour by those
+        -- and by the job's (its minutes recomputed, the hour not yet).
+        ('1m', 'minute', 'minutes_to', $$p.level = 'm'$$),
+        ('1h', 'hour', 'hours_to', 'true')
+    ) AS v(suffix, unit, mark, counts)
+    LOOP
+        EXECUTE format($tmpl$
+CREATE FUNCTION readings_%1$s_window(ts_from timestamptz, ts_to timestamptz,
+                                     rolled_to timestamptz DEFAULT NULL,
+                                     pending_from timestamptz DEFAULT NULL)
+RETURNS SETOF readings_%1$s LANGUAGE sql STABLE AS $fn$
+WITH mark AS (SELECT coalesce(rolled_to, s.%3$I) AS m FROM rollup_state s),
 pend AS (
-    SELECT DISTINCT p.bucket, p.lo_key, p.hi_key FROM rollup_pending p, mark
-    WHERE p.level = 'm' AND p.bucket < mark.m
-      AND p.bucket >= coalesce(pending_from, '-infinity')
+    SELECT DISTINCT date_trunc(%2$L, p.bucket, 'UTC') AS bucket, p.lo_key, p.hi_key
+    FROM rollup_pending p, mark
+    WHERE %4$s AND date_trunc(%2$L, p.bucket, 'UTC') < mark.m
+      AND date_trunc(%2$L, p.bucket, 'UTC') >= coalesce(pending_from, '-infinity')
       AND p.bucket >= ts_from AND p.bucket < ts_to
 )
 SELECT r.bucket, r.device_key, r.metric_key, r.n, r.v_sum, r.v_min, r.v_max,
        r.last_ts, r.last_value
-FROM readings_1m r
+FROM readings_%1$s r
 WHERE r.bucket >= ts_from AND r.bucket < ts_to
   AND r.bucket < coalesce(rolled_to, (SELECT m FROM mark))
   AND NOT EXISTS (SELECT 1 FROM pend p WHERE p.bucket = r.bucket
                   AND r.device_key BETWEEN p.lo_key AND p.hi_key)
 UNION ALL
-SELECT date_trunc('minute', ts, 'UTC'), device_key, metric_key,
+SELECT date_trunc(%2$L, ts, 'UTC'), device_key, metric_key,
        count(*), sum(value), min(value), max(value),
        max(ts), (array_agg(value ORDER BY ts DESC))[1]
 FROM readings
 WHERE ts >= ts_from AND ts < ts_to AND ts >= coalesce(rolled_to, (SELECT m FROM mark))
 GROUP BY 1, 2, 3
 UNION ALL
-SELECT date_trunc('minute', x.ts, 'UTC'), x.device_key, x.metric_key,
+SELECT date_trunc(%2$L, x.ts, 'UTC'), x.device_key, x.metric_key,
        count(*), sum(x.value), min(x.value), max(x.value),
        max(x.ts), (array_agg(x.value ORDER BY x.ts DESC))[1]
 FROM readings x
 WHERE x.ts >= ts_from AND x.ts < ts_to
   AND x.ts >= coalesce(pending_from, (SELECT min(bucket) FROM pend))
   AND x.ts < coalesce(rolled_to, (SELECT m FROM mark))
-  AND EXISTS (SELECT 1 FROM pend p WHERE p.bucket = date_trunc('minute', x.ts, 'UTC')
+  AND EXISTS (SELECT 1 FROM pend p WHERE p.bucket = date_trunc(%2$L, x.ts, 'UTC')
               AND x.device_key BETWEEN p.lo_key AND p.hi_key)
 GROUP BY 1, 2, 3
-$$;
-
-CREATE FUNCTION readings_1h_window(ts_from timestamptz, ts_to timestamptz,
-                                   rolled_to timestamptz DEFAULT NULL,
-                                   pending_from timestamptz DEFAULT NULL)
-RETURNS SETOF readings_1h LANGUAGE sql STABLE AS $$
-WITH mark AS (SELECT coalesce(rolled_to, s.hours_to) AS h FROM rollup_state s),
-pend AS (
-    SELECT DISTINCT date_trunc('hour', p.bucket, 'UTC') AS bucket, p.lo_key, p.hi_key
-    FROM rollup_pending p, mark
-    WHERE date_trunc('hour', p.bucket, 'UTC') < mark.h
-      AND date_trunc('hour', p.bucket, 'UTC') >= coalesce(pending_from, '-infinity')
-      AND p.bucket >= ts_from AND p.bucket < ts_to
-)
-SELECT r.bucket, r.device_key, r.metric_key, r.n, r.v_sum, r.v_min, r.v_max,
-       r.last_ts, r.last_value
-FROM readings_1h r
-WHERE r.bucket >= ts_from AND r.bucket < ts_to
-  AND r.bucket < coalesce(rolled_to, (SELECT h FROM mark))
-  AND NOT EXISTS (SELECT 1 FROM pend p WHERE p.bucket = r.bucket
-                  AND r.device_key BETWEEN p.lo_key AND p.hi_key)
-UNION ALL
-SELECT date_trunc('hour', ts, 'UTC'), device_key, metric_key,
-       count(*), sum(value), min(value), max(value),
-       max(ts), (array_agg(value ORDER BY ts DESC))[1]
-FROM readings
-WHERE ts >= ts_from AND ts < ts_to AND ts >= coalesce(rolled_to, (SELECT h FROM mark))
-GROUP BY 1, 2, 3
-UNION ALL
-SELECT date_trunc('hour', x.ts, 'UTC'), x.device_key, x.metric_key,
-       count(*), sum(x.value), min(x.value), max(x.value),
-       max(x.ts), (array_agg(x.value ORDER BY x.ts DESC))[1]
-FROM readings x
-WHERE x.ts >= ts_from AND x.ts < ts_to
-  AND x.ts >= coalesce(pending_from, (SELECT min(bucket) FROM pend))
-  AND x.ts < coalesce(rolled_to, (SELECT h FROM mark))
-  AND EXISTS (SELECT 1 FROM pend p WHERE p.bucket = date_trunc('hour', x.ts, 'UTC')
-              AND x.device_key BETWEEN p.lo_key AND p.hi_key)
-GROUP BY 1, 2, 3
-$$;
+$fn$
+$tmpl$, lvl.suffix, lvl.unit, lvl.mark, lvl.counts);
+    END LOOP;
+END $do$;

@@ -15,7 +15,7 @@ from api.object_store import (
     S3Store,
     make_store,
 )
-from tests.api.photo_fixtures import moto_s3
+from tests.api.photos.photo_fixtures import moto_s3
 from tests.services import free_port
 
 

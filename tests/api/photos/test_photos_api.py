@@ -10,19 +10,17 @@ from __future__ import annotations
 import io
 import socket
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import psycopg
-import pytest
 from PIL import Image
 
 from api.app import create_app
 from api.object_store import S3Config
 from tests.api.conftest import serve
-from tests.api.photo_fixtures import (
+from tests.api.photos.photo_fixtures import (
     A,
     B,
     World,
@@ -32,23 +30,10 @@ from tests.api.photo_fixtures import (
     files_under,
     moto_s3,
     photo_rows,
-    photo_world,
     upload,
 )
 from tests.photo_samples import BAD_UPLOADS, MAKER, BadUpload, heic, jpeg, png, private_jpeg
 from tests.services import free_port
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with photo_world(tmp_path_factory.mktemp("photos")) as w:
-        yield w
-
-
-@pytest.fixture
-def http(world: World) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=world.api, timeout=60) as c:
-        yield c
 
 
 def test_every_bad_upload_is_refused_with_its_reason_and_nothing_is_stored(

@@ -3,43 +3,28 @@
 Only whoever uploaded a photo deletes it (others who see it: 403; those who
 do not: 404); its objects go before its row, so a 204 means the bytes are
 gone, and a store that cannot be reached changes nothing (503). The S3
-store's delete is in tests/api/test_photos_api.py's whole-path test.
+store's delete is in tests/api/photos/test_photos_api.py's whole-path test.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import psycopg
-import pytest
 
 from api.app import create_app
 from api.object_store import S3Config
 from tests.api.conftest import serve
-from tests.api.photo_fixtures import (
+from tests.api.photos.photo_fixtures import (
     World,
     add_incident,
     api_config,
     photo_rows,
-    photo_world,
     upload,
 )
 from tests.photo_samples import jpeg
 from tests.services import free_port
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with photo_world(tmp_path_factory.mktemp("photos")) as w:
-        yield w
-
-
-@pytest.fixture
-def http(world: World) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=world.api, timeout=60) as c:
-        yield c
 
 
 def test_a_delete_while_the_store_is_away_answers_503_and_keeps_the_photo(
