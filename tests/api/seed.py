@@ -58,6 +58,23 @@ ROLES: dict[str, tuple[list[str], list[str]]] = {
 }
 
 
+# A 50 m footprint (GeoJSON), for a building or a grid.
+SQUARE = json.dumps({"type": "Polygon", "coordinates": [[[0, 0], [50, 0], [50, 50], [0, 0]]]})
+
+
+def square_building(conn: psycopg.Connection[tuple[object, ...]], community: str) -> None:
+    """A community (its name is its id) with one building ``b1`` on :data:`SQUARE`, 30 m tall."""
+    conn.execute(
+        "INSERT INTO communities (id, name, crs) VALUES (%s, %s, 'EPSG:7415')",
+        (community, community),
+    )
+    conn.execute(
+        "INSERT INTO buildings (community_id, id, name, footprint, ground_z, roof_z)"
+        " VALUES (%s, 'b1', 'b1', %s, 0, 30)",
+        (community, SQUARE),
+    )
+
+
 def seed(url: str) -> Seed:
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=DAYS)
     with psycopg.connect(url, autocommit=True) as conn, conn.transaction():

@@ -6,7 +6,6 @@ comes from 127.0.0.1.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from api.db import run_once
 from api.queries.keys import create_key
 from commtwin import db
 from tests.api.conftest import auth, serve
-from tests.api.seed import A, B
+from tests.api.seed import SQUARE, A, B, square_building
 from tests.services import scratch_database
 
 PASSWORD = "plum blossom 17"
@@ -36,16 +35,8 @@ class PeopleDb:
 
 
 def _model(conn: psycopg.Connection[tuple[object, ...]]) -> None:
-    square = json.dumps({"type": "Polygon", "coordinates": [[[0, 0], [50, 0], [50, 50], [0, 0]]]})
     for cid in (A, B):
-        conn.execute(
-            "INSERT INTO communities (id, name, crs) VALUES (%s, %s, 'EPSG:7415')", (cid, cid)
-        )
-        conn.execute(
-            "INSERT INTO buildings (community_id, id, name, footprint, ground_z, roof_z)"
-            " VALUES (%s, 'b1', 'b1', %s, 0, 30)",
-            (cid, square),
-        )
+        square_building(conn, cid)
         conn.execute(
             "INSERT INTO storeys (community_id, building_id, idx, name, floor_z, height)"
             " VALUES (%s, 'b1', 1, '1F', 0, 3), (%s, 'b1', 2, '2F', 3, 3)",
@@ -60,7 +51,7 @@ def _model(conn: psycopg.Connection[tuple[object, ...]]) -> None:
         for gid in ("g1", "g2"):
             conn.execute(
                 "INSERT INTO grids (community_id, id, polygon) VALUES (%s, %s, %s)",
-                (cid, gid, square),
+                (cid, gid, SQUARE),
             )
 
 

@@ -7,7 +7,6 @@ real HTTP server speaking S3, on a free port, for the test's lifetime.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from api.object_store import S3Config, s3_client
 from api.queries.keys import create_key
 from commtwin import db
 from tests.api.conftest import auth, serve
+from tests.api.seed import SQUARE, square_building
 from tests.services import free_port, scratch_database
 
 A, B = "photos-a", "photos-b"
@@ -35,16 +35,8 @@ Db = psycopg.Connection[tuple[object, ...]]
 
 
 def _model(conn: Db) -> None:
-    square = json.dumps({"type": "Polygon", "coordinates": [[[0, 0], [50, 0], [50, 50], [0, 0]]]})
     for cid in (A, B):
-        conn.execute(
-            "INSERT INTO communities (id, name, crs) VALUES (%s, %s, 'EPSG:7415')", (cid, cid)
-        )
-        conn.execute(
-            "INSERT INTO buildings (community_id, id, name, footprint, ground_z, roof_z)"
-            " VALUES (%s, 'b1', 'b1', %s, 0, 30)",
-            (cid, square),
-        )
+        square_building(conn, cid)
         conn.execute(
             "INSERT INTO storeys (community_id, building_id, idx, name, floor_z, height)"
             " VALUES (%s, 'b1', 1, '1F', 0, 3)",
@@ -59,7 +51,7 @@ def _model(conn: Db) -> None:
         for gid in ("g1", "g2"):
             conn.execute(
                 "INSERT INTO grids (community_id, id, polygon) VALUES (%s, %s, %s)",
-                (cid, gid, square),
+                (cid, gid, SQUARE),
             )
 
 
