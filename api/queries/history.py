@@ -21,7 +21,8 @@ from api import buckets
 from api.buckets import EPOCH, Agg, HistoryRequestError, Source, TimeWindow
 from api.db import Conn, fetch_all, fetch_one
 from api.errors import NotFoundError
-from schemas.rollup_window import CALL, SPLIT, UNREAD, Split, split_of, window_params
+from api.queries.rollup_split import read_split
+from schemas.rollup_window import CALL, UNREAD, Split, window_params
 
 AGGS: Final[tuple[str, ...]] = get_args(Agg)
 DEFAULT_SPAN: Final = timedelta(days=1)
@@ -177,11 +178,7 @@ async def fetch(conn: Conn, req: HistoryRequest, now: datetime, max_points: int)
     keys = await _device_keys(conn, req.selection)
     points: list[tuple[datetime, float | None]] = []
     if keys:
-        split = UNREAD
-        if p.source != "readings":
-            async with conn.cursor() as cur:
-                await cur.execute(SPLIT, {"source": p.source})
-                split = split_of(await cur.fetchone())
+        split = await read_split(conn, p.source) if p.source != "readings" else UNREAD
         rows = await fetch_all(conn, statement(p), parameters(p, keys, metric_key, split))
         points = [(r["t"], r["v"]) for r in rows]
     if p.width is None and len(points) > max_points:

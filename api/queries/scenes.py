@@ -19,7 +19,8 @@ import numpy.typing as npt
 
 from api.db import Conn, fetch_all
 from api.errors import NotFoundError
-from schemas.rollup_window import SPLIT, split_of, window_params
+from api.queries.rollup_split import read_split
+from schemas.rollup_window import window_params
 from twin.model.kinds import scene_of
 from twin.scenes import energy, traffic
 from twin.scenes.counters import FloatArray, counter_usage
@@ -164,11 +165,8 @@ async def period_rows(
     if not names:
         return out
     origin = fine.starts[0]
-    async with conn.cursor() as cur:
-        # Whole hours around the grid, and the split read first: only the raw
-        # partitions above the rollups' mark are planned (migration 0094).
-        await cur.execute(SPLIT, {"source": "readings_1h"})
-        split = split_of(await cur.fetchone())
+    # Whole hours and the split read first: only the raw partitions needed are planned.
+    split = await read_split(conn, "readings_1h")
     params = {
         **window_params("readings_1h", g.before, g.end, split),
         "tz": timezone,
