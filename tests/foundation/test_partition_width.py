@@ -264,6 +264,14 @@ def test_reads_plan_only_the_partitions_of_their_window(empty_database_url: str)
             n for n, p_lo, p_hi in ranges(conn) if p_hi > split.pending_from and p_lo <= hour
         }
         assert len(with_split) == 4
+        _, plan = planned(WEEK, week)
+        assert "Anti Join" in plan  # rollup rows of the pending hours are left out
+        # Nothing pending below the mark (the usual case): no anti-join at all.
+        conn.execute("DELETE FROM rollup_pending")
+        quiet = split_of(conn.execute(SPLIT, {"source": "readings_1h"}).fetchone())
+        assert quiet == (hour, hour)
+        _, plan = planned(WEEK, {**week, **quiet._asdict()})
+        assert "Anti Join" not in plan
         unread = {**week, "rolled_to": None, "pending_from": None}
         without, _ = planned(WEEK, unread)
         assert without == {
