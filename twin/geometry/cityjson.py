@@ -13,8 +13,7 @@ file) is one building; its ``BuildingPart`` descendants belong to it. Other
 top-level object types are skipped as "not a building" and counted by type.
 A building that cannot be read is skipped with its reason
 (``twin.geometry.import_report``), or, with ``strict``, ends the read with its error.
-CityJSON Text Sequences are read by ``twin/geometry/cityjson_seq.py`` with the same
-rules, one feature at a time.
+CityJSON Text Sequences: ``twin/geometry/cityjson_seq.py``, same rules, a feature at a time.
 """
 
 from __future__ import annotations
