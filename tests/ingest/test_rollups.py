@@ -65,6 +65,9 @@ def rows(conn: psycopg.Connection[Any], query: str, *params: Any) -> list[tuple[
     return conn.execute(query.encode(), params or None).fetchall()  # type: ignore[arg-type]
 
 
+Splits = dict[str, Split]
+
+
 def assert_rollups_whole(
     conn: psycopg.Connection[Any], table: str = "readings_{}", earlier: Splits | None = None
 ) -> None:
@@ -72,9 +75,6 @@ def assert_rollups_whole(
         assert rows(conn, STORED.format(table.format(suffix))) == rows(conn, EXPECTED, unit)
         if table.endswith("_live"):
             assert_windows_match_the_view(conn, suffix, *([earlier[suffix]] if earlier else []))
-
-
-Splits = dict[str, Split]
 
 
 def splits(conn: psycopg.Connection[Any]) -> Splits:
@@ -93,11 +93,12 @@ def assert_windows_match_the_view(
     split read ``earlier`` (before the job moved the mark on)."""
     view, window = f"readings_{suffix}_live", f"readings_{suffix}_window"
     width = "1 minute" if suffix == "1m" else "1 hour"
+    now = splits(conn)[suffix]
     for lo, hi in rows(conn, WINDOWS, width):
         cut = f"(SELECT * FROM {view} WHERE bucket >= %s AND bucket < %s) v"  # noqa: S608
         expected = rows(conn, STORED.format(cut), lo, hi)
         assert rows(conn, STORED.format(f"{window}(%s, %s)"), lo, hi) == expected
-        for split in (splits(conn)[suffix], *earlier):
+        for split in (now, *earlier):
             given = STORED.format(f"{window}(%s, %s, %s, %s)")
             assert rows(conn, given, lo, hi, *split) == expected, (lo, hi, split)
 
