@@ -138,6 +138,11 @@ def test_late_and_redelivered_readings_are_recomputed_not_added(
     assert_rollups_whole(conn)
 
 
+def test_the_split_of_an_unknown_rollup_is_a_clear_error(conn: psycopg.Connection[Any]) -> None:
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="not readings_1m or"):
+        conn.execute(SPLIT, {"source": "readings"})
+
+
 def test_live_views_count_readings_before_the_job_runs(
     conn: psycopg.Connection[Any], pipeline: Pipeline
 ) -> None:
