@@ -1,9 +1,10 @@
 #!/usr/bin/env python
 """What hourly raw partitions cost the reads (issue 25, part 1; migration 0092).
 
-A PostgreSQL of the bench's own; for each width (``24`` and ``1`` hours) a
-fresh plain-mode database with 30 days of raw retention, its partitions for
-those 30 days and those maintenance makes ahead, and ``--devices`` devices
+A PostgreSQL of the bench's own; for each width (``--widths``, default a
+day and an hour) a fresh plain-mode database with 30 days of raw retention
+(fewer where the width allows fewer: 13 days at 10 minutes), its partitions
+for those days and those maintenance makes ahead, and ``--devices`` devices
 with two metrics reporting every 5 minutes for the last ``--days`` days
 (rollups computed by the job). Then the reads whose plans depend on how many
 partitions there are, each timed ``--repeat`` times (median, client side):
@@ -50,6 +51,7 @@ from api.queries.devices import lookback  # noqa: E402
 from api.queries.history import HistoryRequest, Selection  # noqa: E402
 from api.queries.scenes import _HOUR_ROWS  # noqa: E402
 from commtwin import db  # noqa: E402
+from commtwin.cmd_db import parse_width, width_text  # noqa: E402
 from ingest.alarm_engine import _LAST  # noqa: E402
 from schemas.rollup_window import SPLIT, UNREAD, split_of, window_params  # noqa: E402
 from tests.pgcluster import PgCluster  # noqa: E402
@@ -103,9 +105,14 @@ def emit(metric: str, value: float, unit: str, ref: str) -> None:
 
 def timed(conn: psycopg.Connection[tuple[object, ...]], query: str | sql.Composed,
           params: object, repeat: int) -> tuple[float, int]:  # fmt: skip
-    """Median seconds over ``repeat`` runs (after one unmeasured), and the row count."""
+    """Median seconds over ``repeat`` runs (after one unmeasured), and the row count;
+    -1 rows when the server could not lock every partition the plan opens."""
     q = query if isinstance(query, sql.Composed) else query.encode()
-    rows = len(conn.execute(q, params).fetchall())  # type: ignore[arg-type]
+    try:
+        rows = len(conn.execute(q, params).fetchall())  # type: ignore[arg-type]
+    except psycopg.errors.OutOfMemory as exc:
+        log(f"failed: {exc.diag.message_primary} ({exc.diag.message_hint})")
+        return float("nan"), -1
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -114,26 +121,35 @@ def timed(conn: psycopg.Connection[tuple[object, ...]], query: str | sql.Compose
     return statistics.median(times), rows
 
 
-def run_width(url: str, hours: int, a: argparse.Namespace) -> dict[str, tuple[float, int]]:
+def kept_days(minutes: int) -> int:
+    """30 days, or as many as 2,000 partitions of the width hold (0095)."""
+    return 30 if minutes == 1440 else min(30, 2000 * minutes // 1440)
+
+
+def run_width(url: str, minutes: int, a: argparse.Namespace) -> dict[str, tuple[float, int]]:
     db.upgrade(url, prefer="plain")
-    db.set_retention(url, {"raw": 30})
-    db.set_raw_partition_hours(url, hours)
+    db.set_retention(url, {"raw": kept_days(minutes)})
+    db.set_raw_partition_minutes(url, minutes)
     now = datetime.now(UTC)
     start = now - timedelta(days=a.days)
     t0 = time.monotonic()
     with psycopg.connect(url, autocommit=True) as conn:
-        for parent in ("readings", "device_status", "positions"):
-            conn.execute(
-                "SELECT count(*) FROM commtwin_ensure_raw_partitions(%s, %s, %s)",
-                (parent, now - timedelta(days=30), now),
-            )
+        # A day at a time: each partition made takes locks until its
+        # transaction ends, and 13 days of 10-minute ones overflow the lock table.
+        for day in range(kept_days(minutes), 0, -1):
+            for parent in ("readings", "device_status", "positions"):
+                conn.execute(
+                    "SELECT count(*) FROM commtwin_ensure_raw_partitions(%s, %s, %s)",
+                    (parent, now - timedelta(days=day), now - timedelta(days=day - 1)),
+                )
         parts = conn.execute("SELECT count(*) FROM commtwin_partitions('readings')").fetchone()
         steps = int(a.days * 288)
         conn.execute(FILL, {"start": start, "devices": a.devices, "steps": steps})
         conn.execute(PENDING, {"start": start, "end": now, "devices": a.devices})
         conn.execute("SELECT count(*) FROM commtwin_refresh_rollups(true)")
         conn.execute("VACUUM ANALYZE")
-        log(f"{hours} h: {parts} readings partitions, filled in {time.monotonic() - t0:.0f} s")
+        took = time.monotonic() - t0
+        log(f"{width_text(minutes)}: {parts} readings partitions, filled in {took:.0f} s")
         keys = list(range(1, a.devices + 1))
         pairs = [(d, m) for d in keys for m in (1, 2)]
         week = pairs[: a.building]
@@ -172,17 +188,22 @@ def main() -> int:
     parser.add_argument("--days", type=float, default=3.0, help="days of readings")
     parser.add_argument("--building", type=int, default=400, help="pairs of one building")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--widths", default="24,1", help="partition widths in hours")
+    parser.add_argument("--widths", default="24h,1h", help="partition widths (10m ... 24h)")
     a = parser.parse_args()
     log(f"{a.devices:,} devices, load avg {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     with PgCluster(settings=SETTINGS) as server:
-        for hours in (int(h) for h in a.widths.split(",")):
-            results = run_width(server.create_database(f"bench_pr_{hours}h"), hours, a)
+        for label in a.widths.split(","):
+            minutes = parse_width(label)
+            tag = f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
+            results = run_width(server.create_database(f"bench_pr_{tag}"), minutes, a)
             load = f"load avg {os.getloadavg()[0]:.1f}"
             for name, (seconds, rows) in results.items():
-                ref = f"{hours}-hour partitions, 30 days kept; {rows:,} rows; median of {a.repeat}"
-                ref += f", {load}"
-                emit(f"width_{hours}h_{name}_ms", seconds * 1000, "ms", ref)
+                if rows < 0:
+                    emit(f"width_{tag}_{name}_failed", 1, "", "out of shared memory (locks)")
+                    continue
+                ref = (f"{width_text(minutes)} partitions, {kept_days(minutes)} days kept;"
+                       f" {rows:,} rows; median of {a.repeat}, {load}")  # fmt: skip
+                emit(f"width_{tag}_{name}_ms", seconds * 1000, "ms", ref)
     return 0
 
 

@@ -75,7 +75,7 @@ def emit(metric: str, value: float, unit: str, ref: str) -> None:
 def run_width(url: str, hours: int, a: argparse.Namespace) -> dict[str, float]:
     db.upgrade(url, prefer="plain")
     db.set_retention(url, {"raw": 30})
-    db.set_raw_partition_hours(url, hours)
+    db.set_raw_partition_minutes(url, hours * 60)
     # Today: the setter has remade its partitions at the width (yesterday keeps
     # the day partition the upgrade made).
     day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)

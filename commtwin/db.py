@@ -210,21 +210,21 @@ def _one_line(exc: psycopg.Error) -> DatabaseError:
     return DatabaseError(primary.splitlines()[0])
 
 
-def raw_partition_hours(url: str) -> int | None:
-    """The width of new raw partitions (TimescaleDB: chunks) in hours (0092)."""
+def raw_partition_minutes(url: str) -> int | None:
+    """The width of new raw partitions (TimescaleDB: chunks) in minutes (0095)."""
     with connect(url) as conn:
         return _raw_width(conn)
 
 
 def _raw_width(conn: psycopg.Connection[tuple[object, ...]]) -> int | None:
-    """None before migration 0091."""
+    """None before migration 0095 (which keeps 0091's hours as minutes)."""
     row = conn.execute(
-        "SELECT value FROM storage_config WHERE key = 'raw_partition_hours'"
+        "SELECT value FROM storage_config WHERE key = 'raw_partition_minutes'"
     ).fetchone()
     return None if row is None else int(str(row[0]))
 
 
-def set_raw_partition_hours(url: str, hours: int) -> list[str]:
+def set_raw_partition_minutes(url: str, minutes: int) -> list[str]:
     """Set the width of new raw partitions; returns what changed, for logs.
 
     The database checks the value (commtwin_raw_width_problem). Plain mode
@@ -236,12 +236,12 @@ def set_raw_partition_hours(url: str, hours: int) -> list[str]:
             return [
                 str(r[0])
                 for r in conn.execute(
-                    "SELECT * FROM commtwin_set_raw_partition_hours(%s::integer)", (hours,)
+                    "SELECT * FROM commtwin_set_raw_partition_minutes(%s::integer)", (minutes,)
                 )
             ]
         except psycopg.errors.UndefinedFunction:
             raise DatabaseError(
-                "this database has no settable partition width yet; run `commtwin db upgrade`"
+                "this database has no partition width in minutes yet; run `commtwin db upgrade`"
             ) from None
         except psycopg.Error as exc:
             raise _one_line(exc) from None
@@ -267,7 +267,7 @@ class Info:
     timescale_available: bool
     retention_days: int | None
     retention: list[RetentionClass]
-    raw_partition_hours: int | None  # None before migration 0092
+    raw_partition_minutes: int | None  # None before migration 0095
     partitions: dict[str, int]
     hypertables: list[str]
     continuous_aggregates: list[str]
@@ -313,7 +313,7 @@ def info(url: str) -> Info:
             timescale_available=timescale_available(conn),
             retention_days=retention,
             retention=_classes(conn) if mode is not None else [],
-            raw_partition_hours=width,
+            raw_partition_minutes=width,
             partitions=partitions,
             hypertables=hypertables,
             continuous_aggregates=caggs,

@@ -1,4 +1,4 @@
-"""Raw partitions of a settable width (migration 0092, plain mode)."""
+"""Raw partitions of a settable width (migrations 0092 and 0095-0096, plain mode)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def count(conn: Conn, query: str) -> int:
 def hourly(url: str, keep_days: int = 30) -> list[str]:
     db.upgrade(url, prefer="plain")
     db.set_retention(url, {"raw": keep_days})
-    return db.set_raw_partition_hours(url, 1)
+    return db.set_raw_partition_minutes(url, 60)
 
 
 def test_hourly_partitions_cover_the_window_without_gaps_and_keep_rows(
@@ -72,7 +72,7 @@ def test_hourly_partitions_cover_the_window_without_gaps_and_keep_rows(
         current = [p for p in ranges(conn) if p[1] <= now < p[2]]
         assert current[0][2] - current[0][1] == timedelta(hours=1)
         assert count(conn, "SELECT count(*) FROM readings") == 1
-    assert db.raw_partition_hours(empty_database_url) == 1
+    assert db.raw_partition_minutes(empty_database_url) == 60
     # A second maintenance finds nothing to do.
     assert [line for line in db.maintain(empty_database_url) if "created" in line] == []
 
@@ -85,7 +85,7 @@ def test_a_width_change_fills_partly_covered_slots(empty_database_url: str) -> N
         soon = now.replace(minute=30, second=0, microsecond=0) + timedelta(hours=1)
         conn.execute(INSERT, (soon, 1))
         conn.execute(INSERT, (soon + timedelta(hours=1), 1))
-        db.set_raw_partition_hours(empty_database_url, 8)
+        db.set_raw_partition_minutes(empty_database_url, 8 * 60)
         parts = ranges(conn)
         assert all(a[2] == b[1] for a, b in itertools.pairwise(parts)), parts
         after = [hi - lo for _, lo, hi in parts if lo > soon + timedelta(hours=2)]
@@ -148,14 +148,14 @@ def test_a_row_being_written_into_an_empty_partition_survives_the_width_change(
     ):
         writer.execute(INSERT, (ts, 7))  # open transaction: the row is not committed yet
         setter = threading.Thread(
-            target=lambda: result.append(db.set_raw_partition_hours(empty_database_url, 6))
+            target=lambda: result.append(db.set_raw_partition_minutes(empty_database_url, 6 * 60))
         )
         setter.start()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             waiting = watch.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                " AND query LIKE '%commtwin_set_raw_partition_hours%'"
+                " AND query LIKE '%commtwin_set_raw_partition_minutes%'"
             ).fetchone()
             watch.commit()
             if waiting == (1,):
@@ -172,24 +172,28 @@ def test_a_row_being_written_into_an_empty_partition_survives_the_width_change(
 
 
 @pytest.mark.parametrize(
-    ("keep_days", "hours", "message"),
+    ("keep_days", "minutes", "message"),
     [
-        (30, 5, "the width must be 1, 2, 3, 4, 6, 8, 12 or 24 hours"),
-        (30, 0, "the width must be 1, 2, 3, 4, 6, 8, 12 or 24 hours"),
-        (None, 1, "kept for good would grow without bound"),
-        (400, 1, "make 9600 partitions per table, more than 2000"),
+        (30, 5 * 60, "raw partitions of 5 hours: the width must be 10, 15, 20 or 30 minutes or 1,"),
+        (30, 0, "raw partitions of 0 minutes: the width must be"),
+        (30, 5, "raw partitions of 5 minutes: the width must be"),
+        (30, 45, "raw partitions of 45 minutes: the width must be"),
+        (30, 90, "raw partitions of 90 minutes: the width must be"),
+        (None, 60, "of 1 hour with raw readings kept for good would grow without bound"),
+        (400, 60, "make 9600 partitions per table, more than 2000"),
+        (14, 10, "of 10 minutes over 14 days of raw retention make 2016 partitions"),
     ],
 )
 def test_a_width_that_would_hurt_is_one_clear_error_and_changes_nothing(
-    empty_database_url: str, keep_days: int | None, hours: int, message: str
+    empty_database_url: str, keep_days: int | None, minutes: int, message: str
 ) -> None:
     db.upgrade(empty_database_url, prefer="plain")
     db.set_retention(empty_database_url, {"raw": keep_days})
     with psycopg.connect(empty_database_url) as conn:
         before = ranges(conn)
     with pytest.raises(db.DatabaseError, match=message):
-        db.set_raw_partition_hours(empty_database_url, hours)
-    assert db.raw_partition_hours(empty_database_url) == 24
+        db.set_raw_partition_minutes(empty_database_url, minutes)
+    assert db.raw_partition_minutes(empty_database_url) == 24 * 60
     with psycopg.connect(empty_database_url) as conn:
         assert ranges(conn) == before
 
@@ -210,9 +214,10 @@ def test_cli_shows_and_sets_the_width(empty_database_url: str) -> None:
     shown = run("db", "partitions", env=env)
     assert shown.stdout.strip() == "raw partitions: 24 hours (readings, device_status, positions)"
     for args, message in (
-        (("5",), "the width must be 1, 2, 3, 4, 6, 8, 12 or 24 hours"),
+        (("5",), "the width must be 10, 15, 20 or 30 minutes or 1, 2, 3, 4, 6, 8, 12 or 24 hours"),
         (("1",), "over 400 days of raw retention make 9600 partitions"),
-        (("hourly",), "expected a whole number of hours, got 'hourly'"),
+        (("10m",), "of 10 minutes over 400 days of raw retention make 57600 partitions"),
+        (("hourly",), "expected a width such as 10m, 30m, 1h or 24h, got 'hourly'"),
     ):
         bad = run("db", "partitions", *args, env=env)
         assert bad.returncode == 2
@@ -226,6 +231,9 @@ def test_cli_shows_and_sets_the_width(empty_database_url: str) -> None:
         == "raw partitions: 6 hours (readings, device_status, positions)"
     )
     assert "raw partition width: 6 hours" in run("db", "info", env=env).stdout
+    out = run("db", "partitions", "30m", env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1].startswith("raw partitions: 30 minutes (")
 
 
 def test_reads_plan_only_the_partitions_of_their_window(empty_database_url: str) -> None:

@@ -133,10 +133,10 @@ def test_class_retention_replaces_or_removes_the_policies(timescale_url: str) ->
 def test_the_raw_partition_width_sets_the_chunk_interval(timescale_url: str) -> None:
     db.upgrade(timescale_url)
     with pytest.raises(db.DatabaseError, match="make 9600 partitions per table"):
-        db.set_raw_partition_hours(timescale_url, 1)  # raw kept 400 days
+        db.set_raw_partition_minutes(timescale_url, 60)  # raw kept 400 days
     db.set_retention(timescale_url, {"raw": 30})
-    lines = db.set_raw_partition_hours(timescale_url, 1)
-    assert "readings: new chunks of 1 hours" in lines
+    lines = db.set_raw_partition_minutes(timescale_url, 60)
+    assert "readings: new chunks of 1 hour" in lines
     with psycopg.connect(timescale_url) as conn:
         intervals = dict(
             conn.execute(
@@ -146,4 +146,6 @@ def test_the_raw_partition_width_sets_the_chunk_interval(timescale_url: str) -> 
         )
     raw = ("readings", "device_status", "positions")
     assert intervals == dict.fromkeys(raw, timedelta(hours=1))
-    assert db.raw_partition_hours(timescale_url) == 1
+    assert db.raw_partition_minutes(timescale_url) == 60
+    db.set_retention(timescale_url, {"raw": 7})
+    assert "positions: new chunks of 10 minutes" in db.set_raw_partition_minutes(timescale_url, 10)
