@@ -15,6 +15,8 @@ partitions there are, each timed ``--repeat`` times (median, client side):
   API's device look-back, api.queries.devices.lookback: up to an hour
   ahead), for one building's worth (``--building`` pairs), and
   ``latest_week_open`` the same without the upper bound, as it was;
+  ``latest_week_split`` the probe as the page makes it now, raw readings
+  only from the hourly rollup's split on (0094) and its newest bucket below;
 * ``hour_rows``: a scene's hourly rows of 50 devices over 7 days, through
   ``readings_1h_window`` given the split read first (api.queries.scenes,
   migration 0094; the split's own read is ``split``), ``hour_rows_unread``
@@ -47,7 +49,7 @@ import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
 from api.queries import history  # noqa: E402
-from api.queries.devices import lookback  # noqa: E402
+from api.queries.devices import lookback, newest_bounds  # noqa: E402
 from api.queries.history import HistoryRequest, Selection  # noqa: E402
 from api.queries.scenes import _HOUR_ROWS  # noqa: E402
 from commtwin import db  # noqa: E402
@@ -80,6 +82,22 @@ CROSS JOIN LATERAL (
     WHERE device_key = p.d AND metric_key = p.m AND ts >= %(since)s {}
     ORDER BY ts DESC LIMIT 1
 ) r
+"""
+# The same probe as the devices page makes it now (api.queries.devices._LATEST):
+# raw readings from the hourly rollup's split on, its newest bucket below.
+LATEST_SPLIT = """
+SELECT p.d, p.m, coalesce(r.ts, h.last_ts), coalesce(r.value, h.last_value)
+FROM unnest(%(keys)s::bigint[], %(metrics)s::int[]) AS p(d, m)
+LEFT JOIN LATERAL (
+    SELECT ts, value FROM readings
+    WHERE device_key = p.d AND metric_key = p.m AND ts >= %(raw_from)s AND ts < %(until)s
+    ORDER BY ts DESC LIMIT 1) r ON true
+LEFT JOIN LATERAL (
+    SELECT last_ts, last_value FROM readings_1h
+    WHERE r.ts IS NULL AND device_key = p.d AND metric_key = p.m
+      AND bucket >= %(rolled_from)s AND bucket < %(rolled_to)s AND last_ts >= %(since)s
+    ORDER BY bucket DESC LIMIT 1) h ON true
+WHERE r.ts IS NOT NULL OR h.last_ts IS NOT NULL
 """
 HOUR_ROWS_VIEW = """
 SELECT device_key, metric_key, bucket, last_value, v_max, v_min, v_sum, n
@@ -169,6 +187,8 @@ def run_width(url: str, minutes: int, a: argparse.Namespace) -> dict[str, tuple[
                                    now - timedelta(days=1), now + timedelta(hours=1)), a.repeat),
             "latest_week_open": timed(conn, LATEST.format(""), building, a.repeat),
             "latest_week": timed(conn, LATEST.format("AND ts < %(until)s"), building, a.repeat),
+            "latest_week_split": timed(conn, LATEST_SPLIT, {**building, **newest_bounds(
+                week_back, split)}, a.repeat),
             "hour_rows_view": timed(conn, HOUR_ROWS_VIEW, scene, a.repeat),
             "split": timed(conn, SPLIT, {"source": "readings_1h"}, a.repeat),
             "hour_rows": timed(conn, _HOUR_ROWS, scene, a.repeat),

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from api.queries.devices import _LATEST, lookback
+from api.queries.devices import _LATEST, lookback, newest_bounds
 from commtwin import db
 from ingest.alarm_engine import _LAST
 from schemas.rollup_window import SPLIT, split_of, window_params
@@ -294,16 +294,17 @@ def test_reads_plan_only_the_partitions_of_their_window(empty_database_url: str)
         assert probed == {name for name, p_lo, p_hi in ranges(conn) if p_hi > since and p_lo < hour}
         assert "Merge Append" not in plan
         assert "readings_default" not in plan
-        # The devices page's probe likewise (a week back, an hour ahead).
+        # The devices page's probe (a week back, an hour ahead): raw partitions
+        # only from the hourly rollup's split on, the rollup table below it.
         week = lookback(hour, 7)
-        params = {"c": "c", "building": None, "device": None, "since": week.start,
-                  "until": week.end}  # fmt: skip
+        params = {"c": "c", "building": None, "device": None, **newest_bounds(week, quiet)}
         probed, plan = planned(_LATEST, params)
-        assert probed == {
-            n for n, p_lo, p_hi in ranges(conn) if p_hi > week.start and p_lo < week.end
-        }
-        assert "Merge Append" not in plan
+        assert probed == {n for n, p_lo, p_hi in ranges(conn) if p_hi > hour and p_lo < week.end}
+        assert len(probed) == 1
+        merges = re.findall(r"Merge Append.*\n\s*Sort Key: (\S+)", plan)
+        assert merges == ["readings_1h.bucket"] * plan.count("Merge Append")  # the rollup's only
         assert "readings_default" not in plan
+        assert "readings_1h_p" in plan
 
 
 def test_a_retention_setting_the_width_refuses_is_one_line_at_upgrade(
