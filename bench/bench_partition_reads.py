@@ -10,13 +10,14 @@ with two metrics reporting every 5 minutes for the last ``--days`` days
 partitions there are, each timed ``--repeat`` times (median, client side):
 
 * ``last_readings``: the alarm engine's start-up query, the newest reading
-  of every watched pair within a day (ingest.alarm_engine, one probe each);
+  of every watched pair within a day (ingest.alarm_engine, one probe each;
+  raw readings from the hourly rollup's split on, schemas.rollup_window.NEWEST),
+  and ``last_readings_unread`` the same probing raw readings the whole day;
 * ``latest_week``: the devices page's newest-reading probe over 7 days (the
   API's device look-back, api.queries.devices.lookback: up to an hour
   ahead), for one building's worth (``--building`` pairs), and
   ``latest_week_open`` the same without the upper bound, as it was;
-  ``latest_week_split`` the probe as the page makes it now, raw readings
-  only from the hourly rollup's split on (0094) and its newest bucket below;
+  ``latest_week_split`` the probe as the page makes it now (NEWEST);
 * ``hour_rows``: a scene's hourly rows of 50 devices over 7 days, through
   ``readings_1h_window`` given the split read first (api.queries.scenes,
   migration 0094; the split's own read is ``split``), ``hour_rows_unread``
@@ -49,13 +50,19 @@ import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
 from api.queries import history  # noqa: E402
-from api.queries.devices import lookback, newest_bounds  # noqa: E402
+from api.queries.devices import lookback  # noqa: E402
 from api.queries.history import HistoryRequest, Selection  # noqa: E402
 from api.queries.scenes import _HOUR_ROWS  # noqa: E402
 from commtwin import db  # noqa: E402
 from commtwin.cmd_db import parse_width, width_text  # noqa: E402
 from ingest.alarm_engine import _LAST  # noqa: E402
-from schemas.rollup_window import SPLIT, UNREAD, split_of, window_params  # noqa: E402
+from schemas.rollup_window import (  # noqa: E402
+    SPLIT,
+    UNREAD,
+    newest_bounds,
+    split_of,
+    window_params,
+)
 from tests.pgcluster import PgCluster  # noqa: E402
 
 SETTINGS = "-c max_connections=50 -c shared_buffers=128MB"
@@ -82,22 +89,6 @@ CROSS JOIN LATERAL (
     WHERE device_key = p.d AND metric_key = p.m AND ts >= %(since)s {}
     ORDER BY ts DESC LIMIT 1
 ) r
-"""
-# The same probe as the devices page makes it now (api.queries.devices._LATEST):
-# raw readings from the hourly rollup's split on, its newest bucket below.
-LATEST_SPLIT = """
-SELECT p.d, p.m, coalesce(r.ts, h.last_ts), coalesce(r.value, h.last_value)
-FROM unnest(%(keys)s::bigint[], %(metrics)s::int[]) AS p(d, m)
-LEFT JOIN LATERAL (
-    SELECT ts, value FROM readings
-    WHERE device_key = p.d AND metric_key = p.m AND ts >= %(raw_from)s AND ts < %(until)s
-    ORDER BY ts DESC LIMIT 1) r ON true
-LEFT JOIN LATERAL (
-    SELECT last_ts, last_value FROM readings_1h
-    WHERE r.ts IS NULL AND device_key = p.d AND metric_key = p.m
-      AND bucket >= %(rolled_from)s AND bucket < %(rolled_to)s AND last_ts >= %(since)s
-    ORDER BY bucket DESC LIMIT 1) h ON true
-WHERE r.ts IS NOT NULL OR h.last_ts IS NOT NULL
 """
 HOUR_ROWS_VIEW = """
 SELECT device_key, metric_key, bucket, last_value, v_max, v_min, v_sum, n
@@ -170,6 +161,7 @@ def run_width(url: str, minutes: int, a: argparse.Namespace) -> dict[str, tuple[
         log(f"{width_text(minutes)}: {parts} readings partitions, filled in {took:.0f} s")
         keys = list(range(1, a.devices + 1))
         pairs = [(d, m) for d in keys for m in (1, 2)]
+        every = {"keys": [p[0] for p in pairs], "metrics": [p[1] for p in pairs]}
         week = pairs[: a.building]
         week_back = lookback(now, 7)
         building = {"keys": [p[0] for p in week], "metrics": [p[1] for p in week],
@@ -183,12 +175,14 @@ def run_width(url: str, minutes: int, a: argparse.Namespace) -> dict[str, tuple[
                                             now, "1h", "avg"), now, 1000)  # fmt: skip
         month_query = history.statement(month)
         return {
-            "last_readings": timed(conn, _LAST, ([p[0] for p in pairs], [p[1] for p in pairs],
-                                   now - timedelta(days=1), now + timedelta(hours=1)), a.repeat),
+            "last_readings": timed(conn, _LAST, {**every, **newest_bounds(
+                now - timedelta(days=1), now + timedelta(hours=1), split)}, a.repeat),
+            "last_readings_unread": timed(conn, _LAST, {**every, **newest_bounds(
+                now - timedelta(days=1), now + timedelta(hours=1), UNREAD)}, a.repeat),
             "latest_week_open": timed(conn, LATEST.format(""), building, a.repeat),
             "latest_week": timed(conn, LATEST.format("AND ts < %(until)s"), building, a.repeat),
-            "latest_week_split": timed(conn, LATEST_SPLIT, {**building, **newest_bounds(
-                week_back, split)}, a.repeat),
+            "latest_week_split": timed(conn, _LAST, {**building, **newest_bounds(
+                week_back.start, week_back.end, split)}, a.repeat),
             "hour_rows_view": timed(conn, HOUR_ROWS_VIEW, scene, a.repeat),
             "split": timed(conn, SPLIT, {"source": "readings_1h"}, a.repeat),
             "hour_rows": timed(conn, _HOUR_ROWS, scene, a.repeat),

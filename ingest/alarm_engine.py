@@ -42,6 +42,15 @@ from ingest.alarm_writer import NOWHERE, AlarmPlace, AlarmWriteResult, write_ala
 from ingest.incident_writer import IncidentBook
 from ingest.pipeline import BatchView
 from ingest.places import Places
+from schemas.rollup_window import (
+    NEWEST,
+    NEWEST_FOUND,
+    NEWEST_TS,
+    NEWEST_VALUE,
+    SPLIT,
+    newest_bounds,
+    split_of,
+)
 from twin.rules.care import CARE_RULE_IDS
 from twin.rules.engine import (
     ActiveAlarm,
@@ -75,15 +84,11 @@ SELECT community_id, device_id, rule_id, severity, extract(epoch FROM raised_at)
 FROM alarms WHERE state <> 'cleared'
   AND (%(scope)s::text[] IS NULL OR community_id = ANY(%(scope)s))
 """
-_LAST: Final = """
-SELECT p.d, p.m, extract(epoch FROM r.ts)::float8, r.value
-FROM unnest(%s::bigint[], %s::int[]) AS p(d, m)
-CROSS JOIN LATERAL (
-    SELECT ts, value FROM readings
-    WHERE device_key = p.d AND metric_key = p.m AND ts >= %s AND ts < %s
-    ORDER BY ts DESC LIMIT 1
-) r
-"""
+_LAST: Final = f"""
+SELECT p.key, p.metric_key, extract(epoch FROM {NEWEST_TS})::float8, {NEWEST_VALUE}
+FROM unnest(%(keys)s::bigint[], %(metrics)s::int[]) AS p(key, metric_key) {NEWEST}
+WHERE {NEWEST_FOUND}
+"""  # noqa: S608 (only the constants of schemas.rollup_window go in)
 
 
 class AlarmStage:
@@ -229,21 +234,22 @@ class AlarmStage:
                 if mk is not None and rule.applies_to(kind):
                     pairs.append((int(key), mk))
         pairs = sorted(set(pairs))
-        # Times, not now() - window: the planner then keeps only the partitions
-        # between them, and with the default partition out of the way scans
-        # them newest first and stops at the first reading (an ordered Append;
-        # otherwise every partition's index is opened per device). Ingest takes
-        # no reading more than 5 minutes ahead (ingest.timestamps), so an hour
-        # ahead loses none.
+        # Times, not now() - window, and raw readings only from the hourly
+        # rollup's split on (schemas.rollup_window.NEWEST): the planner then
+        # keeps only the few raw partitions between them, and with the default
+        # partition out of the way scans them newest first and stops at the
+        # first reading. Ingest takes no reading more than 5 minutes ahead
+        # (ingest.timestamps), so an hour ahead loses none.
         row = conn.execute(
             "SELECT now() - %s::interval, now() + interval '1 hour'", (LAST_READINGS_WINDOW,)
         ).fetchone()
-        since, until = row if row else (None, None)
+        assert row is not None
+        split = split_of(conn.execute(SPLIT, {"source": "readings_1h"}).fetchone())
+        bounds = newest_bounds(row[0], row[1], split)
+        keys = {"keys": [p[0] for p in pairs], "metrics": [p[1] for p in pairs]}
         last = [
             LastReading(int(d), int(m), float(t), float(v))
-            for d, m, t, v in conn.execute(
-                _LAST, ([p[0] for p in pairs], [p[1] for p in pairs], since, until)
-            ).fetchall()
+            for d, m, t, v in conn.execute(_LAST, {**keys, **bounds}).fetchall()
         ]
         engine = RuleEngine(
             self.rules, devices=_refs(devices), metrics=metrics, active=active, last=last

@@ -17,7 +17,13 @@ from api.db import Conn, fetch_all, fetch_one
 from api.errors import NotFoundError
 from api.models.devices import DeviceDetailPublic, DevicePublic, LatestValue
 from api.queries.rollup_split import read_split
-from schemas.rollup_window import Split, rollup_window
+from schemas.rollup_window import (
+    NEWEST,
+    NEWEST_FOUND,
+    NEWEST_TS,
+    NEWEST_VALUE,
+    newest_bounds,
+)
 
 _COLUMNS = sql.SQL("""
     d.id, d.kind, d.metrics, d.building_id, d.storey_idx, d.unit_id, d.x, d.y, d.z,
@@ -43,20 +49,14 @@ _OF_BUILDING = sql.SQL(
     " ORDER BY d.storey_idx, d.id"
 ).format(columns=_COLUMNS)
 
-# Latest value of each metric a device declares or has reported lately.
-# Raw readings answer from the hourly rollup's split on (above its mark, and
-# its buckets still pending below it): a bounded index probe per (device,
-# metric), newest first, in the few raw partitions the bounds leave (given
-# as constants). Only where that finds nothing does the hourly rollup answer,
-# with the last reading of the pair's newest bucket below the split, which
-# the rollup job wrote from those same raw rows. Probing raw readings the
-# whole look-back instead plans every raw partition of it (a week of
-# 10-minute partitions: 1,008, 165 ms per building; bench_partition_reads).
-# The metrics reported lately come from the hourly rollup table itself, not
-# readings_1h_live: a join cannot reach into that view's raw aggregate, which
-# would then fold the whole district's open hour; an undeclared metric first
-# seen in the open hour shows once the hour is closed (schemas/sql/0090).
-_LATEST = """
+# Latest value of each metric a device declares or has reported lately
+# (schemas.rollup_window.NEWEST: raw readings from the hourly rollup's split
+# on, the rollup's newest bucket below it). The metrics reported lately come
+# from the hourly rollup table itself, not readings_1h_live: a join cannot
+# reach into that view's raw aggregate, which would then fold the whole
+# district's open hour; an undeclared metric first seen in the open hour
+# shows once the hour is closed (schemas/sql/0090).
+_LATEST = f"""
 WITH dev AS (
     SELECT key, id, metrics FROM devices
     WHERE community_id = %(c)s
@@ -69,54 +69,10 @@ pairs AS (
     SELECT dev.key, dev.id, h.metric_key, m.name
     FROM dev JOIN readings_1h h ON h.device_key = dev.key AND h.bucket >= %(since)s
     JOIN metrics m ON m.key = h.metric_key)
-SELECT p.id, p.name AS metric, coalesce(r.ts, h.last_ts) AS ts,
-       CASE WHEN r.ts IS NULL THEN h.last_value ELSE r.value END AS value
-FROM pairs p
-LEFT JOIN LATERAL (
-    SELECT ts, value FROM readings
-    WHERE device_key = p.key AND metric_key = p.metric_key
-      AND ts >= %(raw_from)s AND ts < %(until)s
-    ORDER BY ts DESC LIMIT 1) r ON true
-LEFT JOIN LATERAL (
-    SELECT last_ts, last_value FROM readings_1h
-    WHERE r.ts IS NULL AND device_key = p.key AND metric_key = p.metric_key
-      AND bucket >= %(rolled_from)s AND bucket < %(rolled_to)s AND last_ts >= %(since)s
-    ORDER BY bucket DESC LIMIT 1) h ON true
-WHERE r.ts IS NOT NULL OR h.last_ts IS NOT NULL
-"""
-
-
-def newest_bounds(within: TimeWindow, split: Split) -> dict[str, datetime]:
-    """The bounds of the latest-value probe over ``within``, given the hourly
-    rollup's ``split``: raw readings from ``raw_from`` on, the rollup's buckets
-    in ``[rolled_from, rolled_to)`` below.
-
-    >>> t = datetime.fromisoformat("2026-01-08T10:20:00+00:00")
-    >>> w = TimeWindow(t - timedelta(days=7), t + timedelta(hours=1))
-    >>> b = newest_bounds(w, Split(t.replace(minute=0), t.replace(minute=0)))
-    >>> [b[k].isoformat() for k in ("raw_from", "rolled_from", "rolled_to")]
-    ['2026-01-08T10:00:00+00:00', '2026-01-01T10:00:00+00:00', '2026-01-08T10:00:00+00:00']
-
-    Without a split (TimescaleDB's aggregates split themselves) raw readings
-    answer alone, as they do for a look-back that starts above the split:
-
-    >>> from schemas.rollup_window import UNREAD
-    >>> b = newest_bounds(w, UNREAD)
-    >>> b["raw_from"] == w.start and b["rolled_from"] == b["rolled_to"]
-    True
-    """
-    since = within.start
-    if split.pending_from is None:
-        return {"since": since, "until": within.end, "raw_from": since,
-                "rolled_from": since, "rolled_to": since}  # fmt: skip
-    rolled_from, _ = rollup_window("readings_1h", since, since)
-    return {
-        "since": since,
-        "until": within.end,
-        "raw_from": max(since, split.pending_from),
-        "rolled_from": rolled_from,
-        "rolled_to": max(rolled_from, split.pending_from),
-    }
+SELECT p.id, p.name AS metric, {NEWEST_TS} AS ts, {NEWEST_VALUE} AS value
+FROM pairs p {NEWEST}
+WHERE {NEWEST_FOUND}
+"""  # noqa: S608 (only the constants of schemas.rollup_window go in)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +154,8 @@ async def latest_values(
     device: str | None = None,
 ) -> dict[str, dict[str, LatestValue]]:
     """``{device id: {metric: latest}}`` for a building's devices or one device."""
-    bounds = newest_bounds(within, await read_split(conn, "readings_1h"))
+    split = await read_split(conn, "readings_1h")
+    bounds = newest_bounds(within.start, within.end, split)
     rows = await fetch_all(
         conn, _LATEST, {"c": community, "building": building, "device": device, **bounds}
     )

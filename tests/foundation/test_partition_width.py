@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from api.queries.devices import _LATEST, lookback, newest_bounds
+from api.queries.devices import _LATEST, lookback
 from commtwin import db
 from ingest.alarm_engine import _LAST
-from schemas.rollup_window import SPLIT, split_of, window_params
+from schemas.rollup_window import SPLIT, UNREAD, newest_bounds, split_of, window_params
 from tests.foundation.test_cli import run
 
 Conn = psycopg.Connection[tuple[object, ...]]
@@ -287,17 +287,29 @@ def test_reads_plan_only_the_partitions_of_their_window(empty_database_url: str)
             "SELECT * FROM readings_1h_live WHERE bucket >= %s AND bucket < %s", (lo, hi)
         )
         assert len(through_view) > 40  # every partition: why the functions exist
-        # The alarm engine's newest-reading probe: a day of partitions, newest
-        # first, without the default partition (which would force a Merge Append).
-        since = hour - timedelta(days=1)
-        probed, plan = planned(_LAST, ([1, 2], [1, 1], since, hour))
-        assert probed == {name for name, p_lo, p_hi in ranges(conn) if p_hi > since and p_lo < hour}
+        # The alarm engine's start-up probe (a day back, an hour ahead): raw
+        # partitions only from the hourly rollup's split on; without a split
+        # (TimescaleDB's shape) every one of the day's, newest first, and
+        # never the default partition (which would force a Merge Append).
+        since, until = hour - timedelta(days=1), hour + timedelta(hours=1)
+        pairs = {"keys": [1, 2], "metrics": [1, 1]}
+        probed, plan = planned(_LAST, {**pairs, **newest_bounds(since, until, quiet)})
+        assert probed == {n for n, p_lo, p_hi in ranges(conn) if p_hi > hour and p_lo < until}
+        assert len(probed) == 1
+        assert "readings_default" not in plan
+        probed, plan = planned(_LAST, {**pairs, **newest_bounds(since, until, UNREAD)})
+        assert probed == {n for n, p_lo, p_hi in ranges(conn) if p_hi > since and p_lo < until}
         assert "Merge Append" not in plan
         assert "readings_default" not in plan
         # The devices page's probe (a week back, an hour ahead): raw partitions
         # only from the hourly rollup's split on, the rollup table below it.
         week = lookback(hour, 7)
-        params = {"c": "c", "building": None, "device": None, **newest_bounds(week, quiet)}
+        params = {
+            "c": "c",
+            "building": None,
+            "device": None,
+            **newest_bounds(week.start, week.end, quiet),
+        }
         probed, plan = planned(_LATEST, params)
         assert probed == {n for n, p_lo, p_hi in ranges(conn) if p_hi > hour and p_lo < week.end}
         assert len(probed) == 1

@@ -1,5 +1,6 @@
-"""The devices page's latest values (api.queries.devices): raw readings from the
-hourly rollup's split on, the rollup's newest bucket below it. Whatever the job
+"""The devices page's latest values (api.queries.devices) and the alarm engine's
+start-up probe (ingest.alarm_engine): raw readings from the hourly rollup's split
+on, the rollup's newest bucket below it (schemas.rollup_window.NEWEST). Whatever the job
 has folded in or not, the answer is the newest raw reading in the look-back."""
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import pytest
 from api.buckets import TimeWindow
 from api.db import Conn, run_once
 from api.queries.devices import latest_values, lookback
+from ingest.alarm_engine import _LAST
 from ingest.pipeline import Pipeline
 from ingest.rollups import refresh
+from schemas.rollup_window import SPLIT, newest_bounds, split_of
 from tests.ingest.test_rollups import tel
 
 # The newest raw reading of every (device, metric) in [since, until): the truth.
@@ -34,15 +37,34 @@ def expected(conn: psycopg.Connection[Any], within: TimeWindow) -> Latest:
 
 
 def answered(url: str, within: TimeWindow, devices: list[str]) -> Latest:
-    async def probe(conn: Conn) -> Latest:
-        out: Latest = {}
-        for device in devices:
-            found = await latest_values(conn, "lanting", within, device=device)
-            for metric, latest in found.get(device, {}).items():
-                out[(device, metric)] = (latest.ts, latest.value)
-        return out
+    """The devices page's answer; the alarm engine's start-up probe must agree."""
+    found = run_once(url, lambda conn: page(conn, within, devices))
+    assert engine_probe(url, within) == found
+    return found
 
-    return run_once(url, probe)
+
+def engine_probe(url: str, within: TimeWindow) -> Latest:
+    """ingest.alarm_engine's query over every pair the readings hold."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        split = split_of(conn.execute(SPLIT, {"source": "readings_1h"}).fetchone())
+        pairs = conn.execute(
+            "SELECT DISTINCT device_key, metric_key FROM readings ORDER BY 1, 2"
+        ).fetchall()
+        names = dict(conn.execute("SELECT key, id FROM devices").fetchall())
+        metrics = dict(conn.execute("SELECT key, name FROM metrics").fetchall())
+        params = {"keys": [d for d, _ in pairs], "metrics": [m for _, m in pairs],
+                  **newest_bounds(within.start, within.end, split)}  # fmt: skip
+        rows = conn.execute(_LAST, params).fetchall()
+    return {(names[d], metrics[m]): (datetime.fromtimestamp(t, UTC), v) for d, m, t, v in rows}
+
+
+async def page(conn: Conn, within: TimeWindow, devices: list[str]) -> Latest:
+    out: Latest = {}
+    for device in devices:
+        found = await latest_values(conn, "lanting", within, device=device)
+        for metric, latest in found.get(device, {}).items():
+            out[(device, metric)] = (latest.ts, latest.value)
+    return out
 
 
 @pytest.fixture
