@@ -234,6 +234,14 @@ def test_cli_shows_and_sets_the_width(empty_database_url: str) -> None:
     out = run("db", "partitions", "30m", env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[-1].startswith("raw partitions: 30 minutes (")
+    # 1,440 partitions over 30 days: a read across them all locks 4,320
+    # relations, which a default server's lock table (64 x 100) holds but not twice.
+    with psycopg.connect(empty_database_url) as conn:
+        slots = count(conn, "SELECT current_setting('max_locks_per_transaction')::int"
+                            " * (current_setting('max_connections')::int"
+                            " + current_setting('max_prepared_transactions')::int)")  # fmt: skip
+    warned = "warning: a read across all 1440 raw partitions of 30 days" in out.stdout
+    assert warned == (slots < 2 * 4320), out.stdout
 
 
 def test_reads_plan_only_the_partitions_of_their_window(empty_database_url: str) -> None:
