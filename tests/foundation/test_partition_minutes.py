@@ -84,29 +84,6 @@ def test_from_ten_minutes_to_hours_and_back_leaves_no_gap_and_no_clash(
         assert count(conn, "SELECT count(*) FROM readings_default") == 0
 
 
-def test_retention_drops_ten_minute_partitions_by_their_end(empty_database_url: str) -> None:
-    db.upgrade(empty_database_url, prefer="plain")
-    db.set_retention(empty_database_url, {"raw": 1})
-    db.set_raw_partition_minutes(empty_database_url, 10)
-    now = datetime.now(UTC)
-    with psycopg.connect(empty_database_url, autocommit=True) as conn:
-        for minutes in range(0, 240, 20):
-            conn.execute(INSERT, (now + timedelta(minutes=minutes), minutes))
-        later = now + timedelta(days=1, hours=2)
-        conn.execute("SELECT * FROM commtwin_maintain(0, %s)", (later,)).fetchall()
-        cutoff = later - timedelta(days=1)
-        assert all(hi > cutoff for _, _, hi in ranges(conn))
-        kept = {int(str(r[0])) for r in conn.execute("SELECT device_key FROM readings")}
-    # Whole partitions only: a row is kept up to 10 minutes past its retention, never less.
-    for m in range(0, 240, 20):
-        ts = now + timedelta(minutes=m)
-        if ts >= cutoff:
-            assert m in kept
-        elif ts < cutoff - timedelta(minutes=10):
-            assert m not in kept
-    assert 0 < len(kept) < 12
-
-
 def test_an_hourly_database_upgrades_to_minutes_and_keeps_its_width(
     empty_database_url: str,
 ) -> None:

@@ -111,27 +111,38 @@ def test_rows_waiting_in_the_default_partition_move_to_their_hour(
     assert home == (f"readings_p{later:%Y%m%d%H}",)
 
 
-def test_retention_drops_hourly_partitions_by_their_end(empty_database_url: str) -> None:
-    hourly(empty_database_url, keep_days=2)
+@pytest.mark.parametrize(
+    ("minutes", "keep_days", "step", "ahead"),
+    [
+        (60, 2, timedelta(hours=6), timedelta(days=2, hours=25)),
+        (10, 1, timedelta(minutes=20), timedelta(days=1, hours=2)),  # 0095-0096
+    ],
+)
+def test_retention_drops_narrow_partitions_by_their_end(
+    empty_database_url: str, minutes: int, keep_days: int, step: timedelta, ahead: timedelta
+) -> None:
+    db.upgrade(empty_database_url, prefer="plain")
+    db.set_retention(empty_database_url, {"raw": keep_days})
+    db.set_raw_partition_minutes(empty_database_url, minutes)
     now = datetime.now(UTC)
     with psycopg.connect(empty_database_url, autocommit=True) as conn:
-        for hours in range(0, 48, 6):
-            conn.execute(INSERT, (now + timedelta(hours=hours), hours))
-        later = now + timedelta(days=2, hours=25)
+        for i in range(8):
+            conn.execute(INSERT, (now + i * step, i))
+        later = now + ahead
         lines = [
             str(r[0]) for r in conn.execute("SELECT * FROM commtwin_maintain(0, %s)", (later,))
         ]
-        cutoff = later - timedelta(days=2)
+        cutoff = later - timedelta(days=keep_days)
         assert any(line.startswith("dropped readings_p") for line in lines)
         assert all(hi > cutoff for _, _, hi in ranges(conn))
-        # Whole partitions only: a row is kept up to an hour past its retention, never less.
+        # Whole partitions only: a row is kept up to a width past its retention, never less.
         kept = {int(str(r[0])) for r in conn.execute("SELECT device_key FROM readings")}
-    for h in range(0, 48, 6):
-        ts = now + timedelta(hours=h)
+    for i in range(8):
+        ts = now + i * step
         if ts >= cutoff:
-            assert h in kept
-        elif ts < cutoff - timedelta(hours=1):
-            assert h not in kept
+            assert i in kept
+        elif ts < cutoff - timedelta(minutes=minutes):
+            assert i not in kept
     assert 0 < len(kept) < 8
 
 
