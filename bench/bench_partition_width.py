@@ -18,9 +18,16 @@ and ``1`` hours, ``commtwin db partitions``) a fresh plain-mode database:
 
 With day partitions the feed writes into the partition that holds the day so
 far; with hourly ones into the hour's (``--feed-at 22:55 --span-h 0.9167``:
-the hour's partition holds the whole prefill). The rollup job is left out: it
-reads readings by time (BRIN), whatever the width. Prints JSON lines
+the hour's partition holds the whole prefill). Prints JSON lines
 (docs/CONTRIBUTING.md).
+
+The rollup job reads readings by time (BRIN), whatever the raw width, but
+writes ``readings_1m``, whose partitions are days: each series' row of a
+minute goes to the end of its own key range, as a reading does. With
+``--job-every S`` the job runs every S simulated seconds during the feed
+(its cost reported per reading apart from the writer's), and
+``--rollup-prefill N`` first fills today's ``readings_1m`` partition with
+N rows of the day so far, in key order.
 """
 
 from __future__ import annotations
@@ -60,6 +67,29 @@ FROM generate_series(1, %(devices)s) d,
      generate_series(0, %(per)s - 1) s(i)
 ORDER BY d, m, s.i
 """
+PREFILL_1M = """
+INSERT INTO readings_1m (bucket, device_key, metric_key, n, v_sum, v_min, v_max, last_ts,
+                         last_value)
+SELECT b, d, m, 1, 20.0, 20.0, 20.0, b, 20.0
+FROM generate_series(1, %(devices)s) d,
+     generate_series(1, 1 + d %% 3) m,
+     generate_series(0, %(per)s - 1) s(i),
+     LATERAL (SELECT date_trunc('minute', %(day)s + (s.i * %(step)s) * interval '1 second') AS b) x
+ORDER BY d, m, s.i
+"""
+# No grace: the simulated clock runs ahead of the wall clock the job's quiet
+# rule reads, so with one a minute would never be quiet in time.
+JOB = "SELECT count(*) FROM commtwin_refresh_rollups(false, %s, '0 seconds')"
+# The job's statement alone (its nested statements count in it).
+JOB_STATEMENTS = """
+SELECT coalesce(sum(shared_blks_hit + shared_blks_read), 0)::float8,
+       coalesce(sum(shared_blks_dirtied), 0)::float8,
+       coalesce(sum(wal_bytes), 0)::float8,
+       coalesce(sum(total_exec_time), 0)::float8
+FROM pg_stat_statements
+WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND query ILIKE '%%commtwin_refresh_rollups%%' AND toplevel
+"""
 TARGET = "SELECT tableoid::regclass::text, count(*) FROM readings WHERE ts >= %s GROUP BY 1"
 
 
@@ -70,6 +100,20 @@ def log(text: str) -> None:
 def emit(metric: str, value: float, unit: str, ref: str) -> None:
     row = {"bench": "partition_width", "metric": metric, "value": round(value, 3), "unit": unit}
     print(json.dumps({**row, "ref": ref}), flush=True)
+
+
+def prefill_rollups(conn: psycopg.Connection[tuple[object, ...]], a: argparse.Namespace,
+                    first: datetime, start: datetime, series: int) -> int:  # fmt: skip
+    """Today's readings_1m rows before ``start`` (``--rollup-prefill``), and the
+    job's marks at ``start``: it then rolls up the feed's minutes only."""
+    conn.execute("UPDATE rollup_state SET minutes_to = %s, hours_to = %s",
+                 (start, start.replace(minute=0)))  # fmt: skip
+    if not a.rollup_prefill:
+        return 0
+    per = max(1, a.rollup_prefill // series)
+    conn.execute(PREFILL_1M, {"day": first, "step": a.span_h * 3600 / per,
+                              "devices": a.devices, "per": per})  # fmt: skip
+    return series * per
 
 
 def run_width(url: str, hours: int, a: argparse.Namespace) -> dict[str, float]:
@@ -91,7 +135,10 @@ def run_width(url: str, hours: int, a: argparse.Namespace) -> dict[str, float]:
         conn.execute("SELECT count(*) FROM commtwin_ensure_raw_partitions('readings', %s, %s)",
                      (first, end))  # fmt: skip
         conn.execute(PREFILL, {"day": first, "step": step, "devices": a.devices, "per": per})
+        if a.job_every:
+            log(f"{hours} h: {prefill_rollups(conn, a, first, start, series):,} readings_1m rows")
         conn.execute("VACUUM ANALYZE readings")
+        conn.execute("VACUUM ANALYZE readings_1m")
         conn.execute("CHECKPOINT")
         took = time.monotonic() - t0
         log(f"{hours} h: {series * per:,} readings of the day so far in {took:.0f} s")
@@ -100,6 +147,7 @@ def run_width(url: str, hours: int, a: argparse.Namespace) -> dict[str, float]:
         feed = Feed(a.devices, a.seed)
         step_s = a.batch / (a.rate / 2.0)
         sim, readings, measured_from, wall = 0.0, 0, 0, time.monotonic()
+        next_job = a.job_every
         while sim < a.warm_s + a.measure_s:
             if not measured_from and sim >= a.warm_s:
                 conn.execute("SELECT pg_stat_statements_reset()")
@@ -107,8 +155,12 @@ def run_width(url: str, hours: int, a: argparse.Namespace) -> dict[str, float]:
             now_us = int(((start - EPOCH).total_seconds() + sim) * 1e6)
             readings += write_batch(conn, feed.batch(a.batch, now_us), sql.MOVE_READINGS_PLAIN)
             sim += step_s
+            if a.job_every and sim >= next_job:
+                next_job += a.job_every
+                conn.execute(JOB, (start + timedelta(seconds=sim),))
         elapsed = time.monotonic() - wall
         touched, dirtied, wal, exec_ms = conn.execute(STATEMENTS).fetchone() or (0, 0, 0, 0)
+        job = conn.execute(JOB_STATEMENTS).fetchone() or (0, 0, 0, 0)
         targets = conn.execute(TARGET, (start,)).fetchall()
         checkpoints = conn.execute(
             "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"
@@ -118,9 +170,13 @@ def run_width(url: str, hours: int, a: argparse.Namespace) -> dict[str, float]:
         raise SystemExit(f"the feed went to the default partition: {targets}")
     log(f"{hours} h: {n:,} readings measured in {elapsed:.1f} s into {targets};"
         f" checkpoints so far {checkpoints}")  # fmt: skip
-    return {"readings": n, "prefill": series * per, "touched": touched / n,
-            "dirtied": dirtied / n, "wal": wal / n, "exec_us": exec_ms * 1000 / n,
-            "wall_s": elapsed}  # fmt: skip
+    # STATEMENTS counts the writer's and the job's; the job's apart.
+    j_touched, j_dirtied, j_wal, j_ms = (float(x) for x in job)
+    return {"readings": n, "prefill": series * per, "touched": (touched - j_touched) / n,
+            "dirtied": (dirtied - j_dirtied) / n, "wal": (wal - j_wal) / n,
+            "exec_us": (exec_ms - j_ms) * 1000 / n, "wall_s": elapsed,
+            "job_touched": j_touched / n, "job_dirtied": j_dirtied / n, "job_wal": j_wal / n,
+            "job_exec_us": j_ms * 1000 / n}  # fmt: skip
 
 
 def main() -> int:
@@ -135,6 +191,18 @@ def main() -> int:
     parser.add_argument("--measure-s", type=float, default=120, help="simulated seconds")
     parser.add_argument("--widths", default="24,1", help="partition widths in hours")
     parser.add_argument("--seed", type=int, default=25)
+    parser.add_argument(
+        "--job-every",
+        type=float,
+        default=0.0,
+        help="simulated seconds between rollup job runs (0: no job)",
+    )
+    parser.add_argument(
+        "--rollup-prefill",
+        type=int,
+        default=0,
+        help="readings_1m rows of the day so far before the feed",
+    )
     a = parser.parse_args()
     load = f"load avg {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     log(f"{a.devices:,} devices, {a.rate:,.0f} readings/s simulated; {load}")
@@ -151,6 +219,11 @@ def main() -> int:
             emit(f"width_{hours}h_db_exec_us_per_reading", r["exec_us"], "us", ref)
             emit(f"width_{hours}h_readings_per_wall_s", r["readings"] / r["wall_s"],
                  "readings/s", ref)  # fmt: skip
+            if a.job_every:
+                ref += f"; the rollup job every {a.job_every:g} s, {a.rollup_prefill:,} rows before"
+                for key, unit in (("touched", "buffers"), ("dirtied", "buffers"), ("wal", "B"),
+                                  ("exec_us", "us")):  # fmt: skip
+                    emit(f"width_{hours}h_job_{key}_per_reading", r[f"job_{key}"], unit, ref)
     return 0
 
 
