@@ -255,17 +255,26 @@ def test_cli_shows_and_sets_the_width(empty_database_url: str) -> None:
     assert warned == (slots < 2 * 4320), out.stdout
 
 
+def a_week_of_hourly_partitions(conn: Conn, hour: datetime) -> None:
+    """What a database that has run for a while holds. Yesterday's day
+    partition, made before the width was set, goes (it is empty), or a window
+    in the hours after midnight would meet it."""
+    for name, p_lo, p_hi in ranges(conn):
+        if p_hi - p_lo == timedelta(days=1) and p_lo < hour:
+            conn.execute(f"DROP TABLE {name}".encode())
+    conn.execute(
+        "SELECT count(*) FROM commtwin_ensure_raw_partitions('readings', %s, %s)",
+        (hour - timedelta(days=8), hour),
+    )
+
+
 def test_reads_plan_only_the_partitions_of_their_window(empty_database_url: str) -> None:
     """Hourly partitions are many: the reads must not plan them all (0093, alarm probe)."""
     hourly(empty_database_url)
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     lo, hi = hour - timedelta(hours=2), hour
     with psycopg.connect(empty_database_url) as conn:
-        # A database that has run for a while has partitions for the past week.
-        conn.execute(
-            "SELECT count(*) FROM commtwin_ensure_raw_partitions('readings', %s, %s)",
-            (hour - timedelta(days=8), hour),
-        )
+        a_week_of_hourly_partitions(conn, hour)
 
         def planned(query: str, params: Params) -> tuple[set[str], str]:
             plan = "\n".join(str(r[0]) for r in conn.execute(b"EXPLAIN " + query.encode(), params))
