@@ -45,7 +45,13 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 
-from bench.bench_write_buffers import EPOCH, STATEMENTS, Feed, write_batch  # noqa: E402
+from bench.bench_write_buffers import (  # noqa: E402
+    EPOCH,
+    TOTALS,
+    WRITER_STATEMENTS,
+    Feed,
+    write_batch,
+)
 from commtwin import db  # noqa: E402
 from ingest import sql  # noqa: E402
 from tests.pgcluster import PgCluster  # noqa: E402
@@ -80,16 +86,10 @@ ORDER BY d, m, s.i
 # No grace: the simulated clock runs ahead of the wall clock the job's quiet
 # rule reads, so with one a minute would never be quiet in time.
 JOB = "SELECT count(*) FROM commtwin_refresh_rollups(false, %s, '0 seconds')"
-# The job's statement alone (its nested statements count in it).
-JOB_STATEMENTS = """
-SELECT coalesce(sum(shared_blks_hit + shared_blks_read), 0)::float8,
-       coalesce(sum(shared_blks_dirtied), 0)::float8,
-       coalesce(sum(wal_bytes), 0)::float8,
-       coalesce(sum(total_exec_time), 0)::float8
-FROM pg_stat_statements
-WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND query ILIKE '%%commtwin_refresh_rollups%%' AND toplevel
-"""
+# The writer's statements, and the job's call alone (its nested statements
+# count in it).
+WRITER = TOTALS.format(WRITER_STATEMENTS)
+JOB_STATEMENTS = TOTALS.format("query ILIKE '%%commtwin_refresh_rollups%%' AND toplevel")
 TARGET = "SELECT tableoid::regclass::text, count(*) FROM readings WHERE ts >= %s GROUP BY 1"
 
 
@@ -159,7 +159,7 @@ def run_width(url: str, hours: int, a: argparse.Namespace) -> dict[str, float]:
                 next_job += a.job_every
                 conn.execute(JOB, (start + timedelta(seconds=sim),))
         elapsed = time.monotonic() - wall
-        touched, dirtied, wal, exec_ms = conn.execute(STATEMENTS).fetchone() or (0, 0, 0, 0)
+        touched, dirtied, wal, exec_ms = conn.execute(WRITER).fetchone() or (0, 0, 0, 0)
         job = conn.execute(JOB_STATEMENTS).fetchone() or (0, 0, 0, 0)
         targets = conn.execute(TARGET, (start,)).fetchall()
         checkpoints = conn.execute(
@@ -170,11 +170,10 @@ def run_width(url: str, hours: int, a: argparse.Namespace) -> dict[str, float]:
         raise SystemExit(f"the feed went to the default partition: {targets}")
     log(f"{hours} h: {n:,} readings measured in {elapsed:.1f} s into {targets};"
         f" checkpoints so far {checkpoints}")  # fmt: skip
-    # STATEMENTS counts the writer's and the job's; the job's apart.
     j_touched, j_dirtied, j_wal, j_ms = (float(x) for x in job)
-    return {"readings": n, "prefill": series * per, "touched": (touched - j_touched) / n,
-            "dirtied": (dirtied - j_dirtied) / n, "wal": (wal - j_wal) / n,
-            "exec_us": (exec_ms - j_ms) * 1000 / n, "wall_s": elapsed,
+    return {"readings": n, "prefill": series * per, "touched": touched / n,
+            "dirtied": dirtied / n, "wal": wal / n, "exec_us": exec_ms * 1000 / n,
+            "wall_s": elapsed,
             "job_touched": j_touched / n, "job_dirtied": j_dirtied / n, "job_wal": j_wal / n,
             "job_exec_us": j_ms * 1000 / n}  # fmt: skip
 

@@ -47,15 +47,19 @@ from tests.pgcluster import TEST_SETTINGS, PgCluster  # noqa: E402
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 REFRESH = "SELECT count(*) FROM commtwin_refresh_rollups(%s, %s)"
-STATEMENTS = """
+# Buffers touched and dirtied, WAL bytes and execution time summed over the
+# statements of this database that {} selects.
+TOTALS = """
 SELECT coalesce(sum(shared_blks_hit + shared_blks_read), 0)::float8,
        coalesce(sum(shared_blks_dirtied), 0)::float8,
        coalesce(sum(wal_bytes), 0)::float8,
        coalesce(sum(total_exec_time), 0)::float8
 FROM pg_stat_statements
 WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND (query ILIKE '%%ingest_stage_readings%%' OR query ILIKE '%%commtwin_refresh_rollups%%')
+  AND ({})
 """
+WRITER_STATEMENTS = "query ILIKE '%%ingest_stage_readings%%'"
+STATEMENTS = TOTALS.format(f"{WRITER_STATEMENTS} OR query ILIKE '%%commtwin_refresh_rollups%%'")
 BY_STATEMENT = """
 SELECT calls, (shared_blks_hit + shared_blks_read)::bigint, wal_bytes::bigint,
        total_exec_time::bigint, left(regexp_replace(query, '\\s+', ' ', 'g'), 70)

@@ -240,9 +240,12 @@ def set_raw_partition_minutes(url: str, minutes: int) -> list[str]:
                 )
             ]
             row = conn.execute(_LOCK_ROOM).fetchone()
-            keep_days, slots = row if row else (None, 0)
+            keep_days, max_locks, connections = row if row else (None, 0, 0)
             warning = lock_room_warning(
-                minutes, None if keep_days is None else int(str(keep_days)), int(str(slots))
+                minutes,
+                None if keep_days is None else int(str(keep_days)),
+                int(str(max_locks)),
+                int(str(connections)),
             )
             return [*lines, warning] if warning else lines
         except psycopg.errors.UndefinedFunction:
@@ -255,46 +258,53 @@ def set_raw_partition_minutes(url: str, minutes: int) -> list[str]:
 
 _LOCK_ROOM = """
 SELECT (SELECT keep_days FROM retention_classes WHERE metric_class = 'raw'),
-       current_setting('max_locks_per_transaction')::integer
-       * (current_setting('max_connections')::integer
-          + current_setting('max_prepared_transactions')::integer)
+       current_setting('max_locks_per_transaction')::integer,
+       current_setting('max_connections')::integer
+       + current_setting('max_prepared_transactions')::integer
 """
 # A raw partition of readings is three relations to lock: the table, its key
 # and its BRIN index.
 _LOCKS_PER_PARTITION = 3
 
 
-def lock_room_warning(minutes: int, keep_days: int | None, lock_slots: int) -> str | None:
+def lock_room_warning(
+    minutes: int, keep_days: int | None, max_locks: int, connections: int
+) -> str | None:
     """A warning when a read across every raw partition kept would take more
     than half of the server's lock table (``max_locks_per_transaction`` x
     connections, shared by every session): the planner locks each partition
     and its indexes, and a full lock table fails reads with "out of shared
     memory". Reads that prune by constants (the API's, ingest's) lock few.
 
-    >>> lock_room_warning(60, 30, 64 * 100) is None
+    >>> lock_room_warning(60, 30, 64, 100) is None
     True
-    >>> w = lock_room_warning(10, 13, 64 * 100) or ""
+    >>> w = lock_room_warning(10, 13, 64, 100) or ""
     >>> w[:75]
     'warning: a read across all 1872 raw partitions of 13 days locks ~5616 relat'
     >>> w[-46:]
     'raise max_locks_per_transaction to 128 or more'
+
+    The figure is for the server's own connections: with 50, twice as many.
+
+    >>> (lock_room_warning(10, 13, 128, 50) or "")[-46:]
+    'raise max_locks_per_transaction to 256 or more'
+    >>> lock_room_warning(10, 13, 256, 50) is None
+    True
     """
     if keep_days is None:
         return None
     parts = keep_days * 1440 // minutes
     locks = parts * _LOCKS_PER_PARTITION
-    if 2 * locks <= lock_slots:
+    slots = max_locks * connections
+    if 2 * locks <= slots:
         return None
+    needed = -(-2 * locks // connections)  # per connection, rounded up
     return (
         f"warning: a read across all {parts} raw partitions of {keep_days} days locks"
-        f" ~{locks} relations, more than half of this server's lock table ({lock_slots}:"
-        " max_locks_per_transaction x connections); raise max_locks_per_transaction to"
-        f" {_next_power_of_two(2 * locks * 64 // lock_slots)} or more"
+        f" ~{locks} relations, more than half of this server's lock table ({slots}:"
+        f" max_locks_per_transaction {max_locks} x {connections} connections); raise"
+        f" max_locks_per_transaction to {1 << (needed - 1).bit_length()} or more"
     )
-
-
-def _next_power_of_two(n: int) -> int:
-    return 1 << max(0, n - 1).bit_length()
 
 
 def maintain(url: str) -> list[str]:
